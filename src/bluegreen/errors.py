@@ -1,0 +1,69 @@
+"""One error hierarchy for everything a user can be told.
+
+    BluegreenError                 title, message, hint, location; exit code
+    ├── InputError                 a state file or argument is wrong (exit 2); names file, line and field
+    ├── UnreachableError           SSH, HAProxy's runtime API or an app server cannot be reached (exit 6)
+    │   └── HostKeyError           the host's key is not the pinned one
+    ├── RuntimeApiError            HAProxy answered a runtime command with an error (exit 6)
+    └── LockBusyError              another release holds a HAProxy host's lock (exit 6)
+
+A refusal by the pre-flight and a failed release are not exceptions: they are results (see model.Outcome),
+because the report has to show them in full.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file a problem is: `path` as the user knows it, 1-based `line`, JSON `field` path."""
+
+    path: str
+    line: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where} ({self.field})" if self.field else where
+
+
+class BluegreenError(Exception):
+    title = "bluegreen failed"
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str = "", location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.location = location
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        hint = f"\n  hint: {self.hint}" if self.hint else ""
+        return f"{self.title}: {where}{self.message}{hint}"
+
+
+class InputError(BluegreenError):
+    title = "invalid input"
+    exit_code = 2
+
+
+class UnreachableError(BluegreenError):
+    title = "unreachable"
+    exit_code = 6
+
+
+class HostKeyError(UnreachableError):
+    title = "host key not verified"
+
+
+class RuntimeApiError(BluegreenError):
+    title = "HAProxy runtime API error"
+    exit_code = 6
+
+
+class LockBusyError(BluegreenError):
+    title = "another release is running"
+    exit_code = 6
