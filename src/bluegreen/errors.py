@@ -29,15 +29,32 @@ class Location:
         return f"{where} ({self.field})" if self.field else where
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One of several things wrong in a file, so each can be annotated on its own line."""
+
+    location: Location
+    message: str
+
+
 class BluegreenError(Exception):
     title = "bluegreen failed"
     exit_code = 1
 
-    def __init__(self, message: str, *, hint: str = "", location: Location | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        location: Location | None = None,
+        problems: tuple[Problem, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.location = location
+        # every problem found, first one first; by default just this error's own
+        self.problems = problems or ((Problem(location, message),) if location else ())
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

@@ -41,7 +41,8 @@ class Endpoint:
 class HaproxyHost:
     name: str
     ssh: Endpoint
-    socket: str
+    socket: str  # the runtime API's Unix socket on that host (haproxy.socket, or the host's own `socket`)
+    lock_path: str  # flock(1)ed on that host while a release runs (haproxy.lock.path, or the host's own)
     jump: Endpoint | None = None
 
 
@@ -56,8 +57,7 @@ class SshSettings:
 
 @dataclass(frozen=True)
 class LockSettings:
-    path: str = "/tmp/bluegreen.lock"  # noqa: S108 - a path on the HAProxy host, flock(1)ed, never written to
-    wait_s: float = 30.0
+    wait_s: float = 30.0  # how long a release waits for another one to finish before it gives up
 
 
 @dataclass(frozen=True)
@@ -263,6 +263,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    about: Literal["standby", "live"] = "standby"  # the report's step: Verify STANDBY ready, or Verify LIVE
 
 
 @dataclass(frozen=True)
@@ -274,6 +275,8 @@ class AppPlan:
     to_color: Color  # the LIVE color wanted
     from_version: str | None
     to_version: str | None
+    from_address: str
+    to_address: str
     hosts: tuple[str, ...]  # hosts whose routing must change
     checks: tuple[Check, ...]
     drift: tuple[str, ...] = ()
@@ -311,19 +314,21 @@ class Plan:
 
 # --- outcome: what a release did ------------------------------------------------------------------------------
 
+# The original workflow's steps, in the order they run: the switch is confirmed before the state is recorded,
+# so that status.json holds what was observed, not what was hoped for.
 StepName = Literal[
     "Verify STANDBY ready",
     "Verify LIVE",
     "Switch HAProxy traffic",
-    "Update state tracking",
     "Confirm switch",
+    "Update state tracking",
 ]
 STEPS: tuple[StepName, ...] = (
     "Verify STANDBY ready",
     "Verify LIVE",
     "Switch HAProxy traffic",
-    "Update state tracking",
     "Confirm switch",
+    "Update state tracking",
 )
 
 

@@ -1,0 +1,278 @@
+"""The state files, read and checked: every problem is an InputError that names the file, the line and the field.
+
+    state/live.json          what is wanted (model.Desired)         schemas/live.schema.json
+    state/environments.json  how to reach things (model.Environments) schemas/environments.schema.json
+    state/status.json        what the last run did (model.Status)    schemas/status.schema.json
+
+Each file is parsed with line numbers (jsonloc), checked against its JSON Schema, then (environments.json)
+against the rules a schema cannot say, and only then turned into the model's dataclasses.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from bluegreen import jsonloc, recording
+from bluegreen.errors import InputError, Location
+from bluegreen.jsonloc import Document, Finding, JsonPath, show
+from bluegreen.model import (
+    AppEnvironment,
+    Color,
+    Desired,
+    DesiredApp,
+    Endpoint,
+    Environments,
+    HaproxyHost,
+    LockSettings,
+    MapSwitch,
+    Probes,
+    PublicEntry,
+    ServersSwitch,
+    SshSettings,
+    Status,
+    Switch,
+    VerifySettings,
+)
+
+# defaults the model's dataclasses do not hold; the schemas document the same values (a test keeps them equal)
+DEFAULT_SOCKET = "/run/haproxy/admin.sock"
+DEFAULT_LOCK_PATH = "/tmp/bluegreen.lock"  # noqa: S108 - a path on the HAProxy host, flock(1)ed, never written
+DEFAULT_SSH_PORT = 22
+DEFAULT_KEY_ENV = "BLUEGREEN_SSH_KEY"
+
+_MISSING_HINTS = {
+    "live.json": 'create it, e.g. {"apps": {"myapp": {"live": "blue", "version": "1.2.3"}}}',
+    "environments.json": "create it: it says how to reach the HAProxy hosts and how each app is switched",
+}
+
+
+@dataclass(frozen=True)
+class State:
+    """The three state files of a repository, checked, with their paths as the user knows them."""
+
+    desired: Desired
+    environments: Environments
+    status: Status
+    live_path: str
+    environments_path: str
+    status_path: str
+    status_file: Path  # where to write status.json back
+
+
+def load_state(repo: Path, state_dir: str = "state") -> State:
+    """Read `<state_dir>/{live,environments,status}.json` under `repo`; a missing status.json is an empty Status."""
+    live_path, environments_path, status_path = (
+        f"{state_dir.rstrip('/')}/{name}" for name in ("live.json", "environments.json", "status.json")
+    )
+    desired = parse_desired(_read_required(repo, live_path), live_path)
+    environments = parse_environments(_read_required(repo, environments_path), environments_path, repo)
+    status_text = _read(repo, status_path)
+    status = Status() if status_text is None else parse_status(status_text, status_path)
+    check_apps(desired, environments, live_path)
+    return State(desired, environments, status, live_path, environments_path, status_path, repo / status_path)
+
+
+def check_apps(desired: Desired, environments: Environments, display: str) -> None:
+    """Every app in live.json must be described in environments.json; errors point at live.json."""
+    jsonloc.raise_findings(
+        Finding(
+            Location(display, app.line, jsonloc.dotted(("apps", name))),
+            f"app {show(name)} is not described in environments.json",
+            "add it under `apps` in environments.json, or fix the name's spelling here",
+        )
+        for name, app in desired.apps.items()
+        if name not in environments.apps
+    )
+
+
+# --- live.json ------------------------------------------------------------------------------------------------
+
+
+def parse_desired(text: str, display: str) -> Desired:
+    doc = _checked(text, display, "live")
+    apps: Mapping[str, Any] = _data(doc)["apps"]
+    return Desired({name: _desired_app(name, app, doc) for name, app in apps.items()})
+
+
+def _desired_app(name: str, app: Mapping[str, Any], doc: Document) -> DesiredApp:
+    return DesiredApp(name, Color(app["live"]), app.get("version"), doc.line(("apps", name)))
+
+
+# --- environments.json ----------------------------------------------------------------------------------------
+
+
+def parse_environments(text: str, display: str, repo: Path) -> Environments:
+    """Relative paths (known_hosts, key_file) come back resolved against `repo`."""
+    doc = _checked(text, display, "environments")
+    data = _data(doc)
+    jsonloc.raise_findings(_located(_environment_rules(data), doc, display))
+    haproxy = data["haproxy"]
+    return Environments(
+        hosts=tuple(_host(host, haproxy) for host in haproxy["hosts"]),
+        ssh=_ssh(data["ssh"], repo),
+        lock=LockSettings(**_floats(haproxy.get("lock", {}), "wait_s")),
+        apps={name: _app(name, app) for name, app in data["apps"].items()},
+    )
+
+
+def _host(host: Mapping[str, Any], haproxy: Mapping[str, Any]) -> HaproxyHost:
+    return HaproxyHost(
+        name=host["name"],
+        ssh=_endpoint(host["ssh"]),
+        socket=host.get("socket", haproxy.get("socket", DEFAULT_SOCKET)),
+        lock_path=host.get("lock_path", haproxy.get("lock", {}).get("path", DEFAULT_LOCK_PATH)),
+        jump=_endpoint(host["jump"]) if "jump" in host else None,
+    )
+
+
+def _endpoint(endpoint: Mapping[str, Any]) -> Endpoint:
+    return Endpoint(endpoint["host"], endpoint.get("port", DEFAULT_SSH_PORT), endpoint["user"])
+
+
+def _ssh(ssh: Mapping[str, Any], repo: Path) -> SshSettings:
+    key_file = ssh.get("key_file")
+    return SshSettings(
+        known_hosts=str(repo / ssh["known_hosts"]),
+        key_file=str(repo / key_file) if key_file else None,
+        key_env=ssh.get("key_env", None if key_file else DEFAULT_KEY_ENV),
+        **_floats(ssh, "connect_timeout_s", "keepalive_interval_s"),
+    )
+
+
+def _app(name: str, app: Mapping[str, Any]) -> AppEnvironment:
+    probes, verify = app.get("probes", {}), app.get("verify", {})
+    return AppEnvironment(
+        name=name,
+        switch=_switch(app["switch"]),
+        addresses=_colors(app["colors"]),
+        probes=Probes(**{**probes, **_floats(probes, "timeout_s")}),
+        public=PublicEntry(**app["public"]),
+        verify=VerifySettings(**{**verify, **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s")}),
+    )
+
+
+def _switch(switch: Mapping[str, Any]) -> Switch:
+    if switch["method"] == "map":
+        return MapSwitch(switch["map_file"], switch["key"], _colors(switch["backends"]))
+    return ServersSwitch(switch["backend"], _colors(switch["servers"]), switch.get("state_file"))
+
+
+def _colors(pair: Mapping[str, str]) -> dict[Color, str]:
+    return {Color.BLUE: pair["blue"], Color.GREEN: pair["green"]}
+
+
+def _floats(data: Mapping[str, Any], *names: str) -> dict[str, float]:
+    return {name: float(data[name]) for name in names if name in data}
+
+
+# --- environments.json: what the schema cannot say ------------------------------------------------------------
+
+_Rule = tuple[JsonPath, str, str]  # where, what is wrong, what to do
+
+
+def _environment_rules(data: Mapping[str, Any]) -> Iterator[_Rule]:
+    yield from _duplicate_hosts(data["haproxy"]["hosts"])
+    for name, app in data["apps"].items():
+        yield from _same_colors(name, app)
+    yield from _shared_switches(data["apps"])
+
+
+def _duplicate_hosts(hosts: list[Mapping[str, Any]]) -> Iterator[_Rule]:
+    seen: set[str] = set()
+    for index, host in enumerate(hosts):
+        if host["name"].lower() in seen:
+            hint = "give each HAProxy host its own name: reports and status.json tell them apart by it"
+            yield ("haproxy", "hosts", index, "name"), f"host name {show(host['name'])} is used twice", hint
+        seen.add(host["name"].lower())
+
+
+def _same_colors(name: str, app: Mapping[str, Any]) -> Iterator[_Rule]:
+    switch = app["switch"]
+    pairs = (
+        (("colors",), app["colors"], "address"),
+        (("switch", "backends"), switch.get("backends"), "backend"),
+        (("switch", "servers"), switch.get("servers"), "server"),
+    )
+    for where, pair, what in pairs:
+        if pair and pair["blue"].lower() == pair["green"].lower():
+            message = f"blue and green have the same {what} {show(pair['green'])}"
+            yield ("apps", name, *where, "green"), message, f"give each color its own {what}"
+
+
+def _shared_switches(apps: Mapping[str, Any]) -> Iterator[_Rule]:
+    owners: dict[str, str] = {}
+    for name, app in apps.items():
+        switch = app["switch"]
+        map_entry = f"map entry {show(switch.get('key'))} of {switch.get('map_file')}"
+        target = map_entry if switch["method"] == "map" else f"backend {show(switch['backend'])}"
+        if target in owners:
+            message = f"switches the same {target} as app {show(owners[target])}"
+            yield ("apps", name, "switch"), message, "each app needs its own map key or backend"
+        owners.setdefault(target, name)
+
+
+def _located(rules: Iterator[_Rule], doc: Document, display: str) -> list[Finding]:
+    findings = [
+        Finding(Location(display, doc.line(path), jsonloc.dotted(path)), message, hint) for path, message, hint in rules
+    ]
+    return sorted(findings, key=lambda found: found.location.line or 0)
+
+
+# --- status.json ----------------------------------------------------------------------------------------------
+
+
+def parse_status(text: str, display: str) -> Status:
+    return recording.status_from_json(_data(_checked(text, display, "status")))
+
+
+def dump_status(status: Status) -> str:
+    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back."""
+    return json.dumps(recording.status_to_json(status), indent=2, allow_nan=False) + "\n"
+
+
+# --- files and schemas ----------------------------------------------------------------------------------------
+
+
+def _read(repo: Path, display: str) -> str | None:
+    try:
+        return (repo / display).read_text(encoding="utf-8").removeprefix("\ufeff")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
+        raise InputError(
+            f"cannot read {display}: {reason}", hint="check the file", location=Location(display)
+        ) from None
+
+
+def _read_required(repo: Path, display: str) -> str:
+    text = _read(repo, display)
+    if text is None:
+        hint = _MISSING_HINTS[display.rsplit("/", 1)[-1]]
+        raise InputError(f"{display} is missing (looked in {repo})", hint=hint, location=Location(display))
+    return text
+
+
+def _checked(text: str, display: str, schema: str) -> Document:
+    doc = jsonloc.parse(text, display)
+    jsonloc.raise_findings(jsonloc.schema_findings(doc, validator(schema), display))
+    return doc
+
+
+def _data(doc: Document) -> Any:  # the schema has checked the shape
+    return doc.value
+
+
+@functools.cache
+def validator(name: str) -> Draft202012Validator:
+    """The validator for `name`.schema.json (live, environments, status), shipped in bluegreen/schemas."""
+    schema = json.loads((files("bluegreen") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    return Draft202012Validator(schema)

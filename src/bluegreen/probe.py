@@ -1,0 +1,174 @@
+"""The HTTP adapter (httpx): app servers' health and version, and who serves the public entry.
+
+App servers often sit on a private network that only the HAProxy host reaches; with `via: ssh` a probe travels
+through that host's SSH connection (a direct-tcpip channel opened by httpcore's network backend), otherwise it
+goes straight from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpcore
+import httpx
+
+from .model import AppEnvironment, Color, ColorProbe, PublicEntry
+
+
+class ByteReader(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+class ByteWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+OpenTcp = Callable[[str, int], Awaitable[tuple[ByteReader, ByteWriter]]]
+
+
+class _TunnelStream(httpcore.AsyncNetworkStream):
+    def __init__(self, reader: ByteReader, writer: ByteWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return await asyncio.wait_for(self._reader.read(max_bytes), timeout)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout("timed out") from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._writer.write(buffer)
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("TLS to app servers through SSH is not supported; probe them over http")
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class _TunnelBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, open_tcp: OpenTcp) -> None:
+        self._open_tcp = open_tcp
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            reader, writer = await asyncio.wait_for(self._open_tcp(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(str(exc) or "timed out") from exc
+        return _TunnelStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def tunnel_client(open_tcp: OpenTcp, timeout_s: float) -> httpx.AsyncClient:
+    """An httpx client whose TCP connections are opened by `open_tcp` (an SSH channel) instead of a socket."""
+    transport = httpx.AsyncHTTPTransport()
+    # httpx builds its pool in __init__ with no way to pass a network backend; the pool is its documented
+    # extension point (httpcore), so swap it for one that dials through the tunnel.
+    transport._pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp))
+    return httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
+
+
+def direct_client(timeout_s: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=timeout_s, trust_env=False)
+
+
+# --- probes ---------------------------------------------------------------------------------------------------
+
+
+async def probe_color(
+    client: httpx.AsyncClient, app: AppEnvironment, color: Color, count: int, interval_s: float
+) -> ColorProbe:
+    """`count` consecutive health probes (stops at the first failure), then the version."""
+    address = app.addresses[color]
+    base = f"http://{address}"
+    passed, error = 0, None
+    for attempt in range(count):
+        error = await _health(client, base + app.probes.health_path, app.probes.health_status)
+        if error:
+            break
+        passed += 1
+        if attempt + 1 < count:
+            await asyncio.sleep(interval_s)
+    version, version_error = await _version(client, base + app.probes.version_path, app.probes.version_field)
+    return ColorProbe(color, address, passed, count, version, error or version_error)
+
+
+async def _health(client: httpx.AsyncClient, url: str, expected: int) -> str | None:
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError as exc:
+        return f"health check {url} failed: {_describe(exc)}"
+    if response.status_code != expected:
+        return f"health check {url} answered {response.status_code}, expected {expected}"
+    return None
+
+
+async def _version(client: httpx.AsyncClient, url: str, field: str | None) -> tuple[str | None, str | None]:
+    try:
+        response = await client.get(url)
+    except httpx.HTTPError as exc:
+        return None, f"version endpoint {url} failed: {_describe(exc)}"
+    if response.status_code != 200:
+        return None, f"version endpoint {url} answered {response.status_code}"
+    version = version_from(response.text, field)
+    return (version, None) if version else (None, f"version endpoint {url} named no version")
+
+
+def version_from(body: str, field: str | None) -> str | None:
+    if field is None:
+        text = body.strip()
+        return text if 0 < len(text) <= 64 and text.isprintable() else None
+    try:
+        value = json.loads(body).get(field)
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if isinstance(value, str | int | float) and str(value) else None
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request through the public entry: who answered, with what."""
+
+    status: int | None
+    served_by: str | None
+    version: str | None
+    error: str | None = None
+
+
+async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
+    """`count` requests through the public entry, each on a new connection (as new users arrive)."""
+    headers = {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
+    return [await _served(client, public, headers, field) for _ in range(count)]
+
+
+async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
+    try:
+        response = await client.get(public.url, headers=headers)
+    except httpx.HTTPError as exc:
+        return Served(None, None, None, _describe(exc))
+    served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
+    return Served(response.status_code, served_by, version_from(response.text, field))
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,260 @@
+"""The SSH adapter: one asyncssh connection per HAProxy host, reused for the whole run.
+
+Runtime commands travel through the connection to HAProxy's Unix socket (`direct-streamlocal`), with no remote
+process: about 2 ms a command on loopback, against about 120 ms for a remote `socat` per command (see
+BENCHMARKS.md). Files (the map file, the server-state file) are written over SFTP, to a temporary name and
+renamed, so a reader never sees half a file. The release lock is flock(1) held by a remote process for as
+long as the connection lives: a run that crashes or loses its connection releases it at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shlex
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path, PurePosixPath
+from typing import Protocol
+
+import asyncssh
+
+from .errors import HostKeyError, InputError, Location, LockBusyError, UnreachableError
+from .model import Endpoint, HaproxyHost, SshSettings
+
+COMMAND_TIMEOUT_S = 10.0
+LOCK_BUSY = 75  # flock's exit status when the wait ran out (-E)
+
+Streams = tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]]
+
+
+class HostSession(Protocol):
+    """What a release needs from one HAProxy host. The SSH connection is one; tests may wrap it."""
+
+    host: HaproxyHost
+
+    async def runtime(self, command: str) -> str: ...
+    async def read_file(self, path: str) -> str | None: ...
+    async def write_file(self, path: str, text: str) -> None: ...
+    async def open_tcp(self, host: str, port: int) -> Streams: ...
+
+
+class Credentials:
+    """The client key and the pinned host keys, read once per run."""
+
+    def __init__(self, settings: SshSettings, environ: dict[str, str], display: str) -> None:
+        self.settings = settings
+        self.known_hosts = _load_known_hosts(settings, display)
+        self.client_key = _load_client_key(settings, environ, display)
+
+
+def _load_known_hosts(settings: SshSettings, display: str) -> asyncssh.SSHKnownHosts:
+    where = Location(display, field="ssh.known_hosts")
+    try:
+        text = Path(settings.known_hosts).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the pinned host keys {settings.known_hosts}: {exc.strerror}",
+            hint="commit the HAProxy hosts' keys (`ssh-keyscan -t ed25519 HOST`, checked by hand) to that file",
+            location=where,
+        ) from exc
+    try:
+        return asyncssh.import_known_hosts(text)
+    except (ValueError, asyncssh.KeyImportError) as exc:
+        raise InputError(f"{settings.known_hosts} is not a known_hosts file: {exc}", location=where) from exc
+
+
+def _load_client_key(settings: SshSettings, environ: dict[str, str], display: str) -> asyncssh.SSHKey:
+    if settings.key_file:
+        source, field = settings.key_file, "ssh.key_file"
+        try:
+            text = Path(settings.key_file).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"cannot read the SSH key file: {exc.strerror}", location=Location(display, field=field)
+            ) from exc
+    else:
+        source, field = f"${settings.key_env}", "ssh.key_env"
+        text = environ.get(settings.key_env or "", "")
+        if not text.strip():
+            raise InputError(
+                f"the SSH private key is missing: {source} is not set",
+                hint=f"pass the deploy key's private half in the environment variable {settings.key_env}",
+                location=Location(display, field=field),
+            )
+    # Secrets pasted into web forms arrive with CRLF line ends and without the final newline.
+    text = text.replace("\r\n", "\n").strip() + "\n"
+    try:
+        return asyncssh.import_private_key(text)
+    except (asyncssh.KeyImportError, ValueError) as exc:
+        raise InputError(
+            f"the SSH private key in {source} cannot be read ({type(exc).__name__})",
+            hint="use an unencrypted OpenSSH or PEM key, e.g. from `ssh-keygen -t ed25519 -N ''`",
+            location=Location(display, field=field),
+        ) from None
+
+
+class SshHost:
+    """A connected HAProxy host."""
+
+    def __init__(
+        self, host: HaproxyHost, conn: asyncssh.SSHClientConnection, jump: asyncssh.SSHClientConnection | None
+    ) -> None:
+        self.host = host
+        self._conn = conn
+        self._jump = jump
+        self._sftp: asyncssh.SFTPClient | None = None
+
+    async def runtime(self, command: str) -> str:
+        if "\n" in command or "\r" in command:
+            raise ValueError("a runtime command is one line")
+        try:
+            reader, writer = await self._conn.open_unix_connection(self.host.socket)
+        except asyncssh.ChannelOpenError as exc:
+            raise UnreachableError(
+                f"{self.host.name}: cannot open HAProxy's runtime socket {self.host.socket}: {exc.reason}",
+                hint="is HAProxy running with `stats socket ... level admin`, and may the SSH user use the socket?",
+            ) from exc
+        try:
+            writer.write(command.encode() + b"\n")
+            answer: bytes = await asyncio.wait_for(reader.read(), COMMAND_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise UnreachableError(f"{self.host.name}: HAProxy did not answer `{command}`") from exc
+        finally:
+            writer.close()
+        return answer.decode("utf-8", "replace")
+
+    async def read_file(self, path: str) -> str | None:
+        sftp = await self._sftp_client()
+        try:
+            async with sftp.open(path, "r", encoding="utf-8") as handle:
+                text: str = await handle.read()
+                return text
+        except asyncssh.SFTPNoSuchFile:
+            return None
+
+    async def write_file(self, path: str, text: str) -> None:
+        sftp = await self._sftp_client()
+        target = PurePosixPath(path)
+        temporary = str(target.with_name(f".{target.name}.bluegreen-{secrets.token_hex(4)}"))
+        try:
+            mode = (await sftp.stat(path)).permissions
+        except asyncssh.SFTPNoSuchFile:
+            mode = None
+        try:
+            async with sftp.open(temporary, "w", encoding="utf-8") as handle:
+                await handle.write(text)
+            if mode is not None:
+                await sftp.chmod(temporary, mode & 0o7777)
+            await sftp.posix_rename(temporary, path)
+        except (asyncssh.SFTPError, OSError) as exc:
+            await _remove_quietly(sftp, temporary)
+            raise UnreachableError(f"{self.host.name}: cannot write {path}: {exc}") from exc
+
+    async def open_tcp(self, host: str, port: int) -> Streams:
+        try:
+            reader, writer = await self._conn.open_connection(host, port)
+        except asyncssh.ChannelOpenError as exc:
+            raise OSError(f"{self.host.name} cannot reach {host}:{port}: {exc.reason}") from exc
+        return reader, writer
+
+    @asynccontextmanager
+    async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
+        """Hold this host's release lock; LockBusyError after `wait_s` if another run keeps it."""
+        process = await self._conn.create_process(_lock_command(self.host.lock_path, holder, wait_s))
+        line = await asyncio.wait_for(process.stdout.readline(), wait_s + COMMAND_TIMEOUT_S)
+        if line.strip() != "locked":
+            await process.wait()
+            raise await self._lock_error(process.exit_status, wait_s)
+        try:
+            yield
+        finally:
+            process.stdin.write_eof()
+            await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
+
+    async def _lock_error(self, status: int | None, wait_s: float) -> Exception:
+        if status != LOCK_BUSY:
+            return UnreachableError(f"{self.host.name}: cannot take the release lock (flock exit status {status})")
+        holder = await self.read_file(f"{self.host.lock_path}.holder")
+        return LockBusyError(
+            f"{self.host.name}: another release holds the lock {self.host.lock_path} "
+            f"(waited {wait_s:g} s; holder: {(holder or 'unknown').strip()})",
+            hint="wait for it to finish and run again; a crashed run's lock is released when its connection closes",
+        )
+
+    async def _sftp_client(self) -> asyncssh.SFTPClient:
+        if self._sftp is None:
+            self._sftp = await self._conn.start_sftp_client()
+        return self._sftp
+
+    async def close(self) -> None:
+        if self._sftp is not None:
+            self._sftp.exit()
+        for conn in (self._conn, self._jump):
+            if conn is not None:
+                conn.close()
+                await conn.wait_closed()
+
+
+def _lock_command(lock_path: str, holder: str, wait_s: float) -> str:
+    script = 'printf "%s\\n" "$1" > "$2.holder"; echo locked; exec cat >/dev/null'
+    args = ["flock", "-w", f"{wait_s:g}", "-E", str(LOCK_BUSY), lock_path, "sh", "-c", script, "sh", holder, lock_path]
+    return shlex.join(args)
+
+
+async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
+    with suppress(asyncssh.SFTPError, OSError):
+        await sftp.remove(path)
+
+
+async def connect(host: HaproxyHost, credentials: Credentials) -> SshHost:
+    """Connect (through the jump host, if any) with the pinned host keys; errors say what to check."""
+    jump = await _connect(host.jump, credentials, None, host.name) if host.jump else None
+    try:
+        conn = await _connect(host.ssh, credentials, jump, host.name)
+    except BaseException:
+        if jump is not None:
+            jump.close()
+        raise
+    return SshHost(host, conn, jump)
+
+
+async def _connect(
+    endpoint: Endpoint, credentials: Credentials, tunnel: asyncssh.SSHClientConnection | None, name: str
+) -> asyncssh.SSHClientConnection:
+    settings = credentials.settings
+    where = f"{name}: {endpoint.user}@{endpoint.host}:{endpoint.port}"
+    try:
+        return await asyncssh.connect(
+            endpoint.host,
+            endpoint.port,
+            username=endpoint.user,
+            known_hosts=credentials.known_hosts,
+            client_keys=[credentials.client_key],
+            agent_path=None,
+            config=None,
+            tunnel=tunnel,
+            connect_timeout=settings.connect_timeout_s,
+            keepalive_interval=settings.keepalive_interval_s,
+            keepalive_count_max=3,
+        )
+    except asyncssh.HostKeyNotVerifiable as exc:
+        raise HostKeyError(
+            f"{where}: the server's host key is not the one pinned in {settings.known_hosts}",
+            hint="if the host was rebuilt, check its new key out of band and update the pinned key",
+        ) from exc
+    except asyncssh.PermissionDenied as exc:
+        raise UnreachableError(
+            f"{where}: the SSH key was refused",
+            hint="add the deploy key's public half to that user's authorized_keys",
+        ) from exc
+    except (OSError, TimeoutError, asyncssh.Error) as exc:
+        raise UnreachableError(f"{where}: cannot connect: {exc or type(exc).__name__}") from exc
+
+
+def run_holder(environ: dict[str, str]) -> str:
+    """Who holds a lock, for the error another run shows: never a secret, only names and ids."""
+    run = environ.get("GITHUB_RUN_ID")
+    who = f"GitHub run {run}" if run else f"{os.uname().nodename} pid {os.getpid()}"
+    return " ".join(who.split())[:120]

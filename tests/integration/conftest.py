@@ -1,0 +1,85 @@
+"""A consumer repository wired to a running lab, and the command line run in-process against it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bluegreen import cli
+from bluegreen.errors import BluegreenError
+from bluegreen.sandbox import Sandbox
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Ran:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+@dataclass
+class Consumer:
+    """A repository whose state/ points at a lab; `run("release")` is `bluegreen release --repo <it>`."""
+
+    path: Path
+    lab: Sandbox
+
+    def run(self, *argv: str, key: str | None = None) -> Ran:
+        out, err = io.StringIO(), io.StringIO()
+        environ = {"BLUEGREEN_SSH_KEY": self.lab.private_key if key is None else key}
+        console = cli.Console(out, err, time.perf_counter())
+        try:
+            code = cli.run([argv[0], "--repo", str(self.path), *argv[1:]], environ, console)
+        except BluegreenError as error:  # as __main__ does
+            code = error.exit_code
+            err.write(str(error))
+        return Ran(code, out.getvalue(), err.getvalue())
+
+    def live(self, **apps: str) -> None:
+        """Write state/live.json as a pull request would: `live(theoshift="blue")`."""
+        path = self.path / "state" / "live.json"
+        document = json.loads(path.read_text())
+        for app, color in apps.items():
+            document["apps"][app.replace("_", "-")] = {"live": color}
+        path.write_text(json.dumps(document, indent=2) + "\n")
+
+    def pin(self, app: str, version: str) -> None:
+        path = self.path / "state" / "live.json"
+        document = json.loads(path.read_text())
+        document["apps"][app]["version"] = version
+        path.write_text(json.dumps(document, indent=2) + "\n")
+
+    def status(self) -> Any:
+        return json.loads((self.path / "state" / "status.json").read_text())
+
+
+MakeConsumer = Callable[[Sandbox], Consumer]
+
+
+@pytest.fixture
+def make_consumer(tmp_path: Path) -> MakeConsumer:
+    def make(lab: Sandbox) -> Consumer:
+        path = tmp_path / f"consumer-{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(REPO / "state", path / "state")
+        lab.write_state(path)
+        return Consumer(path, lab)
+
+    return make
+
+
+@pytest.fixture
+def consumer(sandbox: Sandbox, make_consumer: MakeConsumer) -> Consumer:
+    return make_consumer(sandbox)

@@ -1,0 +1,141 @@
+"""record_outcome folds a release's outcome into the recorded status, without any file or server."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from bluegreen.model import (
+    AppOutcome,
+    AppPlan,
+    AppStatus,
+    Color,
+    ColorRecord,
+    Outcome,
+    ReleaseRecord,
+    Result,
+    Status,
+    Trigger,
+)
+from bluegreen.recording import record_outcome
+
+BLUE, GREEN = Color.BLUE, Color.GREEN
+AT = "2026-11-24T10:00:00Z"
+TRIGGER = Trigger(actor="octocat", pr=42, pr_url="https://github.test/pr/42", commit="abc1234", reverts_pr=None)
+OLD_LIVE = ColorRecord(GREEN, "2.4.0", "10.0.1.2:3001")
+OLD_STANDBY = ColorRecord(BLUE, "2.4.1", "10.0.1.1:3001")
+NEW_LIVE = ColorRecord(BLUE, "2.4.1", "10.0.1.1:3001")
+NEW_STANDBY = ColorRecord(GREEN, "2.4.0", "10.0.1.2:3001")
+EARLIER = ReleaseRecord("success", "release", "2026-11-01T00:00:00Z", BLUE, GREEN, "2.3.9", "2.4.0")
+OTHER_APP = AppStatus(live=ColorRecord(BLUE, "1.7.2", "10.0.2.1:80"), last_release=EARLIER, history=(EARLIER,))
+BEFORE = Status(
+    apps={
+        "theoshift": AppStatus(OLD_LIVE, OLD_STANDBY, EARLIER, (EARLIER,)),
+        "ldc-tools": OTHER_APP,
+    },
+    updated_at="2026-11-01T00:00:01Z",
+)
+PLAN = AppPlan(
+    app="theoshift",
+    action="switch",
+    kind="release",
+    from_color=GREEN,
+    to_color=BLUE,
+    from_version="2.4.0",
+    to_version="2.4.1",
+    from_address="10.0.1.2:3001",
+    to_address="10.0.1.1:3001",
+    hosts=("lb1", "lb2"),
+    checks=(),
+)
+
+
+def outcome_of(result: Result, *, observed: bool = True, dry_run: bool = False, plan: AppPlan = PLAN) -> Outcome:
+    app = AppOutcome(
+        plan=plan,
+        result=result,
+        steps=(),
+        hosts={"lb1": "switched", "lb2": "switched"},
+        durations_ms={"preflight": 10.0, "switch": 4.5, "total": 20.0},
+        switch_ms=4.5,
+        live=NEW_LIVE if observed else None,
+        standby=NEW_STANDBY if observed else None,
+        reason=None if result == "success" else f"it {result}",
+    )
+    return Outcome(apps=(app,), trigger=TRIGGER, at=AT, dry_run=dry_run)
+
+
+def expected_record(result: Result) -> ReleaseRecord:
+    return ReleaseRecord(
+        result=result,
+        kind="release",
+        at=AT,
+        from_color=GREEN,
+        to_color=BLUE,
+        from_version="2.4.0",
+        to_version="2.4.1",
+        durations_ms={"preflight": 10.0, "switch": 4.5, "total": 20.0},
+        switch_ms=4.5,
+        hosts={"lb1": "switched", "lb2": "switched"},
+        actor="octocat",
+        pr=42,
+        commit="abc1234",
+        reason=None if result == "success" else f"it {result}",
+    )
+
+
+@pytest.mark.parametrize("result", ["success", "refused", "rolled_back", "failed"])
+def test_a_release_is_recorded_newest_first(result: Result) -> None:
+    after = record_outcome(BEFORE, outcome_of(result))
+    record = expected_record(result)
+    assert after == Status(
+        apps={"theoshift": AppStatus(NEW_LIVE, NEW_STANDBY, record, (record, EARLIER)), "ldc-tools": OTHER_APP},
+        updated_at=AT,
+    )
+
+
+@pytest.mark.parametrize("result", ["success", "refused", "rolled_back", "failed", "noop"])
+def test_a_dry_run_changes_nothing(result: Result) -> None:
+    assert record_outcome(BEFORE, outcome_of(result, dry_run=True)) == BEFORE
+
+
+def test_a_noop_only_refreshes_what_was_observed() -> None:
+    after = record_outcome(BEFORE, outcome_of("noop"))
+    assert after.apps["theoshift"] == AppStatus(NEW_LIVE, NEW_STANDBY, EARLIER, (EARLIER,))
+    assert after.apps["ldc-tools"] == OTHER_APP
+    assert after.updated_at == AT
+
+
+@pytest.mark.parametrize("result", ["noop", "failed"])
+def test_nothing_observed_keeps_the_recorded_colors(result: Result) -> None:
+    theoshift = record_outcome(BEFORE, outcome_of(result, observed=False)).apps["theoshift"]
+    assert (theoshift.live, theoshift.standby) == (OLD_LIVE, OLD_STANDBY)
+
+
+def test_a_new_app_gets_its_first_record() -> None:
+    plan = replace(PLAN, app="newapp", kind="rollback")
+    after = record_outcome(BEFORE, outcome_of("success", plan=plan))
+    record = replace(expected_record("success"), kind="rollback")
+    assert after.apps["newapp"] == AppStatus(NEW_LIVE, NEW_STANDBY, record, (record,))
+    assert list(after.apps) == ["theoshift", "ldc-tools", "newapp"]
+
+
+@pytest.mark.parametrize(("limit", "kept"), [(20, 20), (3, 3), (1, 1), (0, 0), (-5, 0)])
+def test_history_keeps_at_most_the_limit(limit: int, kept: int) -> None:
+    older = tuple(replace(EARLIER, at=f"2026-10-{day:02d}T00:00:00Z") for day in range(30, 10, -1))
+    status = Status({"theoshift": AppStatus(OLD_LIVE, OLD_STANDBY, older[0], older)})
+    history = record_outcome(status, outcome_of("failed"), history_limit=limit).apps["theoshift"].history
+    assert history == (expected_record("failed"), *older)[:kept]
+
+
+def test_the_default_history_limit_is_20() -> None:
+    older = tuple(EARLIER for _ in range(25))
+    status = Status({"theoshift": AppStatus(history=older)})
+    assert len(record_outcome(status, outcome_of("success")).apps["theoshift"].history) == 20
+
+
+def test_the_input_status_is_not_changed() -> None:
+    before = Status(dict(BEFORE.apps), BEFORE.updated_at)
+    record_outcome(before, outcome_of("success"))
+    assert before == BEFORE
