@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +28,7 @@ from typing import TextIO
 from . import config, recording, report
 from .model import Outcome, Result, Trigger
 from .observe import Clients, observe
-from .release import Request, SaveStatus, connected, dry_run, locked, preflight, release
+from .release import Effects, Request, SaveStatus, connected, dry_run, locked, preflight, release
 from .ssh import Credentials, run_holder
 
 EXIT_CODES: Mapping[Result, int] = {"success": 0, "noop": 0, "refused": 3, "rolled_back": 4, "failed": 5}
@@ -110,7 +112,9 @@ async def execute(
                 plan, observation, _ = await preflight(request, sessions, clients)
                 return dry_run(plan, observation, now())
             async with locked(sessions, run_holder(environ), environments.lock.wait_s):
-                return await release(request, sessions, clients, console.progress, _saver(state), now())
+                effects = Effects(sessions, clients, console.progress)
+                with interrupts_deferred(effects.stop, console):
+                    return await release(request, effects, _saver(state), now())
         finally:
             await clients.aclose()
 
@@ -149,6 +153,28 @@ async def _status(
     else:
         console.out.write(report.status_text(observation, environments, state.status))
     return 0
+
+
+@contextmanager
+def interrupts_deferred(stop: asyncio.Event, console: Console) -> Iterator[None]:
+    """Ctrl-C or a cancelled CI job (SIGINT, then SIGTERM) during a release: no new switch starts, the one under
+    way finishes, is verified and switched back if need be, and the report is written. A second signal of the
+    same kind acts as usual."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def defer(number: int) -> None:
+        console.progress(f"{signal.Signals(number).name}: finishing the switch under way, starting no other")
+        stop.set()
+        loop.remove_signal_handler(number)
+
+    for number in signals:
+        loop.add_signal_handler(number, defer, number)
+    try:
+        yield
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
 
 
 def now() -> str:

@@ -25,34 +25,36 @@ STATE_FILES = ("live.json", "environments.json", "status.json")
 
 
 def demo(repo: Path, hosts: int, environ: dict[str, str], console: Console) -> int:
-    from .cli import run
-
     with tempfile.TemporaryDirectory(prefix="bluegreen-demo-") as folder:
         work = Path(folder)
         layout, status, desired = _copy_state(repo, work / "state")
         console.progress(f"starting the sandbox: {hosts} HAProxy host(s), sshd, {2 * len(desired)} app servers")
+        console.out.write(f"bluegreen demo: a copy of {repo.resolve() / 'state'} in $DEMO_REPO={work}\n")
         with Sandbox(layout, initial=_initial(status), hosts=hosts) as lab:
             lab.write_state(work)
             key_env = str(lab.environments["ssh"].get("key_env", "BLUEGREEN_SSH_KEY"))
             env = {**environ, key_env: lab.private_key}
             base = ["--repo", str(work)]
-            steps: list[tuple[str, list[str], tuple[int, ...]]] = [
-                ("the actual state, before", ["status", *base], (0,)),
-                ("plan: what merging the PR will do", ["plan", *base], (0,)),
-                ("release: the PR is merged", ["release", *base, "--actor", "demo", "--pr", "1"], (0,)),
-                ("the actual state, after", ["status", *base], (0,)),
+            steps = [
+                ("the actual state, before", ["status", *base]),
+                ("plan: what merging the PR will do", ["plan", *base]),
+                ("release: the PR is merged", ["release", *base, "--actor", "demo", "--pr", "1"]),
+                ("the actual state, after", ["status", *base]),
             ]
-            codes = [_step(title, argv, env, console, run) for title, argv, _ in steps]
+            codes = [_step(title, argv, env, console) for title, argv in steps]
             _revert(work / "state" / "live.json", status)
-            codes.append(_step("rollback: the PR is reverted", ["release", *base, "--pr", "2"], env, console, run))
-            codes.append(_step("the actual state, at the end", ["status", *base], env, console, run))
+            codes.append(_step("rollback: the PR is reverted", ["release", *base, "--pr", "2"], env, console))
+            codes.append(_step("the actual state, at the end", ["status", *base], env, console))
         return 0 if all(code == 0 for code in codes) else max(codes)
 
 
-def _step(title: str, argv: list[str], environ: dict[str, str], console: Console, run: Any) -> int:
-    console.out.write(f"\n=== {title}: bluegreen {' '.join(a for a in argv if not a.startswith('/'))}\n\n")
+def _step(title: str, argv: list[str], environ: dict[str, str], console: Console) -> int:
+    from .cli import run
+
+    shown = " ".join("$DEMO_REPO" if argument.startswith("/") else argument for argument in argv)
+    console.out.write(f"\n=== {title}: bluegreen {shown}\n\n")
     console.out.flush()
-    code: int = run(argv, environ, console)
+    code = run(argv, environ, console)
     console.out.write(f"\n(exit code {code})\n")
     return code
 

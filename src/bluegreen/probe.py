@@ -103,7 +103,7 @@ async def probe_color(
     base = f"http://{address}"
     passed, error = 0, None
     for attempt in range(count):
-        error = await _health(client, base + app.probes.health_path, app.probes.health_status)
+        error = await _health(client, base + app.probes.health_path, app.probes.health_status, app.probes.timeout_s)
         if error:
             break
         passed += 1
@@ -113,9 +113,9 @@ async def probe_color(
     return ColorProbe(color, address, passed, count, version, error or version_error)
 
 
-async def _health(client: httpx.AsyncClient, url: str, expected: int) -> str | None:
+async def _health(client: httpx.AsyncClient, url: str, expected: int, timeout_s: float) -> str | None:
     try:
-        response = await client.get(url)
+        response = await client.get(url, timeout=timeout_s)
     except httpx.HTTPError as exc:
         return f"health check {url} failed: {_describe(exc)}"
     if response.status_code != expected:

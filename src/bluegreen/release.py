@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from dataclasses import dataclass, field, replace
 
 from . import planner
 from .model import (
@@ -29,6 +29,7 @@ from .model import (
     Result,
     Status,
     Step,
+    StepName,
     Trigger,
 )
 from .observe import Clients, observe
@@ -84,7 +85,9 @@ async def preflight(
 
 
 def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
-    apps = tuple(_unswitched(app, observation, "noop" if app.action == "noop" else "success") for app in plan.apps)
+    apps = tuple(
+        _unswitched(app, observation.apps[app.app], "noop" if app.action == "noop" else "success") for app in plan.apps
+    )
     return Outcome(
         tuple(replace(app, result="refused") if app.plan.action == "refuse" else app for app in apps),
         plan.trigger,
@@ -93,126 +96,111 @@ def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
     )
 
 
-async def release(
-    request: Request,
-    sessions: Mapping[str, HostSession],
-    clients: Clients,
-    progress: Progress,
-    save: SaveStatus,
-    at: str,
-) -> Outcome:
-    plan, observation, preflight_ms = await preflight(request, sessions, clients)
+@dataclass(frozen=True)
+class Effects:
+    """The adapters a release acts through, and the signal to stop starting new switches."""
+
+    sessions: Mapping[str, HostSession]
+    clients: Clients
+    progress: Progress
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def release(request: Request, effects: Effects, save: SaveStatus, at: str) -> Outcome:
+    plan, observation, preflight_ms = await preflight(request, effects.sessions, effects.clients)
     if plan.refused:
-        progress("pre-flight refused the release: nothing was changed")
-        outcomes = tuple(
-            _unswitched(app, observation, "refused" if app.action != "noop" else "noop") for app in plan.apps
-        )
-    else:
-        outcomes = tuple(
-            [
-                await _release_app(
-                    request.environments.apps[app.app],
-                    app,
-                    observation.apps[app.app],
-                    sessions,
-                    clients,
-                    progress,
-                    preflight_ms,
-                )
-                if app.action == "switch"
-                else _unswitched(app, observation, "noop")
-                for app in plan.apps
-            ]
-        )
-    outcome = Outcome(outcomes, plan.trigger, at)
+        effects.progress("pre-flight refused the release: nothing was changed")
+    outcomes = []
+    for app in plan.apps:
+        seen = observation.apps[app.app]
+        if plan.refused or app.action != "switch":
+            outcomes.append(_unswitched(app, seen, "refused" if app.action == "refuse" else "noop"))
+        elif effects.stop.is_set():
+            outcomes.append(_unswitched(app, seen, "refused", "interrupted before its switch: nothing was changed"))
+        else:
+            appl = AppRelease(request.environments.apps[app.app], app, seen, effects, {"preflight": preflight_ms})
+            outcomes.append(await appl.run())
+    outcome = Outcome(tuple(outcomes), plan.trigger, at)
     return _recorded(outcome, save(outcome))
 
 
-async def _release_app(
-    app: AppEnvironment,
-    plan: AppPlan,
-    seen: AppObservation,
-    sessions: Mapping[str, HostSession],
-    clients: Clients,
-    progress: Progress,
-    preflight_ms: float,
-) -> AppOutcome:
-    start = time.perf_counter()
-    progress(f"{app.name}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
-    switched = await switch_all(sessions, plan.hosts, app, plan.to_color)
-    switch_ms = _ms(start)
-    steps = _preflight_steps(plan)
-    if not switched.ok:
-        reason = "switch failed, every host was switched back: " + "; ".join(switched.errors)
-        failed = any("NOT restored" in result for result in switched.hosts.values())
-        return _finished(
-            plan,
-            seen,
-            steps,
-            "failed" if failed else "rolled_back",
-            switched.hosts,
-            reason,
-            {"preflight": preflight_ms, "switch": switch_ms},
-            None,
-            None,
-        )
-    steps += (Step("Switch HAProxy traffic", True, _switch_detail(switched.hosts, switched.slowest_ms)),)
-    progress(f"{app.name}: verifying that users reach {plan.to_color.title}")
-    start = time.perf_counter()
-    verdict = await verify(sessions, app, plan.to_color, plan.to_version, seen, clients, progress)
-    durations = {"preflight": preflight_ms, "switch": switch_ms, "verify": _ms(start)}
-    if verdict.ok:
-        return _finished(
-            plan,
-            seen,
-            (*steps, Step("Confirm switch", True, verdict.detail)),
-            "success",
-            switched.hosts,
-            None,
-            durations,
-            switched.slowest_ms,
-            verdict.draining,
-        )
-    return await _switch_back(
-        app, plan, seen, sessions, steps, verdict.detail, durations, switched.slowest_ms, progress
-    )
+@dataclass
+class AppRelease:
+    """One app's switch, verification and, when verification fails, its switch back."""
 
+    app: AppEnvironment
+    plan: AppPlan
+    seen: AppObservation
+    effects: Effects
+    durations: dict[str, float]
+    steps: tuple[Step, ...] = ()
+    switch_ms: float | None = None
 
-async def _switch_back(
-    app: AppEnvironment,
-    plan: AppPlan,
-    seen: AppObservation,
-    sessions: Mapping[str, HostSession],
-    steps: tuple[Step, ...],
-    failure: str,
-    durations: dict[str, float],
-    switch_ms: float | None,
-    progress: Progress,
-) -> AppOutcome:
-    steps += (Step("Confirm switch", False, failure),)
-    if not app.verify.rollback_on_failure:
-        reason = f"verification failed and automatic rollback is off: {plan.to_color.title} stays LIVE: {failure}"
-        return _finished(
-            plan,
-            seen,
-            steps,
-            "failed",
-            {h: "switched" for h in plan.hosts},
-            reason,
-            durations,
-            switch_ms,
-            None,
-            live_is_new=True,
+    async def run(self) -> AppOutcome:
+        plan, say = self.plan, self.effects.progress
+        self.steps = _preflight_steps(plan)
+        say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
+        with self._timed("switch"):
+            switched = await switch_all(self.effects.sessions, plan.hosts, self.app, plan.to_color)
+        if not switched.ok:
+            failed = any("NOT restored" in result for result in switched.hosts.values())
+            reason = "the switch failed, every host was switched back: " + "; ".join(switched.errors)
+            return self._finished("failed" if failed else "rolled_back", switched.hosts, reason)
+        self.switch_ms = switched.slowest_ms
+        self._step("Switch HAProxy traffic", True, _switch_detail(switched.hosts, switched.slowest_ms))
+        say(f"{plan.app}: verifying that users reach {plan.to_color.title}")
+        with self._timed("verify"):
+            verdict = await verify(
+                self.effects.sessions,
+                self.app,
+                plan.to_color,
+                plan.to_version,
+                self.seen,
+                self.effects.clients,
+                say,
+                self.effects.stop,
+            )
+        self._step("Confirm switch", verdict.ok, verdict.detail)
+        if verdict.ok:
+            return self._finished("success", switched.hosts, None, draining=verdict.draining)
+        return await self._switch_back(verdict.detail)
+
+    async def _switch_back(self, failure: str) -> AppOutcome:
+        plan = self.plan
+        if not self.app.verify.rollback_on_failure:
+            reason = f"verification failed and automatic rollback is off, {plan.to_color.title} stays LIVE: {failure}"
+            return self._finished("failed", {h: "switched" for h in plan.hosts}, reason, live_is_new=True)
+        self.effects.progress(f"{plan.app}: verification failed, switching back to {plan.from_color.title}")
+        back = await switch_all(self.effects.sessions, plan.hosts, self.app, plan.from_color)
+        hosts = {h: ("restored" if back.ok else f"NOT restored: {r}") for h, r in back.hosts.items() if h in plan.hosts}
+        where = "is back on" if back.ok else "could NOT be returned to"
+        reason = f"verification failed, traffic {where} {plan.from_color.title}: {failure}"
+        return self._finished("rolled_back" if back.ok else "failed", hosts, reason)
+
+    def _step(self, name: StepName, ok: bool, detail: str) -> None:
+        self.steps = (*self.steps, Step(name, ok, detail))
+
+    @contextmanager
+    def _timed(self, phase: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.durations[phase] = _ms(start)
+
+    def _finished(
+        self,
+        result: Result,
+        hosts: Mapping[str, str],
+        reason: str | None,
+        *,
+        draining: int | None = None,
+        live_is_new: bool | None = None,
+    ) -> AppOutcome:
+        new_live = result == "success" if live_is_new is None else live_is_new
+        return _outcome(
+            self.plan, self.seen, self.steps, result, reason, new_live, hosts, self.durations, self.switch_ms, draining
         )
-    progress(f"{app.name}: verification failed, switching back to {plan.from_color.title}")
-    back = await switch_all(sessions, plan.hosts, app, plan.from_color)
-    hosts = {h: ("restored" if back.ok else f"NOT restored: {r}") for h, r in back.hosts.items() if h in plan.hosts}
-    result: Result = "rolled_back" if back.ok else "failed"
-    reason = (
-        f"verification failed, traffic {'is back on' if back.ok else 'could NOT be returned to'} "
-        f"{plan.from_color.title}: {failure}"
-    )
-    return _finished(plan, seen, steps, result, hosts, reason, durations, switch_ms, None)
 
 
 def _preflight_steps(plan: AppPlan) -> tuple[Step, ...]:
@@ -222,39 +210,36 @@ def _preflight_steps(plan: AppPlan) -> tuple[Step, ...]:
     )
 
 
-def _checks_step(name: str, checks: Sequence[Check], about: str) -> Step:
+def _checks_step(name: StepName, checks: Sequence[Check], about: str) -> Step:
     mine = [check for check in checks if check.about == about]
     failed = [check for check in mine if not check.ok]
     shown = failed or mine
-    return Step(name, not failed, "; ".join(f"{c.name}: {c.detail}" for c in shown))  # type: ignore[arg-type]
+    return Step(name, not failed, "; ".join(f"{c.name}: {c.detail}" for c in shown))
 
 
-def _unswitched(plan: AppPlan, observation: Observation, result: Result) -> AppOutcome:
-    seen = observation.apps[plan.app]
+def _unswitched(plan: AppPlan, seen: AppObservation, result: Result, reason: str | None = None) -> AppOutcome:
     steps = _preflight_steps(plan) if plan.checks else ()
-    reason = "; ".join(f"{c.name}: {c.detail}" for c in plan.refusals) or None
-    return _finished(plan, seen, steps, result, {}, reason, {}, None, None, live_is_new=plan.action == "noop")
+    reason = reason or "; ".join(f"{c.name}: {c.detail}" for c in plan.refusals) or None
+    return _outcome(plan, seen, steps, result, reason, plan.action == "noop")
 
 
-def _finished(
+def _outcome(
     plan: AppPlan,
     seen: AppObservation,
     steps: tuple[Step, ...],
     result: Result,
-    hosts: Mapping[str, str],
     reason: str | None,
-    durations: Mapping[str, float],
-    switch_ms: float | None,
-    draining: int | None,
-    *,
-    live_is_new: bool | None = None,
+    new_live: bool,
+    hosts: Mapping[str, str] | None = None,
+    durations: Mapping[str, float] | None = None,
+    switch_ms: float | None = None,
+    draining: int | None = None,
 ) -> AppOutcome:
-    new_live = result == "success" if live_is_new is None else live_is_new
     live, standby = (plan.to_color, plan.from_color) if new_live else (plan.from_color, plan.to_color)
     record = {c: ColorRecord(c, seen.colors[c].version, seen.colors[c].address) for c in (live, standby)}
     total = {**durations, "total": sum(durations.values())} if durations else {}
     return AppOutcome(
-        plan, result, steps, dict(hosts), total, switch_ms, draining, record[live], record[standby], reason
+        plan, result, steps, dict(hosts or {}), total, switch_ms, draining, record[live], record[standby], reason
     )
 
 

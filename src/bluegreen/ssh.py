@@ -32,7 +32,8 @@ Streams = tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]]
 class HostSession(Protocol):
     """What a release needs from one HAProxy host. The SSH connection is one; tests may wrap it."""
 
-    host: HaproxyHost
+    @property
+    def host(self) -> HaproxyHost: ...
 
     async def runtime(self, command: str) -> str: ...
     async def read_file(self, path: str) -> str | None: ...

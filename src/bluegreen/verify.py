@@ -39,6 +39,7 @@ async def verify(
     before: AppObservation,
     clients: Clients,
     progress: Progress,
+    stop: asyncio.Event | None = None,
 ) -> Verdict:
     problems: list[str] = []
     views = await _views(sessions, app)
@@ -50,7 +51,7 @@ async def verify(
         problems += await _health_problems(app, to, clients)
         views = await _views(sessions, app)
         problems += _new_5xx(before.hosts, views, to, app.verify.max_new_5xx)
-        if problems or time.monotonic() >= deadline:
+        if problems or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
             break
         progress(f"{app.name}: observing the new LIVE, {max(0.0, deadline - time.monotonic()):.0f} s left")
         await asyncio.sleep(min(1.0, app.verify.window_s))

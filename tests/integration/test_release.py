@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -143,3 +145,16 @@ def test_a_wrong_host_key_pin_is_refused_before_anything(consumer: Consumer, san
     assert "lb1: root@127.0.0.1" in ran.err or "lb1: " in ran.err
     assert "host key is not the one pinned in" in ran.err
     assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def test_a_host_behind_a_jump_host(make_sandbox: object, make_consumer: object) -> None:
+    lab = make_sandbox(hosts=2)  # type: ignore[operator]
+    consumer = make_consumer(lab)  # type: ignore[operator]
+    path = consumer.path / "state" / "environments.json"
+    document = json.loads(path.read_text())
+    lb1, lb2 = document["haproxy"]["hosts"]
+    lb2["jump"] = dict(lb1["ssh"])  # lb2 is reached through lb1, whose key is pinned too
+    path.write_text(json.dumps(document))
+    ran = consumer.run("release", "--app", "theoshift")
+    assert ran.code == 0, ran.err + ran.out
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]

@@ -1,0 +1,180 @@
+"""When things go wrong mid-release: all hosts or none, switch back after a failed verification, locks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pytest
+
+from bluegreen import config
+from bluegreen.errors import RuntimeApiError
+from bluegreen.model import Color, HaproxyHost, Outcome
+from bluegreen.observe import Clients
+from bluegreen.release import Effects, Request, connected, release
+from bluegreen.sandbox import Sandbox
+from bluegreen.ssh import Credentials, HostSession, Streams
+from tests.integration.conftest import Consumer, MakeConsumer
+from tests.integration.test_release import ldc_states, theoshift_route
+
+pytestmark = pytest.mark.integration
+
+
+class Faulty:
+    """A real host session that fails (once) the first runtime command containing `fail_on`, or runs `after`
+    once such a command succeeded: faults injected at the one place a network would inject them."""
+
+    def __init__(self, inner: HostSession, fail_on: str, after: Callable[[], None] | None = None) -> None:
+        self.inner, self.fail_on, self.after, self.fired = inner, fail_on, after, False
+
+    @property
+    def host(self) -> HaproxyHost:
+        return self.inner.host
+
+    async def runtime(self, command: str) -> str:
+        hit = self.fail_on in command and not self.fired
+        if hit and self.after is None:
+            self.fired = True
+            raise RuntimeApiError(f"{self.host.name}: injected failure of `{command}`")
+        answer = await self.inner.runtime(command)
+        if hit and self.after is not None:
+            self.fired = True
+            self.after()
+        return answer
+
+    async def read_file(self, path: str) -> str | None:
+        return await self.inner.read_file(path)
+
+    async def write_file(self, path: str, text: str) -> None:
+        await self.inner.write_file(path, text)
+
+    async def open_tcp(self, host: str, port: int) -> Streams:
+        return await self.inner.open_tcp(host, port)
+
+
+Wrap = Callable[[Mapping[str, HostSession]], Mapping[str, HostSession]]
+
+
+def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theoshift",)) -> Outcome:
+    state = config.load_state(consumer.path)
+    environ = {"BLUEGREEN_SSH_KEY": consumer.lab.private_key}
+    credentials = Credentials(state.environments.ssh, environ, state.environments_path)
+    request = Request(state.desired, state.environments, state.status, only)
+
+    async def run() -> Outcome:
+        async with connected(state.environments.hosts, credentials) as real:
+            sessions = wrap(real)
+            clients = Clients(sessions)
+            try:
+                effects = Effects(sessions, clients, lambda _: None)
+                return await release(request, effects, lambda _: None, "2026-11-24T00:00:00Z")
+            finally:
+                await clients.aclose()
+
+    return asyncio.run(run())
+
+
+def test_one_host_failing_switches_every_host_back(
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+) -> None:
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
+    outcome = release_with(consumer, lambda s: {"lb1": s["lb1"], "lb2": Faulty(s["lb2"], "set map")})
+    app = outcome.apps[0]
+    assert app.result == "rolled_back"
+    assert app.hosts["lb1"] == "restored"
+    assert app.hosts["lb2"].startswith("failed: lb2: injected failure of `set map")
+    assert app.hosts["lb2"].endswith("; restored")
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_green", "theoshift_green"]
+    map_file = lab.environments["apps"]["theoshift"]["switch"]["map_file"]
+    with open(map_file, encoding="utf-8") as handle:
+        assert "theoshift_green" in handle.read()
+
+
+def test_a_failed_verification_switches_back_and_keeps_the_release_on_standby(
+    consumer: Consumer, sandbox: Sandbox
+) -> None:
+    def break_new_live() -> None:
+        sandbox.set_app("theoshift", Color.BLUE, healthy=False)
+
+    outcome = release_with(consumer, lambda s: {"lb1": Faulty(s["lb1"], "set map", after=break_new_live)})
+    app = outcome.apps[0]
+    assert app.result == "rolled_back"
+    assert "the new LIVE Blue is unhealthy" in (app.reason or "")
+    assert [step.ok for step in app.steps] == [True, True, True, False, True]  # the rollback is recorded
+    assert theoshift_route(sandbox) == "theoshift_green"
+    assert (app.live and app.live.color, app.standby and app.standby.color) == (Color.GREEN, Color.BLUE)
+
+
+def edit_environments(consumer: Consumer, change: Callable[[dict[str, Any]], None]) -> None:
+    path = consumer.path / "state" / "environments.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document, indent=2))
+
+
+def test_users_not_reaching_the_new_live_is_a_rollback_with_exit_code_4(consumer: Consumer, sandbox: Sandbox) -> None:
+    def wrong_public_host(document: dict[str, Any]) -> None:
+        document["apps"]["theoshift"]["public"]["host_header"] = "nobody.example.test"
+
+    edit_environments(consumer, wrong_public_host)
+    ran = consumer.run("release", "--app", "theoshift")
+    assert ran.code == 4, ran.out
+    assert "did not reach Blue" in ran.out
+    assert theoshift_route(sandbox) == "theoshift_green"
+    assert consumer.status()["apps"]["theoshift"]["last_release"]["result"] == "rolled_back"
+
+
+def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_and_exits_5(
+    consumer: Consumer, sandbox: Sandbox
+) -> None:
+    def no_rollback(document: dict[str, Any]) -> None:
+        document["apps"]["theoshift"]["public"]["host_header"] = "nobody.example.test"
+        document["apps"]["theoshift"]["verify"]["rollback_on_failure"] = False
+
+    edit_environments(consumer, no_rollback)
+    ran = consumer.run("release", "--app", "theoshift")
+    assert ran.code == 5, ran.out
+    assert "automatic rollback is off" in ran.out
+    assert theoshift_route(sandbox) == "theoshift_blue"
+
+
+def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
+    consumer: Consumer, sandbox: Sandbox
+) -> None:
+    def short_wait(document: dict[str, Any]) -> None:
+        document["haproxy"]["lock"] = {"wait_s": 1}
+
+    edit_environments(consumer, short_wait)
+    state = config.load_state(consumer.path)
+    credentials = Credentials(state.environments.ssh, {"BLUEGREEN_SSH_KEY": sandbox.private_key}, "environments.json")
+
+    async def hold_and_try() -> Any:
+        async with (
+            connected(state.environments.hosts, credentials) as sessions,
+            sessions["lb1"].lock("GitHub run 4242", 5),
+        ):
+            return await asyncio.to_thread(consumer.run, "release")
+
+    ran = asyncio.run(hold_and_try())
+    assert ran.code == 6
+    assert "another release holds the lock" in ran.err
+    assert "GitHub run 4242" in ran.err
+    assert theoshift_route(sandbox) == "theoshift_green"
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
+
+
+def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox) -> None:
+    state = config.load_state(consumer.path)
+    credentials = Credentials(state.environments.ssh, {"BLUEGREEN_SSH_KEY": sandbox.private_key}, "environments.json")
+
+    async def take_and_vanish() -> None:
+        async with connected(state.environments.hosts, credentials) as sessions:
+            await sessions["lb1"].lock("a run that crashes", 5).__aenter__()
+            sessions["lb1"]._conn.abort()  # the connection drops without releasing anything
+
+    asyncio.run(take_and_vanish())
+    ran = consumer.run("release")
+    assert ran.code == 0, ran.err + ran.out
