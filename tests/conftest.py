@@ -65,3 +65,15 @@ def make_sandbox(layout: dict[str, Any], initial: dict[str, AppInitial]) -> Iter
             return labs.enter_context(Sandbox(layout or base_layout, initial or base_initial, hosts=hosts))
 
         yield make
+
+
+# --- GitHub: the fake REST API (tests/fakegithub.py) -------------------------------------------------------------
+
+from tests.fakegithub import FakeGitHub  # noqa: E402
+
+
+@pytest.fixture
+def fake_github() -> Iterator[FakeGitHub]:
+    """A fake GitHub REST API for `acme/ops` (default branch `main`) at `fake_github.url`, token `fake_github.token`."""
+    with FakeGitHub("acme/ops", "main") as fake:
+        yield fake

@@ -5,7 +5,9 @@
     ├── UnreachableError           SSH, HAProxy's runtime API or an app server cannot be reached (exit 6)
     │   └── HostKeyError           the host's key is not the pinned one
     ├── RuntimeApiError            HAProxy answered a runtime command with an error (exit 6)
-    └── LockBusyError              another release holds a HAProxy host's lock (exit 6)
+    ├── LockBusyError              another release holds a HAProxy host's lock (exit 6)
+    ├── GitError                   a git command failed (exit 6); names the command and git's stderr
+    └── GitHubError                GitHub's API refused or failed a call (exit 6); the hint names the permission
 
 A refusal by the pre-flight and a failed release are not exceptions: they are results (see model.Outcome),
 because the report has to show them in full.
@@ -83,4 +85,14 @@ class RuntimeApiError(BluegreenError):
 
 class LockBusyError(BluegreenError):
     title = "another release is running"
+    exit_code = 6
+
+
+class GitError(BluegreenError):
+    title = "git failed"
+    exit_code = 6
+
+
+class GitHubError(BluegreenError):
+    title = "GitHub API error"
     exit_code = 6

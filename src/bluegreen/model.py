@@ -296,6 +296,7 @@ class Trigger:
     pr_url: str | None = None
     commit: str | None = None
     reverts_pr: int | None = None
+    also_prs: tuple[int, ...] = ()  # merged since the last release, whose own runs did not release them
 
 
 @dataclass(frozen=True)

@@ -104,12 +104,15 @@ class Effects:
     clients: Clients
     progress: Progress
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    announce: Callable[[Plan], None] = lambda plan: None  # told the plan before the first switch
 
 
 async def release(request: Request, effects: Effects, save: SaveStatus, at: str) -> Outcome:
     plan, observation, preflight_ms = await preflight(request, effects.sessions, effects.clients)
     if plan.refused:
         effects.progress("pre-flight refused the release: nothing was changed")
+    elif plan.switches:
+        effects.announce(plan)
     outcomes = []
     for app in plan.apps:
         seen = observation.apps[app.app]

@@ -120,7 +120,8 @@ def _trigger_parts(trigger: Trigger) -> list[Spans]:
         pr += (f" by @{trigger.actor}" if pr else f"by @{trigger.actor}",)
     commit: Spans = ("commit ", Code(trigger.commit[:7])) if trigger.commit else ()
     reverts: Spans = (f"reverts PR #{trigger.reverts_pr}",) if trigger.reverts_pr is not None else ()
-    return [part for part in (pr, commit, reverts) if part]
+    also: Spans = (f"also PR {', '.join(f'#{n}' for n in trigger.also_prs)}",) if trigger.also_prs else ()
+    return [part for part in (pr, commit, reverts, also) if part]
 
 
 # --- one app ----------------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def _trigger_json(trigger: Trigger) -> dict[str, object]:
         "pr_url": trigger.pr_url,
         "commit": trigger.commit,
         "reverts_pr": trigger.reverts_pr,
+        "also_prs": list(trigger.also_prs),
     }
 
 

@@ -99,7 +99,7 @@ def main(argv: list[str]) -> int:
         return 2
     app, color, port, control = argv
     with AppServer(int(port), app, color, Path(control)) as server:
-        print(f"app server {app}/{color} on 127.0.0.1:{port} (pid {os.getpid()})", flush=True)
+        print(f"app server {app}/{color} listening on 127.0.0.1:{port} (pid {os.getpid()})", flush=True)
         server.serve_forever()
     return 0
 

@@ -16,6 +16,7 @@ import getpass
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -45,8 +46,8 @@ from bluegreen.sandbox.layout import (
 from bluegreen.sandbox.processes import (
     SandboxError,
     descendants,
-    free_ports,
-    port_accepts,
+    release,
+    reserve_ports,
     signals_deferred,
     spawn,
     stop,
@@ -80,6 +81,7 @@ class Sandbox:
         self._apps: dict[str, LabApp] = {}
         self._app_servers: dict[str, subprocess.Popen[bytes]] = {}
         self._ports: dict[str, int] = {}
+        self._held: list[socket.socket] = []  # one per port, until the end: no other lab takes our ports
         self._environments: dict[str, Any] = {}
         self._client: KeyPair | None = None
         self._untrap: Callable[[], None] = lambda: None
@@ -125,7 +127,8 @@ class Sandbox:
     def _plan(self) -> list[HostPlan]:
         """Validate the layout, take ports and a directory, write the shared files: nothing runs yet."""
         names = app_names(self._layout)
-        ports = free_ports(2 * len(names) + 2 * self._host_count, exclude=layout_ports(self._layout))
+        self._held = reserve_ports(2 * len(names) + 2 * self._host_count, exclude=layout_ports(self._layout))
+        ports = [holder.getsockname()[1] for holder in self._held]
         self._ports = {f"{name}/{color.value}": ports.pop() for name in names for color in Color}
         self._dir = self._make_dir()
         plans = [
@@ -164,7 +167,7 @@ class Sandbox:
     def _wait_app_servers(self) -> None:
         for key, port in self._ports.items():
             log = self.dir / "apps" / f"{key.replace('/', '-')}.log"
-            ready = functools.partial(port_accepts, port)
+            ready = functools.partial(_announced, log, f"on 127.0.0.1:{port} ")  # bound: this one, not a stranger
             wait_for(ready, f"app server {key}", process=self._app_servers[key], log=log)
 
     def _stop(self) -> None:
@@ -174,6 +177,7 @@ class Sandbox:
                 host.stop()
             for process in self._app_servers.values():
                 stop(process)
+            release(self._held)
             if self._dir is not None and self._workdir is None:
                 shutil.rmtree(self._dir, ignore_errors=True)
             self._untrap()
@@ -277,6 +281,10 @@ class Sandbox:
         if name not in self._apps:
             raise KeyError(f"the lab has no app {name!r}; it has {sorted(self._apps)}")
         return self._apps[name]
+
+
+def _announced(log: Path, words: str) -> bool:
+    return log.exists() and words in log.read_text(errors="replace")
 
 
 def _with_python_path(source: Path) -> dict[str, str]:

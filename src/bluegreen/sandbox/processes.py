@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -19,6 +20,7 @@ from typing import NoReturn
 from bluegreen.errors import BluegreenError
 
 POLL_S = 0.01
+LOWEST_PORT = 20000
 DEFERRED = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -28,26 +30,50 @@ class SandboxError(BluegreenError):
     title = "sandbox failed"
 
 
-def free_ports(count: int, exclude: Collection[int] = ()) -> list[int]:
-    """`count` distinct free TCP ports on 127.0.0.1, none of them in `exclude`."""
+def reserve_ports(count: int, exclude: Collection[int] = ()) -> list[socket.socket]:
+    """`count` free TCP ports on 127.0.0.1, none in `exclude`, each held by a bound socket until closed.
+
+    A holder is bound without SO_REUSEADDR (so no other lab can take the port: it asks the same way), then gets
+    SO_REUSEADDR (so our own server, which sets it as HAProxy, sshd and http.server all do, can bind and listen
+    while the holder stays). Ports come from below the kernel's ephemeral range when there is room: outgoing
+    connections never land there."""
+    low, _ = ephemeral_range()
+    candidates = [port for port in range(LOWEST_PORT, low) if port not in exclude]
+    candidates = random.sample(candidates, len(candidates)) if len(candidates) >= 10 * count else [0] * 10 * count
     held: list[socket.socket] = []
+    for holder in filter(None, map(_hold, candidates)):
+        if holder.getsockname()[1] in exclude:
+            holder.close()
+            continue
+        held.append(holder)
+        if len(held) == count:
+            return held
+    release(held)
+    raise SandboxError(f"no {count} free TCP ports on 127.0.0.1", hint="too many labs or servers running?")
+
+
+def release(holders: Iterable[socket.socket]) -> None:
+    for holder in holders:
+        holder.close()
+
+
+def _hold(port: int) -> socket.socket | None:
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        while len(held) < count:
-            probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            probe.bind(("127.0.0.1", 0))
-            held.append(probe)
-        ports = [probe.getsockname()[1] for probe in held]
-    finally:
-        for probe in held:
-            probe.close()
-    clashes = [port for port in ports if port in exclude]
-    return ports if not clashes else free_ports(count, exclude)
+        holder.bind(("127.0.0.1", port))
+    except OSError:
+        holder.close()
+        return None
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return holder
 
 
-def port_accepts(port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-        return True
-    return False
+def ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return (32768, 60999)
+    return (int(low), int(high))
 
 
 def port_is_free(port: int) -> bool:

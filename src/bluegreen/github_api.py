@@ -1,0 +1,286 @@
+"""The GitHub adapter (PyGithub): the pull request behind a pushed commit, the sticky PR comment, commit statuses,
+approvals and deployments.
+
+The only module that talks to GitHub. It reaches the API at the URL it is given (the Action's `GITHUB_API_URL`, so
+GitHub Enterprise Server works too), lets PyGithub's `GithubRetry` deal with 5xx answers and rate limits, and turns
+every PyGithub or network error into a `GitHubError` naming the call and the permission the workflow's token needs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Literal
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github.GithubObject import NotSet
+from github.PullRequest import PullRequest
+
+from .errors import GitHubError, InputError
+
+COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
+DESCRIPTION_LIMIT = 140  # a commit status's description
+CommitState = Literal["pending", "success", "failure", "error"]
+DeploymentState = Literal["in_progress", "success", "failure", "error"]
+
+_NAME = r"[A-Za-z0-9_.-]+"
+_REPOSITORY = re.compile(rf"{_NAME}/{_NAME}")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_MARKER = re.compile(r"<!-- [A-Za-z0-9_.:/-]+ -->")
+_REVERTS = re.compile(rf"Reverts (?:(?P<repo>{_NAME}/{_NAME}))?#(?P<number>[1-9][0-9]{{0,9}})")
+_FORK_HINT = "a pull request from a fork gets a read-only token"
+
+
+def reverted_pull(title: str, body: str, repository: str) -> int | None:
+    """The pull request that GitHub's Revert button says this one reverts: its title is `Revert "<title>"` and its
+    body starts `Reverts owner/repo#123` (or `Reverts #123`); None for anything else."""
+    first_line = next(iter(body.strip().splitlines()), "").strip()
+    found = _REVERTS.fullmatch(first_line)
+    if not title.startswith('Revert "') or not found:
+        return None
+    same_repository = found["repo"] is None or found["repo"].lower() == repository.lower()
+    return int(found["number"]) if same_repository else None
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    body: str
+    author: str
+    url: str  # the page a person opens (html_url)
+    merged: bool
+    merge_commit_sha: str | None
+    head_sha: str
+    head_repo: str | None  # owner/name; None once a fork is deleted
+    base_repo: str
+    base_ref: str
+
+    @property
+    def is_fork(self) -> bool:
+        return self.head_repo is None or self.head_repo.lower() != self.base_repo.lower()
+
+    @property
+    def reverts(self) -> int | None:
+        return reverted_pull(self.title, self.body, self.base_repo)
+
+
+def fit_comment(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """`text` if GitHub takes it, else its head cut at a line end, a code fence closed, and a note saying so."""
+    if len(text) <= limit:
+        return text
+    note = f"\n\n**This comment was cut:** it had {len(text):,} characters and GitHub keeps {limit:,}."
+    head = text[: limit - len(note) - len("\n```")]
+    line_end = head.rfind("\n")
+    head = head[:line_end] if line_end > len(head) // 2 else head
+    return head + ("\n```" if head.count("```") % 2 else "") + note
+
+
+def fit_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def latest_reviews(reviews: list[tuple[str, str]]) -> dict[str, str]:
+    """Each reviewer's state that counts (reviews in order): a later comment does not undo an approval."""
+    latest: dict[str, str] = {}
+    for user, state in reviews:
+        if state in {"APPROVED", "CHANGES_REQUESTED", "DISMISSED"}:
+            latest[user] = state
+    return latest
+
+
+def approval(author: str, reviews: list[tuple[str, str]]) -> tuple[bool, str]:
+    """Whether someone other than the author approved, and who did or why not (for the report)."""
+    latest = latest_reviews(reviews)
+    approvers = sorted(u for u, s in latest.items() if s == "APPROVED" and u.lower() != author.lower())
+    blockers = sorted(u for u, s in latest.items() if s == "CHANGES_REQUESTED")
+    blocked = f"; changes requested by {', '.join(blockers)}" if blockers else ""
+    if approvers:
+        return True, f"approved by {', '.join(approvers)}{blocked}"
+    own_approval = any(u.lower() == author.lower() and s == "APPROVED" for u, s in latest.items())
+    own = " (the author's own approval does not count)" if own_approval else ""
+    return False, f"not approved by anyone but the author {author}{own}{blocked}"
+
+
+class GitHub:
+    """One repository on one GitHub (github.com or an Enterprise Server), reached with one token."""
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        repository: str,
+        *,
+        retry_total: int = 3,
+        lag_attempts: int = 5,
+        lag_delay_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_backoff_s: float = 0.5,
+        timeout_s: int = 15,
+        write_interval_s: float = 1.0,
+    ) -> None:
+        _check_inputs(token, api_url, repository)
+        self._token, self._api_url, self._repository = token, api_url.rstrip("/"), repository
+        self._lag_attempts, self._lag_delay_s, self._sleep = max(lag_attempts, 1), lag_delay_s, sleep
+        retry = GithubRetry(total=retry_total, backoff_factor=retry_backoff_s, raise_on_status=False)
+        # lazy: an object is fetched only when a field is read that its URL does not already tell
+        self._github = Github(
+            auth=Auth.Token(token), base_url=self._api_url, retry=retry, timeout=timeout_s, lazy=True,
+            user_agent="bluegreen", seconds_between_requests=None, seconds_between_writes=write_interval_s or None,
+        )  # fmt: skip
+        self._repo = self._github.get_repo(repository)
+
+    def __repr__(self) -> str:
+        return f"GitHub({self._api_url!r}, {self._repository!r})"
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._github.close()
+
+    def pull(self, number: int) -> PullInfo:
+        with self._call(f"reading pull request #{number}", "pull-requests: read"):
+            return _pull_info(self._repo.get_pull(number))
+
+    def merged_pull_for_commit(self, sha: str, *, just_pushed: bool = True) -> PullInfo | None:
+        """The pull request merged as `sha`; None after `lag_attempts` asks (a direct push, without one).
+
+        GitHub links a pushed commit to its pull request a little after the push, so an empty answer is asked again
+        (only once for an older commit, `just_pushed=False`, which GitHub has long linked if it ever will).
+        """
+        _check_sha(sha)
+        for attempt in range(self._lag_attempts if just_pushed else 1):
+            if attempt:
+                self._sleep(self._lag_delay_s)
+            found = self._merged_pull_now(sha)
+            if found:
+                return found
+        return None
+
+    def _merged_pull_now(self, sha: str) -> PullInfo | None:
+        with self._call(f"finding the pull request of commit {sha[:12]}", "contents: read, pull-requests: read"):
+            merged = [p for p in map(_pull_info, self._repo.get_commit(sha).get_pulls()) if p.merged]
+            by_merge = next((p for p in merged if p.merge_commit_sha == sha), None)
+            rebased = [p for p in merged if p.head_sha == sha]  # a rebase or fast-forward merge keeps the head sha
+            if by_merge or not rebased:
+                return by_merge
+            return next((p for p in rebased if p.base_ref == self._repo.default_branch), None)
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> int:
+        """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""
+        if not _MARKER.fullmatch(marker):
+            raise ValueError(f"not a marker like <!-- bluegreen:plan -->: {marker!r}")
+        text = fit_comment(f"{marker}\n{body}")
+        with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
+            issue = self._repo.get_issue(number)
+            mine = next((c for c in issue.get_comments() if (c.body or "").startswith(marker)), None)
+            if mine is None:
+                return issue.create_comment(text).id
+            mine.edit(text)
+            return mine.id
+
+    def set_status(
+        self,
+        sha: str,
+        state: CommitState,
+        description: str,
+        context: str = "bluegreen/plan",
+        target_url: str | None = None,
+    ) -> None:
+        _check_sha(sha)
+        with self._call(f"setting the {context} status of commit {sha[:12]}", "statuses: write"):
+            commit = self._repo.get_commit(sha)
+            commit.create_status(state, target_url or NotSet, fit_line(description), context)
+
+    def approved_by_other(self, number: int) -> tuple[bool, str]:
+        with self._call(f"reading the reviews of pull request #{number}", "pull-requests: read"):
+            pull = self._repo.get_pull(number)
+            reviews = [(r.user.login, r.state) for r in pull.get_reviews() if r.user is not None]
+            return approval(pull.user.login, reviews)
+
+    def create_deployment(self, ref: str, environment: str, description: str) -> int:
+        with self._call(f"creating a deployment of {ref} to {environment}", "deployments: write"):
+            deployment = self._repo.create_deployment(
+                ref, auto_merge=False, required_contexts=[], environment=environment,
+                description=fit_line(description), transient_environment=False, production_environment=True,
+            )  # fmt: skip
+            return deployment.id
+
+    def deployment_status(
+        self,
+        deployment_id: int,
+        state: DeploymentState,
+        description: str,
+        environment_url: str | None = None,
+        log_url: str | None = None,
+    ) -> None:
+        with self._call(f"setting the status of deployment {deployment_id}", "deployments: write"):
+            # GitHub takes `target_url` as the log's URL (PyGithub has no `log_url`)
+            self._repo.get_deployment(deployment_id).create_status(
+                state, target_url=log_url or NotSet, description=fit_line(description),
+                environment_url=environment_url or NotSet,
+            )  # fmt: skip
+
+    @contextmanager
+    def _call(self, call: str, permission: str) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            message = f"{call}: GitHub answered {exc.status} {_github_message(exc)}"
+            raise GitHubError(message.replace(self._token, "***"), hint=_hint(exc, permission)) from exc
+        except requests.RequestException as exc:
+            message = f"{call}: no answer from {self._api_url} ({type(exc).__name__})"
+            raise GitHubError(message, hint="check GITHUB_API_URL and the network, then run the job again") from exc
+
+
+def _pull_info(pull: PullRequest) -> PullInfo:
+    head_repo = pull.head.repo
+    return PullInfo(
+        number=pull.number, title=pull.title, body=pull.body or "", author=pull.user.login, url=pull.html_url,
+        merged=pull.merged_at is not None, merge_commit_sha=pull.merge_commit_sha, head_sha=pull.head.sha,
+        head_repo=head_repo.full_name if head_repo else None, base_repo=pull.base.repo.full_name,
+        base_ref=pull.base.ref,
+    )  # fmt: skip
+
+
+def _check_inputs(token: str, api_url: str, repository: str) -> None:
+    if not token.strip():
+        raise InputError("no GitHub token", hint="pass the workflow's token (github.token) to the action")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", api_url):
+        raise InputError(f"not a GitHub API URL: {api_url!r}", hint="GITHUB_API_URL is like https://api.github.com")
+    if not _REPOSITORY.fullmatch(repository) or ".." in repository:
+        raise InputError(f"not a repository name: {repository!r}", hint="GITHUB_REPOSITORY is like owner/name")
+
+
+def _check_sha(sha: str) -> None:
+    if not _SHA.fullmatch(sha):
+        raise InputError(f"not a full commit sha: {sha[:80]!r}", hint="pass the 40-hex-digit sha (GITHUB_SHA)")
+
+
+def _github_message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    details = [e.get("message") or e.get("code") for e in data.get("errors") or [] if isinstance(e, dict)]
+    text = "; ".join(str(part) for part in [data.get("message") or exc.message or "", *details] if part)
+    return fit_line(text, 300)
+
+
+def _hint(exc: GithubException, permission: str) -> str:
+    if isinstance(exc, RateLimitExceededException) or exc.status == 429 or exc.status >= 500:
+        return "GitHub is failing or limiting requests (already retried): run the job again later"
+    return {
+        401: "GitHub refused the token (wrong or expired): pass the workflow's token (github.token) to the action",
+        403: f"the token lacks a permission: give the workflow `permissions: {permission}`; {_FORK_HINT}",
+        404: f"check the repository and number, and that the token may read it (`permissions: {permission}`)",
+        409: "GitHub refused because of the repository's state (a conflict): see the message",
+        422: "GitHub refused the request's content: see the message",
+    }.get(exc.status, f"the workflow needs `permissions: {permission}`; {_FORK_HINT}")

@@ -1,0 +1,138 @@
+"""The Action end to end, as GitHub runs it: a PR gets a plan, merging releases, reverting rolls back.
+
+Real git (a bare origin), real HAProxy and sshd (the lab), the Action's real entry point in its own process;
+only GitHub's REST API is the fake one, and every event is a real payload shape, validated against GitHub's
+webhook schemas when they are beside the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bluegreen.sandbox import Sandbox
+from tests import events
+from tests.fakegithub import FakeGitHub
+from tests.integration.actionrig import BOT_EMAIL, Rig, git, make_rig
+from tests.integration.test_release import ldc_states, theoshift_route
+
+pytestmark = pytest.mark.integration
+
+MARKER = "<!-- bluegreen:report -->"
+
+
+@pytest.fixture
+def rig(tmp_path: Path, sandbox: Sandbox, fake_github: FakeGitHub) -> Rig:
+    return make_rig(tmp_path, sandbox, fake_github)
+
+
+def open_pr(rig: Rig, number: int, live: dict[str, dict[str, str]], branch: str = "release") -> str:
+    head = rig.commit(f"Release {number}", {"state/live.json": {"apps": live}}, branch=branch)
+    rig.github.add_pull(number, f"Release {number}", "", "alice", head, False, None)
+    return head
+
+
+def merge_pr(rig: Rig, number: int, branch: str = "release") -> str:
+    merged = rig.merge(branch, number, f"Release {number}")
+    rig.github.add_pull(
+        number, f"Release {number}", "", "alice", git(rig.dev, "rev-parse", f"origin/{branch}"), True, merged
+    )
+    rig.github.associate(merged, number)
+    return merged
+
+
+def push_run(rig: Rig, sha: str, **inputs: str):  # type: ignore[no-untyped-def]
+    return rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main", **inputs)
+
+
+FLIP = {"theoshift": {"live": "blue", "version": "2.4.1"}, "ldc-tools": {"live": "green"}}
+
+
+def test_a_pull_request_gets_one_plan_comment_and_a_commit_status(rig: Rig, sandbox: Sandbox) -> None:
+    head = open_pr(rig, 12, FLIP)
+    first = rig.run("pull_request", events.pull_request("opened", 12, head), head, "refs/pull/12/merge")
+    assert first.code == 0, first.log
+    again = rig.run("pull_request", events.pull_request("synchronize", 12, head), head, "refs/pull/12/merge")
+    assert again.code == 0, again.log
+    comments = rig.github.comments(12)
+    assert len(comments) == 1  # edited in place, never a second comment
+    assert comments[0].startswith(MARKER)
+    assert "Green → Blue" in comments[0]
+    statuses = rig.github.statuses(head)
+    assert statuses[-1]["state"] == "success"
+    assert statuses[-1]["context"] == "bluegreen/plan"
+    assert first.outputs["result"] == "success"
+    assert "Green → Blue" in first.summary
+    assert theoshift_route(sandbox) == "theoshift_green"  # a plan changes nothing
+    secrets = [*rig.lab.private_key.splitlines()[1:-1], rig.github.token]
+    assert not [secret for secret in secrets if secret in first.log]  # never printed, not even to mask it
+
+
+def test_merge_releases_commits_status_and_reports_then_revert_rolls_back(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    released = push_run(rig, merged)
+    assert released.code == 0, released.log
+    assert theoshift_route(sandbox) == "theoshift_blue"
+    assert ldc_states(sandbox) == {"blue": "8", "green": "0"}
+    status, email, subject = rig.origin_status()
+    assert (email, "[skip ci]" in subject) == (BOT_EMAIL, True)
+    assert status["apps"]["theoshift"]["last_release"]["pr"] == 12
+    assert status["apps"]["theoshift"]["live"]["color"] == "blue"
+    comment = rig.github.comments(12)
+    assert len(comment) == 1
+    assert "New LIVE: Blue" in comment[0]
+    assert json.loads(released.outputs["apps"]) == ["theoshift", "ldc-tools"]
+    assert json.loads(released.outputs["live"])["theoshift"] == {"color": "blue", "version": "2.4.1"}
+    assert "New LIVE" in released.summary
+
+    git(rig.dev, "pull", "-q", "origin", "main")
+    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
+    git(rig.dev, "push", "-q", "origin", "main")
+    reverted = git(rig.dev, "rev-parse", "HEAD")
+    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
+    rig.github.associate(reverted, 13)
+    rolled = push_run(rig, reverted)
+    assert rolled.code == 0, rolled.log
+    assert theoshift_route(sandbox) == "theoshift_green"
+    status, _, _ = rig.origin_status()
+    assert status["apps"]["theoshift"]["last_release"]["kind"] == "rollback"
+    assert "ollback" in rig.github.comments(13)[0]
+
+
+def test_a_protected_branch_keeps_the_release_and_warns_with_the_fix(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    hook = rig.origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\necho 'error: GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    before = git(rig.origin, "rev-parse", "main")
+    ran = push_run(rig, merged)
+    assert ran.code == 0, ran.log
+    assert theoshift_route(sandbox) == "theoshift_blue"
+    assert git(rig.origin, "rev-parse", "main") == before
+    assert "::warning" in ran.log
+    assert "main" in rig.github.comments(12)[0]
+    assert "⚠️" in rig.github.comments(12)[0]
+
+
+def test_a_fork_pull_request_gets_static_checks_only(rig: Rig, sandbox: Sandbox) -> None:
+    head = open_pr(rig, 21, FLIP, branch="fork-release")
+    event = events.pull_request("opened", 21, head, head_repository="mallory/ops")
+    ran = rig.run("pull_request", event, head, "refs/pull/21/merge", ssh_private_key="", github_token="read-only")
+    assert ran.code == 0, ran.log
+    assert "static checks only" in ran.summary
+    assert rig.github.comments(21) == []
+    assert not any(call.method != "GET" for call in rig.github.calls)
+
+
+def test_a_schema_error_is_annotated_on_its_line_and_changes_nothing(rig: Rig, sandbox: Sandbox) -> None:
+    head = open_pr(rig, 30, {"theoshift": {"live": "purple"}, "ldc-tools": {"live": "green"}}, branch="bad")
+    ran = rig.run("pull_request", events.pull_request("opened", 30, head), head, "refs/pull/30/merge")
+    assert ran.code == 2, ran.log
+    # `"live": "purple"` stands on line 4 of the PR's live.json
+    assert "::error title=invalid input,file=state/live.json,line=4::apps.theoshift.live" in ran.log
+    assert "apps.theoshift.live" in rig.github.comments(30)[0]
+    assert rig.github.statuses(head)[-1]["state"] == "error"
+    assert theoshift_route(sandbox) == "theoshift_green"
