@@ -8,14 +8,17 @@ and records every request so a test can assert what was sent. Seed it, point the
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -73,8 +76,10 @@ class FakeGitHub:
         token: str = "ghs_fake_token",  # noqa: S107  (a test token)
         prefix: str = "",
         actor: str = "github-actions[bot]",
+        git_dir: Path | None = None,
     ) -> None:
         self.repository, self.default_branch, self.token = repository, default_branch, token
+        self.git_dir = git_dir  # the repository's contents are served from this (bare) git repository
         self.prefix, self.actor = prefix.rstrip("/"), actor
         self._lock = threading.Lock()
         self._calls: list[Call] = []
@@ -217,9 +222,29 @@ class FakeGitHub:
             ("POST", r"/statuses/(?P<sha>[0-9a-fA-F]{40,64})", self._create_status),
             ("POST", r"/deployments", self._create_deployment),
             ("POST", r"/deployments/(?P<id>\d+)/statuses", self._deployment_status),
+            ("GET", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._contents),
         ]
 
     # --- endpoints (called with the lock held) ------------------------------------------------------------------
+
+    def _contents(self, r: _Request) -> Reply | None:
+        """A file at a ref, read from `git_dir` with git itself, shaped like GitHub's contents object."""
+        ref, path = r.query.get("ref", self.default_branch), r.match["path"]
+        if self.git_dir is None or not re.fullmatch(r"[0-9A-Za-z_./-]+", ref):
+            return None
+        shown = subprocess.run(
+            ["git", "--git-dir", str(self.git_dir), "show", f"{ref}:{path}"], capture_output=True, check=False
+        )
+        if shown.returncode != 0:
+            return None
+        content = shown.stdout
+        return 200, {
+            "type": "file", "encoding": "base64", "size": len(content), "name": path.rsplit("/", 1)[-1],
+            "path": path, "content": base64.b64encode(content).decode(), "sha": hashlib.sha1(content).hexdigest(),  # noqa: S324
+            "url": self._api(f"contents/{path}?ref={ref}"),
+            "html_url": f"{self.web_url}/{self.repository}/blob/{ref}/{path}",
+            "git_url": None, "download_url": None, "_links": {},
+        }, {}  # fmt: skip
 
     def _pull_reply(self, number: int) -> Reply | None:
         return (200, self._pull_json(self._pulls[number], full=True), {}) if number in self._pulls else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TextIO
 
 from . import config, gitrepo, recording, report, workflow
@@ -95,6 +96,7 @@ def plan(run: Run) -> int:
     state = load(run)
     if run.decision.fork:
         return _static_plan(run, state)
+    state, note = _trusted(run, state)
     request = Request(state.desired, state.environments, state.status, run.inputs.apps, _pr_trigger(run))
     outcome = asyncio.run(plan_job(request, credentials(run, state), run.progress))
     if run.decision.pr_head_sha:
@@ -107,7 +109,51 @@ def plan(run: Run) -> int:
             run.inputs.plan_status_context,
             run.context.run_url,
         )
-    return run.finish(report.outcome_markdown(outcome), _outputs(outcome), EXIT_CODES[outcome.result])
+    markdown = report.outcome_markdown(outcome) + (f"\n> ℹ️ {note}\n" if note else "")
+    return run.finish(markdown, _outputs(outcome), EXIT_CODES[outcome.result])
+
+
+def _trusted(run: Run, state: config.State) -> tuple[config.State, str | None]:
+    """A PR proposes what should be LIVE. Where the deploy key connects and which host keys it trusts
+    (environments.json and the pinned known_hosts) come from the base branch, which was reviewed and merged:
+    the PR's own copies are only checked against the schema until they are merged themselves."""
+    base = ((run.context.event.get("pull_request") or {}).get("base") or {}).get("sha")
+    if not isinstance(base, str):
+        return state, None
+    workspace = run.context.workspace
+    text = run.github.file_text(state.environments_path, base)
+    if text is None:
+        return state, f"{state.environments_path} is new in this PR: the plan used it as proposed"
+    environments = config.parse_environments(text, f"{state.environments_path} (base branch)", workspace)
+    pinned_path = str(Path(environments.ssh.known_hosts).relative_to(workspace))
+    pinned = run.github.file_text(pinned_path, base)
+    if pinned is None:
+        raise InputError(f"{pinned_path} does not exist on the base branch", hint="commit the pinned host keys first")
+    trusted_pins = workspace / ".bluegreen-known-hosts-base"
+    trusted_pins.write_text(pinned, encoding="utf-8")
+    environments = _verify_overrides(
+        replace(environments, ssh=replace(environments.ssh, known_hosts=str(trusted_pins))), run.inputs
+    )
+    new = [name for name in state.desired.apps if name not in environments.apps]
+    desired = replace(state.desired, apps={n: a for n, a in state.desired.apps.items() if n not in new})
+    notes = [f"new in this PR, planned once merged: {', '.join(new)}"] if new else []
+    proposed = replace(state.environments, ssh=replace(state.environments.ssh, known_hosts=str(trusted_pins)))
+    if environments != proposed or pinned != _read(state.environments.ssh.known_hosts):
+        notes.insert(
+            0,
+            f"this PR changes {state.environments_path} or the pinned host keys: the plan used the base "
+            "branch's copies (a PR cannot choose where the deploy key connects); the release uses the merged ones",
+        )
+    return replace(state, desired=desired, environments=_verify_overrides(environments, run.inputs)), "; ".join(
+        notes
+    ) or None
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _static_plan(run: Run, state: config.State) -> int:
@@ -144,7 +190,6 @@ def release(run: Run) -> int:
                 f"## ❌ bluegreen release refused\n\nAn approving review is required: {why}. Nothing was changed.\n"
             )
             return run.finish(markdown, {"result": "refused", "apps": "[]", "live": "{}"}, EXIT_CODES["refused"])
-    run.comment(f"## ⏳ bluegreen is releasing this pull request\n\n{_run_link(run)}\n")
     deployments: dict[str, int] = {}
     request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger)
     outcome = asyncio.run(
@@ -158,7 +203,7 @@ def release(run: Run) -> int:
         )
     )
     warning = _push_status(run, state, outcome)
-    _deployment_results(run, outcome, deployments)
+    _deployment_results(run, state.environments, outcome, deployments)
     markdown = report.outcome_markdown(outcome) + (f"\n> ⚠️ {warning}\n" if warning else "")
     return run.finish(markdown, _outputs(outcome), EXIT_CODES[outcome.result])
 
@@ -194,12 +239,16 @@ def _announce(run: Run, plan: Plan, deployments: dict[str, int]) -> None:
         run.github.deployment_status(deployments[app.app], "in_progress", "switching", log_url=run.context.run_url)
 
 
-def _deployment_results(run: Run, outcome: Outcome, deployments: dict[str, int]) -> None:
+def _deployment_results(run: Run, environments: Environments, outcome: Outcome, deployments: dict[str, int]) -> None:
     for app in outcome.apps:
         if app.plan.app in deployments:
             state: DeploymentState = "success" if app.result == "success" else "failure"
             run.github.deployment_status(
-                deployments[app.plan.app], state, (app.reason or app.result)[:140], log_url=run.context.run_url
+                deployments[app.plan.app],
+                state,
+                (app.reason or app.result)[:140],
+                environment_url=environments.apps[app.plan.app].public.url,
+                log_url=run.context.run_url,
             )
 
 

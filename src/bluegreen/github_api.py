@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
 from github.GithubObject import NotSet
 from github.PullRequest import PullRequest
 
@@ -175,6 +175,19 @@ class GitHub:
             if by_merge or not rebased:
                 return by_merge
             return next((p for p in rebased if p.base_ref == self._repo.default_branch), None)
+
+    def file_text(self, path: str, ref: str) -> str | None:
+        """A file of the repository as it is at `ref` (a sha or branch); None when it does not exist there."""
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", path) or ".." in path.split("/"):
+            raise ValueError(f"not a repository path: {path!r}")
+        with self._call(f"reading {path} at {ref[:12]}", "contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except UnknownObjectException:
+                return None
+            if isinstance(found, list):
+                return None
+            return found.decoded_content.decode("utf-8")
 
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
         """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,13 +25,23 @@ MARKER = "<!-- bluegreen:report -->"
 
 @pytest.fixture
 def rig(tmp_path: Path, sandbox: Sandbox, fake_github: FakeGitHub) -> Rig:
-    return make_rig(tmp_path, sandbox, fake_github)
+    made = make_rig(tmp_path, sandbox, fake_github)
+    fake_github.git_dir = made.origin  # GitHub serves the repository's files from what was pushed
+    return made
 
 
-def open_pr(rig: Rig, number: int, live: dict[str, dict[str, str]], branch: str = "release") -> str:
-    head = rig.commit(f"Release {number}", {"state/live.json": {"apps": live}}, branch=branch)
+def open_pr(
+    rig: Rig, number: int, live: dict[str, dict[str, str]], branch: str = "release", more: dict[str, Any] | None = None
+) -> str:
+    head = rig.commit(f"Release {number}", {"state/live.json": {"apps": live}, **(more or {})}, branch=branch)
     rig.github.add_pull(number, f"Release {number}", "", "alice", head, False, None)
     return head
+
+
+def pr_event(rig: Rig, action: str, number: int, head: str) -> dict[str, Any]:
+    event = events.pull_request(action, number, head)
+    event["pull_request"]["base"]["sha"] = git(rig.dev, "rev-parse", "origin/main")
+    return event
 
 
 def merge_pr(rig: Rig, number: int, branch: str = "release") -> str:
@@ -51,9 +62,9 @@ FLIP = {"theoshift": {"live": "blue", "version": "2.4.1"}, "ldc-tools": {"live":
 
 def test_a_pull_request_gets_one_plan_comment_and_a_commit_status(rig: Rig, sandbox: Sandbox) -> None:
     head = open_pr(rig, 12, FLIP)
-    first = rig.run("pull_request", events.pull_request("opened", 12, head), head, "refs/pull/12/merge")
+    first = rig.run("pull_request", pr_event(rig, "opened", 12, head), head, "refs/pull/12/merge")
     assert first.code == 0, first.log
-    again = rig.run("pull_request", events.pull_request("synchronize", 12, head), head, "refs/pull/12/merge")
+    again = rig.run("pull_request", pr_event(rig, "synchronize", 12, head), head, "refs/pull/12/merge")
     assert again.code == 0, again.log
     comments = rig.github.comments(12)
     assert len(comments) == 1  # edited in place, never a second comment
@@ -136,3 +147,67 @@ def test_a_schema_error_is_annotated_on_its_line_and_changes_nothing(rig: Rig, s
     assert "apps.theoshift.live" in rig.github.comments(30)[0]
     assert rig.github.statuses(head)[-1]["state"] == "error"
     assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def test_an_approving_review_can_be_required(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    rig.github.add_review(12, "alice", "APPROVED")  # the author's own approval does not count
+    refused = push_run(rig, merged, require_approval="true")
+    assert refused.code == 3, refused.log
+    assert "approving review" in rig.github.comments(12)[0]
+    assert theoshift_route(sandbox) == "theoshift_green"
+    rig.github.add_review(12, "bob", "APPROVED")
+    approved = push_run(rig, merged, require_approval="true")
+    assert approved.code == 0, approved.log
+    assert theoshift_route(sandbox) == "theoshift_blue"
+
+
+def test_deployments_follow_each_app(rig: Rig) -> None:
+    open_pr(rig, 12, FLIP)
+    ran = push_run(rig, merge_pr(rig, 12), deployments="true")
+    assert ran.code == 0, ran.log
+    deployments = {d["environment"]: d for d in rig.github.deployments()}
+    assert set(deployments) == {"production/theoshift", "production/ldc-tools"}
+    states = [s["state"] for s in rig.github.deployment_statuses(deployments["production/theoshift"]["id"])]
+    assert states == ["in_progress", "success"]
+
+
+def test_a_direct_push_without_a_pull_request_still_releases(rig: Rig, sandbox: Sandbox) -> None:
+    sha = rig.commit("Flip theoshift by hand", {"state/live.json": {"apps": FLIP}})
+    ran = rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main")
+    assert ran.code == 0, ran.log
+    assert theoshift_route(sandbox) == "theoshift_blue"
+    status, _, _ = rig.origin_status()
+    assert status["apps"]["theoshift"]["last_release"]["pr"] is None
+    assert status["apps"]["theoshift"]["last_release"]["actor"] == "alice"
+
+
+def test_a_release_whose_run_was_cancelled_is_named_by_the_next_one(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    assert push_run(rig, merge_pr(rig, 12)).code == 0  # recorded: the last released commit
+    git(rig.dev, "pull", "-q", "origin", "main")
+    back = {"theoshift": {"live": "green"}, "ldc-tools": {"live": "green"}}
+    head14 = open_pr(rig, 14, back, branch="pr14")
+    merge_pr(rig, 14, branch="pr14")  # its run was cancelled by the concurrency group: never ran
+    rig.github.associate(head14, 14)
+    git(rig.dev, "pull", "-q", "origin", "main")
+    again = {"theoshift": {"live": "green"}, "ldc-tools": {"live": "blue"}}
+    open_pr(rig, 15, again, branch="pr15")
+    ran = push_run(rig, merge_pr(rig, 15, branch="pr15"))
+    assert ran.code == 0, ran.log
+    assert "also PR #14" in rig.github.comments(15)[0]
+    assert theoshift_route(sandbox) == "theoshift_green"
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
+
+
+def test_a_pull_request_cannot_choose_where_the_deploy_key_connects(rig: Rig, sandbox: Sandbox) -> None:
+    environments = json.loads((rig.dev / "state" / "environments.json").read_text())
+    environments["haproxy"]["hosts"][0]["ssh"]["host"] = "127.0.0.99"  # somewhere else on purpose
+    head = open_pr(rig, 40, FLIP, branch="elsewhere", more={"state/environments.json": environments})
+    ran = rig.run("pull_request", pr_event(rig, "opened", 40, head), head, "refs/pull/40/merge")
+    assert ran.code == 0, ran.log
+    comment = rig.github.comments(40)[0]
+    assert "used the base branch" in comment
+    assert "Green → Blue" in comment
+    assert "127.0.0.99" not in ran.log

@@ -1,4 +1,5 @@
-"""A blue/green app server for the lab: `python -m bluegreen.sandbox.appserver APP COLOR PORT CONTROL_FILE`.
+"""A blue/green app server for the lab: `python -m bluegreen.sandbox.appserver APP COLOR PORT CONTROL_FILE`
+(the lab runs this file by name, `python -I .../appserver.py ...`: same program, no package import).
 
 HTTP/1.1 with keep-alive, Content-Length always set. It re-reads its control file (JSON: version, healthy,
 delay_ms) on every request, so a test changes it live. `GET /health` answers 200 `ok` (503 when unhealthy),

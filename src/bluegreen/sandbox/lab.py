@@ -14,7 +14,6 @@ import copy
 import functools
 import getpass
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -26,9 +25,9 @@ from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import Any
 
-import bluegreen
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Color
+from bluegreen.sandbox import appserver
 from bluegreen.sandbox.appserver import Control, read_control, write_control
 from bluegreen.sandbox.haproxy_config import LabApp, map_files, render_map
 from bluegreen.sandbox.host import LabHost
@@ -155,14 +154,14 @@ class Sandbox:
         return folder
 
     def _start_app_servers(self) -> None:
-        env = _with_python_path(Path(bluegreen.__file__).parent.parent)
         (self.dir / "apps").mkdir(exist_ok=True)
         for key, port in self._ports.items():
             app, color = key.split("/")
             control = self.dir / "apps" / f"{app}-{color}.json"
             write_control(control, Control(self._initial[app].versions[Color(color)]))
-            argv = [sys.executable, "-m", "bluegreen.sandbox.appserver", app, color, str(port), str(control)]
-            self._app_servers[key] = spawn(argv, self.dir / "apps" / f"{app}-{color}.log", env=env)
+            # Run by file name, isolated (-I): the standard library only, without importing bluegreen (~4x faster).
+            argv = [sys.executable, "-I", appserver.__file__, app, color, str(port), str(control)]
+            self._app_servers[key] = spawn(argv, self.dir / "apps" / f"{app}-{color}.log")
 
     def _wait_app_servers(self) -> None:
         for key, port in self._ports.items():
@@ -285,13 +284,6 @@ class Sandbox:
 
 def _announced(log: Path, words: str) -> bool:
     return log.exists() and words in log.read_text(errors="replace")
-
-
-def _with_python_path(source: Path) -> dict[str, str]:
-    """The environment for `python -m bluegreen...` children, finding this very package even when not installed."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH", "")]))
-    return env
 
 
 def _repo_relative(path: object) -> PurePosixPath:
