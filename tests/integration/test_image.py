@@ -227,8 +227,9 @@ def test_the_entrypoint_reports_status_against_the_sandbox(
     log = inside(container, *entrypoint, options=options, timeout=120)
     outputs = step_outputs((github["file_commands"] / "output").read_text())
     assert outputs["result"] == "noop", log
-    print(outputs["live"])
-    assert "theoshift" in (github["file_commands"] / "summary").read_text()
+    observed = json.loads(outputs["live"])
+    assert {app: observed[app]["observed_live"] for app in observed} == {"theoshift": "green", "ldc-tools": "blue"}
+    assert outputs["report"] in (github["file_commands"] / "summary").read_text()
 
 
 def step_outputs(text: str) -> dict[str, str]:

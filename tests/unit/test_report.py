@@ -364,6 +364,7 @@ def test_json_has_stable_keys_and_serialises() -> None:
         "pr_url": "https://github.com/acme/ops/pull/12",
         "commit": "abc1234def5678",
         "reverts_pr": None,
+        "also_prs": [],
     }
     theoshift = data["apps"]["theoshift"]  # type: ignore[index]
     assert theoshift["result"] == "rolled_back"
@@ -384,7 +385,7 @@ def test_json_of_a_plan_without_apps() -> None:
         "result": "noop",
         "dry_run": True,
         "at": None,
-        "trigger": {"actor": None, "pr": None, "pr_url": None, "commit": None, "reverts_pr": None},
+        "trigger": {"actor": None, "pr": None, "pr_url": None, "commit": None, "reverts_pr": None, "also_prs": []},
         "apps": {},
     }
 

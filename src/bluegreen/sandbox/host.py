@@ -23,6 +23,8 @@ HAPROXY = "/usr/sbin/haproxy"
 
 
 class LabHost:
+    """One host's processes and files; the Sandbox decides when each step runs."""
+
     def __init__(self, plan: HostPlan, apps: Sequence[LabApp], host_key: KeyPair) -> None:
         self.plan = plan
         self.apps = tuple(apps)

@@ -261,10 +261,9 @@ class Sandbox:
 
     def pids(self) -> tuple[int, ...]:
         """Every process of the lab now running, HAProxy's workers and sshd's sessions included."""
+        hosts = [pid for host in self._hosts for pid in host.pids()]
         apps = [process.pid for process in self._app_servers.values() if process.poll() is None]
-        return tuple(
-            [pid for host in self._hosts for pid in host.pids()] + apps + [c for p in apps for c in descendants(p)]
-        )
+        return (*hosts, *apps, *(child for pid in apps for child in descendants(pid)))
 
     def ports(self) -> tuple[int, ...]:
         """Every TCP port the lab took: app servers, frontends, sshds."""

@@ -1,4 +1,4 @@
-"""The lab's process and port plumbing: free loopback ports, child processes in their own sessions that die
+"""The lab's process and port plumbing: loopback ports held for us, child processes in their own sessions that die
 with us, waiting for readiness, and stopping a process with everything it started."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import NoReturn
@@ -88,7 +88,7 @@ def port_is_free(port: int) -> bool:
     return True
 
 
-def spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+def spawn(argv: Sequence[str], log: Path) -> subprocess.Popen[bytes]:
     """Start a child in its own session, output to `log`; it gets SIGTERM if this (main) thread dies first."""
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -96,7 +96,6 @@ def spawn(argv: Sequence[str], log: Path, env: Mapping[str, str] | None = None) 
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=out,
-            env=env,
             start_new_session=True,
         )
 

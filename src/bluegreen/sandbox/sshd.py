@@ -58,6 +58,9 @@ AllowTcpForwarding yes
 AllowStreamLocalForwarding yes
 Subsystem sftp internal-sftp
 PrintMotd no
+# Remote commands (the release lock) must not depend on the user's shell start-up files: a shell's ~/.bashrc
+# (pyenv's rehash, say) can take seconds or hang. bash reads ~/.bashrc from $HOME, which is the lab's folder.
+SetEnv HOME={folder}
 LogLevel VERBOSE
 """
 
