@@ -264,7 +264,8 @@ def _push_status(run: Run, state: config.State, outcome: Outcome) -> str | None:
     branch = run.inputs.status_branch or run.context.default_branch
     message = f"bluegreen: record {outcome.result} in {state.status_path} [skip ci]"
     try:
-        pushed = gitrepo.commit_and_push(run.context.workspace, state.status_path, render, message, branch)
+        start = run.context.sha if run.inputs.status_branch else None  # a new status branch starts here
+        pushed = gitrepo.commit_and_push(run.context.workspace, state.status_path, render, message, branch, start=start)
     except BluegreenError as error:
         workflow.annotate(run.out, "warning", str(error), title="status.json not committed")
         return f"{state.status_path} was not committed: {error.message}"

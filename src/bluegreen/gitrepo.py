@@ -129,14 +129,17 @@ def commit_and_push(
     *,
     remote: str = "origin",
     attempts: int = 3,
+    start: str | None = None,
 ) -> Pushed:
-    """Commit render(text at the branch tip) to `branch` as github-actions[bot], retrying while the branch moves."""
+    """Commit render(text at the branch tip) to `branch` as github-actions[bot], retrying while the branch moves.
+    A `branch` that does not exist yet is started at `start` (a commit), when one is given."""
     path, branch, remote = _path(path), _branch(branch), _remote(remote)
     if attempts < 1:
         raise InputError(f"attempts must be at least 1, not {attempts}")
     with _scratch_worktree(repo) as tree:
         for attempt in range(1, attempts + 1):
-            _checkout(repo, tree, _fetch(repo, remote, branch))
+            exists = start is None or _remote_has(repo, remote, branch)
+            _checkout(repo, tree, _fetch(repo, remote, branch) if exists else _commit_of(repo, str(start)))
             commit = _commit_status(tree, path, render, message)
             if commit is None:
                 return Pushed(True, None, attempt, None)
@@ -158,6 +161,14 @@ def _scratch_worktree(repo: Path) -> Iterator[Path]:
         _run(repo, "worktree", "remove", "--force", str(tree))  # fails harmlessly if it was never added
         shutil.rmtree(scratch, ignore_errors=True)
         _run(repo, "worktree", "prune")
+
+
+def _remote_has(repo: Path, remote: str, branch: str) -> bool:
+    return bool(_git(repo, "ls-remote", "--heads", "--", remote, f"refs/heads/{branch}").strip())
+
+
+def _commit_of(repo: Path, revision: str) -> str:
+    return _git(repo, "rev-parse", "--verify", "--end-of-options", f"{revision}^{{commit}}").strip()
 
 
 def _fetch(repo: Path, remote: str, branch: str) -> str:

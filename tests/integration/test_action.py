@@ -211,3 +211,14 @@ def test_a_pull_request_cannot_choose_where_the_deploy_key_connects(rig: Rig, sa
     assert "used the base branch" in comment
     assert "Green → Blue" in comment
     assert "127.0.0.99" not in ran.log
+
+
+def test_status_can_go_to_its_own_branch(rig: Rig) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    ran = push_run(rig, merged, status_branch="bluegreen-status")
+    assert ran.code == 0, ran.log
+    assert git(rig.origin, "rev-parse", "main") == merged  # the protected branch is left alone
+    status = json.loads(git(rig.origin, "show", "bluegreen-status:state/status.json"))
+    assert status["apps"]["theoshift"]["live"]["color"] == "blue"
+    assert git(rig.origin, "rev-parse", "bluegreen-status~1") == merged

@@ -23,6 +23,7 @@ import tempfile
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,9 @@ def run(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
 
 def must(*argv: str, timeout: float = 120) -> str:
     done = run(*argv, timeout=timeout)
-    assert done.returncode == 0, f"{argv[0]} {argv[1]} failed ({done.returncode}):\n{done.stderr[-3000:]}"
+    # argv[:2] only: a `buildah run` passes the test's SSH key in its arguments
+    said = f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}".strip()
+    assert done.returncode == 0, f"{argv[0]} {argv[1]} failed ({done.returncode}):\n{said}"
     return done.stdout.strip()
 
 
@@ -195,44 +198,64 @@ def test_the_entrypoint_reports_status_against_the_sandbox(
     image: str, container: str, sandbox: Sandbox, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     """workflow_dispatch with mode `status`: the container logs in to the lab's sshd and asks HAProxy."""
-    github = {name: tmp_path / name for name in ("workspace", "home", "workflow", "file_commands")}
-    for folder in github.values():
-        folder.mkdir()
-    shutil.copytree(REPO / "state", github["workspace"] / "state")
-    sandbox.write_state(github["workspace"])
-    (github["workflow"] / "event.json").write_text(json.dumps(events.workflow_dispatch("status")))
-    (github["file_commands"] / "output").touch()
-    (github["file_commands"] / "summary").touch()
+    runner = RunnerFolders.make(tmp_path, sandbox, events.workflow_dispatch("status"))
     environ = {
-        "HOME": "/github/home",
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_EVENT_NAME": "workflow_dispatch",
-        "GITHUB_EVENT_PATH": "/github/workflow/event.json",
-        "GITHUB_REPOSITORY": "acme/ops",
-        "GITHUB_SHA": "1" * 40,
-        "GITHUB_REF": "refs/heads/main",
+        **runner.environ("workflow_dispatch", "refs/heads/main"),
         "GITHUB_API_URL": fake_github.url,
         "GITHUB_SERVER_URL": fake_github.web_url,
-        "GITHUB_RUN_ID": "4242",
-        "GITHUB_WORKSPACE": "/github/workspace",
-        "GITHUB_OUTPUT": "/github/file_commands/output",
-        "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
         "INPUT_GITHUB_TOKEN": fake_github.token,
         "INPUT_SSH_PRIVATE_KEY": sandbox.private_key,
     }
-    mounts = [part for name, path in github.items() for part in ("--volume", f"{path}:/github/{name}")]
-    variables = [part for name, value in environ.items() for part in ("--env", f"{name}={value}")]
-    options = ("--workingdir", "/github/workspace", *mounts, *variables)
-    entrypoint = inspected(image)["OCIv1"]["config"]["Entrypoint"]
-    log = inside(container, *entrypoint, options=options, timeout=120)
-    outputs = step_outputs((github["file_commands"] / "output").read_text())
+    log = runner.run(container, inspected(image)["OCIv1"]["config"]["Entrypoint"], environ)
+    outputs = runner.outputs()
     assert outputs["result"] == "noop", log
     observed = json.loads(outputs["live"])
     assert {app: observed[app]["observed_live"] for app in observed} == {"theoshift": "green", "ldc-tools": "blue"}
-    assert outputs["report"] in (github["file_commands"] / "summary").read_text()
+    assert outputs["report"] in (runner.root / "file_commands" / "summary").read_text()
 
 
-def step_outputs(text: str) -> dict[str, str]:
-    """GITHUB_OUTPUT's `name<<DELIMITER` blocks."""
-    blocks = re.findall(r"^([A-Za-z_][\w-]*)<<(\S+)\n(.*?)\n\2$", text, flags=re.MULTILINE | re.DOTALL)
-    return {name: value for name, _, value in blocks}
+@dataclass(frozen=True)
+class RunnerFolders:
+    """What a GitHub runner mounts into a container action: /github/{workspace,home,workflow,file_commands}."""
+
+    root: Path
+    MOUNTED = ("workspace", "home", "workflow", "file_commands")
+
+    @classmethod
+    def make(cls, root: Path, lab: Sandbox, event: dict[str, Any]) -> RunnerFolders:
+        for name in cls.MOUNTED:
+            (root / name).mkdir()
+        shutil.copytree(REPO / "state", root / "workspace" / "state")
+        lab.write_state(root / "workspace")
+        (root / "workflow" / "event.json").write_text(json.dumps(event))
+        for name in ("output", "summary"):
+            (root / "file_commands" / name).touch()
+        return cls(root)
+
+    def environ(self, event_name: str, ref: str) -> dict[str, str]:
+        return {
+            "HOME": "/github/home",
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_EVENT_NAME": event_name,
+            "GITHUB_EVENT_PATH": "/github/workflow/event.json",
+            "GITHUB_REPOSITORY": "acme/ops",
+            "GITHUB_SHA": "1" * 40,
+            "GITHUB_REF": ref,
+            "GITHUB_RUN_ID": "4242",
+            "GITHUB_WORKSPACE": "/github/workspace",
+            "GITHUB_OUTPUT": "/github/file_commands/output",
+            "GITHUB_STEP_SUMMARY": "/github/file_commands/summary",
+        }
+
+    def run(self, container: str, entrypoint: list[str], environ: dict[str, str]) -> str:
+        """`docker run` as the runner does it: the image's entrypoint, the folders mounted, in the workspace."""
+        mounts = [part for name in self.MOUNTED for part in ("--volume", f"{self.root / name}:/github/{name}")]
+        variables = [part for name, value in environ.items() for part in ("--env", f"{name}={value}")]
+        options = ("--workingdir", "/github/workspace", *mounts, *variables)
+        return inside(container, *entrypoint, options=options, timeout=120)
+
+    def outputs(self) -> dict[str, str]:
+        """GITHUB_OUTPUT's `name<<DELIMITER` blocks."""
+        text = (self.root / "file_commands" / "output").read_text()
+        blocks = re.findall(r"^([A-Za-z_][\w-]*)<<(\S+)\n(.*?)\n\2$", text, flags=re.MULTILINE | re.DOTALL)
+        return {name: value for name, _, value in blocks}
