@@ -20,6 +20,7 @@ from .github_api import DeploymentState, GitHub, PullInfo
 from .jobs import plan_job, release_job, status_job, status_saver
 from .model import Environments, Outcome, Plan, Trigger
 from .release import Request
+from .report_status import observed_live
 from .ssh import Credentials, run_holder
 
 MARKER = "<!-- bluegreen:report -->"
@@ -281,8 +282,11 @@ def status(run: Run) -> int:
     state = load(run)
     observation = asyncio.run(status_job(state, run.inputs.apps, credentials(run, state)))
     markdown = report.status_markdown(observation, state.environments, state.status)
-    shown = report.status_json(observation, state.environments, state.status)
-    return run.finish(markdown, {"result": "noop", "apps": "[]", "live": json.dumps(shown.get("apps", {}))}, 0)
+    live = {}
+    for name, seen in observation.apps.items():
+        color = observed_live(seen)
+        live[name] = {"color": color.value, "version": seen.colors[color].version} if color else None
+    return run.finish(markdown, {"result": "noop", "apps": "[]", "live": json.dumps(live)}, 0)
 
 
 def _outputs(outcome: Outcome) -> dict[str, str]:

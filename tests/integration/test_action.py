@@ -222,3 +222,14 @@ def test_status_can_go_to_its_own_branch(rig: Rig) -> None:
     status = json.loads(git(rig.origin, "show", "bluegreen-status:state/status.json"))
     assert status["apps"]["theoshift"]["live"]["color"] == "blue"
     assert git(rig.origin, "rev-parse", "bluegreen-status~1") == merged
+
+
+def test_workflow_dispatch_status_reports_what_haproxy_routes(rig: Rig) -> None:
+    sha = git(rig.dev, "rev-parse", "origin/main")
+    ran = rig.run("workflow_dispatch", events.workflow_dispatch("status"), sha, "refs/heads/main")
+    assert ran.code == 0, ran.log
+    live = json.loads(ran.outputs["live"])
+    assert live["theoshift"] == {"color": "green", "version": "2.4.0"}
+    assert live["ldc-tools"] == {"color": "blue", "version": "1.7.2"}
+    assert "theoshift" in ran.summary
+    assert rig.github.comments(12) == []
