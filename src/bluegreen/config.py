@@ -111,7 +111,15 @@ def _desired_app(name: str, app: Mapping[str, Any], doc: Document) -> DesiredApp
 
 def parse_environments(text: str, display: str, repo: Path) -> Environments:
     """Relative paths (known_hosts, key_file) come back resolved against `repo`."""
-    doc = _checked(text, display, "environments")
+    return _environments(_checked(text, display, "environments"), display, repo)
+
+
+def environments_from(data: Mapping[str, Any], display: str, repo: Path) -> Environments:
+    """The same checks for environments.json's JSON values already in memory: problems name the field, no line."""
+    return _environments(_valid(Document(dict(data), {}), display, "environments"), display, repo)
+
+
+def _environments(doc: Document, display: str, repo: Path) -> Environments:
     data = _data(doc)
     jsonloc.raise_findings(_located(_environment_rules(data), doc, display))
     haproxy = data["haproxy"]
@@ -262,7 +270,10 @@ def _read_required(repo: Path, display: str) -> str:
 
 
 def _checked(text: str, display: str, schema: str) -> Document:
-    doc = jsonloc.parse(text, display)
+    return _valid(jsonloc.parse(text, display), display, schema)
+
+
+def _valid(doc: Document, display: str, schema: str) -> Document:
     jsonloc.raise_findings(jsonloc.schema_findings(doc, validator(schema), display))
     return doc
 

@@ -210,7 +210,7 @@ def test_the_entrypoint_reports_status_against_the_sandbox(
     outputs = runner.outputs()
     assert outputs["result"] == "noop", log
     observed = json.loads(outputs["live"])
-    assert {app: observed[app]["observed_live"] for app in observed} == {"theoshift": "green", "ldc-tools": "blue"}
+    assert {app: observed[app]["color"] for app in observed} == {"theoshift": "green", "ldc-tools": "blue"}
     assert outputs["report"] in (runner.root / "file_commands" / "summary").read_text()
 
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bluegreen.errors import InputError
+from bluegreen.errors import InputError, Location
+from bluegreen.jsonloc import dotted
 from bluegreen.model import Color
 from bluegreen.sandbox import AppInitial
 from bluegreen.sandbox.haproxy_config import LabApp, map_files, render_haproxy_cfg, render_map, state_files
@@ -130,6 +131,8 @@ HOSTILE = [
     ("apps.theoshift.switch.method", "weights"),
     ("apps.theoshift.probes.health_path", "/health\nhttp-check expect status 500"),
     ("apps.theoshift.probes.health_path", "health"),
+    ("apps.theoshift.probes.health_path", "/health#x"),  # a probe path config accepts, but haproxy.cfg would not
+    ("apps.theoshift.switch.map_file", "//"),  # no file name to give its copy in the lab
     ("apps.ldc-tools.switch.backend", "ldc tools"),
     ("apps.ldc-tools.switch.servers.green", '"green"'),
     ("apps.ldc-tools.switch.state_file", "/tmp/a b/state"),
@@ -156,13 +159,31 @@ def test_hostile_layout_is_refused_with_its_place(
     assert refused.value.location.field == field
 
 
+def test_a_servers_app_needs_a_host_header(
+    layout: dict[str, Any], initial: dict[str, AppInitial], tmp_path: Path
+) -> None:
+    del layout["apps"]["ldc-tools"]["public"]["host_header"]
+    with pytest.raises(InputError, match=r"needs public\.host_header") as refused:
+        apps_in(layout, initial, tmp_path)
+    assert refused.value.location == Location("state/environments.json", field="apps.ldc-tools.public.host_header")
+
+
+def test_the_acl_matches_the_host_as_haproxy_fetches_it(
+    layout: dict[str, Any], initial: dict[str, AppInitial], tmp_path: Path
+) -> None:
+    layout["apps"]["ldc-tools"]["public"]["host_header"] = "LDC-Tools.Example.Test:8080"
+    assert "lower -m str ldc-tools.example.test }" in rendered(apps_in(layout, initial, tmp_path), tmp_path)
+
+
 @pytest.mark.parametrize("name", ["../evil", "a b", "x\ny", "", "-leading"])
 def test_hostile_app_names_are_refused(
     layout: dict[str, Any], initial: dict[str, AppInitial], tmp_path: Path, name: str
 ) -> None:
     layout["apps"][name] = layout["apps"].pop("theoshift")
-    with pytest.raises(InputError, match="name must match"):
+    with pytest.raises(InputError, match="invalid name") as refused:
         apps_in(layout, initial | {name: initial["theoshift"]}, tmp_path)
+    assert refused.value.location == Location("state/environments.json", field=dotted(("apps", name)))
+    assert f"state/environments.json ({dotted(('apps', name))})" in str(refused.value)
 
 
 def test_an_app_without_initial_state_is_refused(

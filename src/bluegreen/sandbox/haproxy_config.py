@@ -1,7 +1,7 @@
 """Pure rendering of the lab's haproxy.cfg and map files: plain data in, text out, no I/O.
 
-Every name, path and host that reaches the config has been validated by `layout` (no spaces, quotes, newlines
-or `#`), so plain interpolation cannot inject a directive.
+Every name, path and host that reaches the config has been checked by bluegreen's validator of environments.json
+and by `layout` (no spaces, quotes, newlines or `#`), so plain interpolation cannot inject a directive.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import copy
 import functools
 import getpass
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -32,15 +33,14 @@ from bluegreen.sandbox.appserver import Control, read_control, write_control
 from bluegreen.sandbox.haproxy_config import LabApp, map_files, render_map
 from bluegreen.sandbox.host import LabHost
 from bluegreen.sandbox.layout import (
-    SAFE_PATH,
     AppInitial,
     HostPlan,
-    app_names,
-    lab_apps,
     layout_ports,
+    move_files,
+    parse_layout,
     public_path,
-    relocate_files,
     rewrite_environments,
+    serve_apps,
 )
 from bluegreen.sandbox.processes import (
     SandboxError,
@@ -56,6 +56,7 @@ from bluegreen.sandbox.processes import (
 from bluegreen.sandbox.sshd import KeyPair, generate_key, prepare_privsep_dir
 
 MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes
+SAFE_PATH = re.compile(r"[A-Za-z0-9._/+-]+")  # the lab's directory: it goes into haproxy.cfg and sshd_config
 
 
 class Sandbox:
@@ -78,6 +79,7 @@ class Sandbox:
         self._dir: Path | None = None
         self._hosts: list[LabHost] = []
         self._apps: dict[str, LabApp] = {}
+        self._public_paths: dict[str, str] = {}
         self._app_servers: dict[str, subprocess.Popen[bytes]] = {}
         self._ports: dict[str, int] = {}
         self._held: list[socket.socket] = []  # one per port, until the end: no other lab takes our ports
@@ -125,17 +127,18 @@ class Sandbox:
 
     def _plan(self) -> list[HostPlan]:
         """Validate the layout, take ports and a directory, write the shared files: nothing runs yet."""
-        names = app_names(self._layout)
-        self._held = reserve_ports(2 * len(names) + 2 * self._host_count, exclude=layout_ports(self._layout))
+        parsed = parse_layout(self._layout)
+        self._held = reserve_ports(2 * len(parsed) + 2 * self._host_count, exclude=layout_ports(self._layout))
         ports = [holder.getsockname()[1] for holder in self._held]
-        self._ports = {f"{name}/{color.value}": ports.pop() for name in names for color in Color}
+        self._ports = {f"{name}/{color.value}": ports.pop() for name in parsed for color in Color}
         self._dir = self._make_dir()
         plans = [
             HostPlan(f"lb{n}", self._dir / f"lb{n}", ports.pop(), ports.pop()) for n in range(1, self._host_count + 1)
         ]
-        files = relocate_files(self._layout, self._dir / "shared")
-        apps = lab_apps(self._layout, self._initial, files, self._ports)
+        files = move_files(parsed, self._dir / "shared")
+        apps = serve_apps(parsed, self._initial, files, self._ports)
         self._apps = {app.name: app for app in apps}
+        self._public_paths = {name: public_path(app) for name, app in parsed.items()}
         self._environments = rewrite_environments(self._layout, plans, files, self._ports, getpass.getuser())
         (self._dir / "shared").mkdir(exist_ok=True)
         for map_file in map_files(apps):
@@ -247,7 +250,7 @@ class Sandbox:
         self._host(host).stop_haproxy()
 
     def public_url(self, app: str, host: int = 0) -> str:
-        return f"http://127.0.0.1:{self.frontend_port(host)}{public_path(self._layout, self._app(app).name)}"
+        return f"http://127.0.0.1:{self.frontend_port(host)}{self._public_paths[self._app(app).name]}"
 
     def frontend_port(self, host: int = 0) -> int:
         return self._host(host).plan.frontend_port

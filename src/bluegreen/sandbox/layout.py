@@ -1,13 +1,15 @@
 """Pure planning of a lab from an environments.json layout: which apps, files and ports, and the layout rewritten
 to point at the lab. No I/O: the caller allocates ports and directories and passes them in.
 
-Everything that will reach haproxy.cfg, sshd_config or a file name is checked here against a strict pattern, so
-hostile names (spaces, newlines, quotes, `#`, `..`) are refused with their place in the layout.
+The layout's apps are checked by bluegreen's own validator of environments.json (`config.environments_from`:
+its JSON Schema keeps spaces, newlines, quotes and `#` out of every name and path that reaches haproxy.cfg), so
+hostile values are refused with their place in the layout. Only what the lab alone needs is checked here.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,16 +18,22 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from bluegreen import config
 from bluegreen.errors import InputError, Location
-from bluegreen.model import Color, MapSwitch, ServersSwitch, Switch
+from bluegreen.model import AppEnvironment, Color, MapSwitch, ServersSwitch, Switch
 from bluegreen.sandbox.haproxy_config import LabApp
 
 LAYOUT_PATH = "state/environments.json"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
-HOSTNAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]{0,252})")
-URL_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")
 PORT_IN_TEXT = re.compile(r":(\d{1,5})\b")
-SAFE_PATH = re.compile(r"[A-Za-z0-9._/+-]+")
+HTTPCHK_PATH = re.compile(r"/[A-Za-z0-9._~/-]*")  # haproxy.cfg reads `#`, quotes and `\` in a probe path as syntax
+# The lab reads only the layout's apps: it puts its own hosts in `haproxy`, and passes `ssh` through as it is
+# (write_state checks known_hosts, the one path it writes). These stand in for the two, to check the apps alone.
+_STAND_INS: Mapping[str, Any] = {
+    "haproxy": {"hosts": [{"name": "lab", "ssh": {"host": "127.0.0.1", "user": "lab"}}]},
+    "ssh": {"known_hosts": "state/known_hosts"},
+}
+
+Apps = Mapping[str, AppEnvironment]
 
 
 @dataclass(frozen=True)
@@ -54,32 +62,48 @@ class HostPlan:
         return self.dir / "bluegreen.lock"
 
 
+def parse_layout(layout: Mapping[str, Any]) -> Apps:
+    """The layout's apps, checked: an InputError names the field in state/environments.json."""
+    apps = config.environments_from({**_STAND_INS, "apps": layout.get("apps")}, LAYOUT_PATH, Path()).apps
+    if not apps:
+        raise _error("the layout names no apps", "apps")
+    return apps
+
+
 def lab_apps(
     layout: Mapping[str, Any], initial: Mapping[str, AppInitial], files: Mapping[str, str], ports: Mapping[str, int]
 ) -> tuple[LabApp, ...]:
-    """The layout's apps as the lab serves them. `files`: layout path -> lab path; `ports`: `app/color` -> port."""
-    return tuple(_lab_app(name, entry, _initial(initial, name), files, ports) for name, entry in _apps(layout).items())
+    """`serve_apps` of a layout not parsed yet."""
+    return serve_apps(parse_layout(layout), initial, files, ports)
 
 
-def app_names(layout: Mapping[str, Any]) -> tuple[str, ...]:
-    return tuple(_apps(layout))
+def serve_apps(
+    apps: Apps, initial: Mapping[str, AppInitial], files: Mapping[str, str], ports: Mapping[str, int]
+) -> tuple[LabApp, ...]:
+    """The apps as the lab serves them. `files`: layout path -> lab path; `ports`: `app/color` -> port."""
+    return tuple(_lab_app(app, _initial(initial, name), files, ports) for name, app in apps.items())
 
 
 def relocate_files(layout: Mapping[str, Any], into: Path) -> dict[str, str]:
-    """Every map and state file of the layout -> a path in `into` (same base name; made unique if needed)."""
+    """`move_files` of a layout not parsed yet."""
+    return move_files(parse_layout(layout), into)
+
+
+def move_files(apps: Apps, into: Path) -> dict[str, str]:
+    """Every map and state file of the apps -> a path in `into` (same base name; made unique if needed)."""
     moved: dict[str, str] = {}
-    for name, entry in _apps(layout).items():
-        for key in ("map_file", "state_file"):
-            original = _switch(entry, name).get(key)
-            if isinstance(original, str) and original not in moved:
-                moved[original] = str(into / _unique(_base_name(original, name, key), moved.values()))
+    for app in apps.values():
+        for key, original in _files(app.switch):
+            if original not in moved:
+                moved[original] = str(into / _unique(_base_name(original, app.name, key), moved.values()))
     return moved
 
 
 def rewrite_environments(
     layout: Mapping[str, Any], hosts: Sequence[HostPlan], files: Mapping[str, str], ports: Mapping[str, int], user: str
 ) -> dict[str, Any]:
-    """The layout pointing at the lab: hosts lb1..lbN, lab files, app servers' ports, lb1's frontend."""
+    """The layout (one parse_layout accepted) pointing at the lab: hosts lb1..lbN, lab files, app servers' ports,
+    lb1's frontend. JSON values, as written to disk."""
     rewritten = copy.deepcopy(dict(layout))
     haproxy = rewritten.setdefault("haproxy", {})
     haproxy["hosts"] = [_host_entry(host, user) for host in hosts]
@@ -90,25 +114,10 @@ def rewrite_environments(
     return rewritten
 
 
-def public_path(layout: Mapping[str, Any], app: str) -> str:
+def public_path(app: AppEnvironment) -> str:
     """The path (and query) of the app's public URL, to be asked on a lab frontend."""
-    url = _object(_apps(layout)[app], "public", f"apps.{app}.public").get("url")
-    if not isinstance(url, str):
-        raise _error("expected the URL users reach the app at", f"apps.{app}.public.url")
-    parts = urlsplit(url)
+    parts = urlsplit(app.public.url)
     return urlunsplit(("", "", parts.path or "/", parts.query, ""))
-
-
-def _rewrite_app(
-    name: str, entry: dict[str, Any], files: Mapping[str, str], ports: Mapping[str, int], frontend_port: int
-) -> None:
-    switch = entry["switch"]
-    for key in ("map_file", "state_file"):
-        if key in switch:
-            switch[key] = files[switch[key]]
-    entry["colors"] = {color.value: f"127.0.0.1:{ports[f'{name}/{color.value}']}" for color in Color}
-    if isinstance(entry.get("public"), dict) and isinstance(entry["public"].get("url"), str):
-        entry["public"]["url"] = _on_port(entry["public"]["url"], frontend_port)
 
 
 def layout_ports(layout: Mapping[str, Any]) -> set[int]:
@@ -119,6 +128,17 @@ def layout_ports(layout: Mapping[str, Any]) -> set[int]:
     if isinstance(layout, list):
         return set().union(*(layout_ports(value) for value in layout))
     return {int(port) for port in PORT_IN_TEXT.findall(layout)} if isinstance(layout, str) else set()
+
+
+def _rewrite_app(
+    name: str, entry: dict[str, Any], files: Mapping[str, str], ports: Mapping[str, int], frontend_port: int
+) -> None:
+    switch = entry["switch"]
+    for key in ("map_file", "state_file"):
+        if key in switch:
+            switch[key] = files[switch[key]]
+    entry["colors"] = {color.value: f"127.0.0.1:{ports[f'{name}/{color.value}']}" for color in Color}
+    entry["public"]["url"] = _on_port(entry["public"]["url"], frontend_port)
 
 
 def _host_entry(host: HostPlan, user: str) -> dict[str, Any]:
@@ -135,74 +155,38 @@ def _on_port(url: str, port: int) -> str:
     return urlunsplit(("http", f"127.0.0.1:{port}", parts.path, parts.query, parts.fragment))  # the lab has no TLS
 
 
-def _lab_app(
-    name: str, entry: Mapping[str, Any], initial: AppInitial, files: Mapping[str, str], ports: Mapping[str, int]
-) -> LabApp:
-    switch = _parse_switch(name, _switch(entry, name), files)
-    public = _object(entry, "public", f"apps.{name}.public")
-    host = _optional_str(public, "host_header", f"apps.{name}.public.host_header", HOSTNAME)
-    if isinstance(switch, ServersSwitch) and host is None:
-        raise _error("a `servers` app needs public.host_header in the lab", f"apps.{name}.public.host_header")
-    probes = _object(entry, "probes", f"apps.{name}.probes")
-    health = _optional_str(probes, "health_path", f"apps.{name}.probes.health_path", URL_PATH)
-    addresses = {color: f"127.0.0.1:{ports[f'{name}/{color.value}']}" for color in Color}
-    return LabApp(name, switch, addresses, initial.live, host, health or "/health")
+def _lab_app(app: AppEnvironment, initial: AppInitial, files: Mapping[str, str], ports: Mapping[str, int]) -> LabApp:
+    addresses = {color: f"127.0.0.1:{ports[f'{app.name}/{color.value}']}" for color in Color}
+    return LabApp(app.name, _moved(app.switch, files), addresses, initial.live, _host_header(app), _health_path(app))
 
 
-def _parse_switch(app: str, raw: Mapping[str, Any], files: Mapping[str, str]) -> Switch:
-    where = f"apps.{app}.switch"
-    method = raw.get("method")
-    if method == "map":
-        key = _str(raw, "key", f"{where}.key", HOSTNAME)
-        backends = _colors(raw, "backends", f"{where}.backends")
-        return MapSwitch(files[_str(raw, "map_file", f"{where}.map_file", SAFE_PATH)], key, backends)
-    if method == "servers":
-        backend = _str(raw, "backend", f"{where}.backend", NAME)
-        state = _optional_str(raw, "state_file", f"{where}.state_file", SAFE_PATH)
-        return ServersSwitch(backend, _colors(raw, "servers", f"{where}.servers"), files[state] if state else None)
-    raise _error(f"unknown switch method {method!r}", f"{where}.method", hint='use "map" or "servers"')
+def _moved(switch: Switch, files: Mapping[str, str]) -> Switch:
+    if isinstance(switch, MapSwitch):
+        return dataclasses.replace(switch, map_file=files[switch.map_file])
+    return dataclasses.replace(switch, state_file=files[switch.state_file] if switch.state_file else None)
 
 
-def _colors(raw: Mapping[str, Any], key: str, where: str) -> dict[Color, str]:
-    names = raw.get(key)
-    if not isinstance(names, Mapping):
-        raise _error("expected an object with `blue` and `green`", where)
-    return {color: _str(names, color.value, f"{where}.{color.value}", NAME) for color in Color}
+def _files(switch: Switch) -> tuple[tuple[str, str], ...]:
+    """(field, path) of the switch's map or state file."""
+    if isinstance(switch, MapSwitch):
+        return (("map_file", switch.map_file),)
+    return (("state_file", switch.state_file),) if switch.state_file else ()
 
 
-def _str(raw: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str]) -> str:
-    value = raw.get(key)
-    if not isinstance(value, str) or not pattern.fullmatch(value):
-        raise _error(f"{value!r} is not allowed here", where, hint=f"it must match {pattern.pattern}")
-    return value
+def _host_header(app: AppEnvironment) -> str | None:
+    """The Host a `servers` app's frontend ACL matches, as HAProxy's fetch yields it: lowercase, without port."""
+    header = app.public.host_header
+    if isinstance(app.switch, ServersSwitch) and header is None:
+        raise _error("a `servers` app needs public.host_header in the lab", f"apps.{app.name}.public.host_header")
+    return header.split(":")[0].lower() if header else None
 
 
-def _optional_str(raw: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str]) -> str | None:
-    return None if raw.get(key) is None else _str(raw, key, where, pattern)
-
-
-def _apps(layout: Mapping[str, Any]) -> Mapping[str, Mapping[str, Any]]:
-    apps = layout.get("apps")
-    if not isinstance(apps, Mapping) or not apps:
-        raise _error("the layout names no apps", "apps")
-    for name, entry in apps.items():
-        if not NAME.fullmatch(name) or not isinstance(entry, Mapping):
-            raise _error(f"app {name!r}: the name must match {NAME.pattern} and the entry be an object", f"apps.{name}")
-    return apps
-
-
-def _switch(entry: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    if "switch" not in entry:
-        raise _error("every app needs a switch", f"apps.{name}.switch", hint='method "map" or "servers"')
-    return _object(entry, "switch", f"apps.{name}.switch")
-
-
-def _object(raw: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
-    """An optional JSON object: {} when absent."""
-    value = raw.get(key, {})
-    if not isinstance(value, Mapping):
-        raise _error(f"expected an object, found {type(value).__name__}", where)
-    return value
+def _health_path(app: AppEnvironment) -> str:
+    path = app.probes.health_path
+    if not HTTPCHK_PATH.fullmatch(path):
+        hint = f"the lab writes it into haproxy.cfg: it must match {HTTPCHK_PATH.pattern}"
+        raise _error(f"{path!r} is not allowed here", f"apps.{app.name}.probes.health_path", hint=hint)
+    return path
 
 
 def _initial(initial: Mapping[str, AppInitial], name: str) -> AppInitial:
@@ -215,9 +199,9 @@ def _initial(initial: Mapping[str, AppInitial], name: str) -> AppInitial:
 
 
 def _base_name(path: str, app: str, key: str) -> str:
-    base = PurePosixPath(path).name
-    if not NAME.fullmatch(base):
-        raise _error(f"{path!r} has no usable file name", f"apps.{app}.switch.{key}", hint=f"match {NAME.pattern}")
+    base = PurePosixPath(path).name  # the schema allows letters, digits and `_ . / -` only, and no `..`
+    if not base:
+        raise _error(f"{path!r} has no file name", f"apps.{app}.switch.{key}", hint="end the path with a file name")
     return base
 
 

@@ -4,12 +4,12 @@ known_hosts line that pins the host key."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from bluegreen.sandbox.layout import NAME
-
 SSHD = "/usr/sbin/sshd"
+USER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 PRIVSEP_DIR = Path("/run/sshd")
 
 
@@ -41,7 +41,7 @@ def known_hosts_line(port: int, public: str) -> str:
 
 def render_sshd_config(*, port: int, folder: Path, user: str) -> str:
     """sshd_config for one lab host: loopback only, public keys only, forwarding to the runtime socket allowed."""
-    if not NAME.fullmatch(user):
+    if not USER.fullmatch(user):
         raise ValueError(f"unusable user name {user!r}")
     return f"""ListenAddress 127.0.0.1:{port}
 HostKey {folder}/ssh_host_ed25519_key
