@@ -132,24 +132,24 @@ def check_released(repo: Path, wanted: Color, code: int, said: str) -> None:
         raise RuntimeError(f"the release to {wanted.value} did not succeed (exit code {code}):\n{said}")
 
 
-# --- 1, 2, 4, 5: on one established SSH connection ------------------------------------------------------------
+# --- 1 to 5: one host, its SSH connection established ----------------------------------------------------------
 
 
 def socat_command(command: str, socket: str) -> str:
     return f"echo {shlex.quote(command)} | socat stdio UNIX-CONNECT:{shlex.quote(socket)}"
 
 
-async def over_ssh(repo: Path, key: str, counts: Counts) -> list[Row]:
+async def over_ssh(repo: Path, key: str, key_file: Path, counts: Counts) -> list[Row]:
     state = config.load_state(repo)
     credentials = Credentials(state.environments.ssh, {KEY_ENV: key}, state.environments_path)
-    hosts = state.environments.hosts
+    hosts, command = state.environments.hosts, map_query(state.environments)
     async with connected(hosts, credentials) as sessions:
-        session = sessions[hosts[0].name]
-        rows = await transports(session, map_query(state.environments), counts)
-        rows += await switches(session, state.environments.apps, counts.switch)
-    log("SSH connect")
-    connects = await repeat(lambda: connect_once(hosts[:1], credentials), counts.connect)
-    return [*rows[:2], Row("4. SSH connect, one host (`connected()`)", connects), *rows[2:]]
+        rows = await transports(sessions[hosts[0].name], command, counts)
+        rows.append(await openssh(hosts[0], command, repo, key_file, counts.openssh))
+        log("SSH connect")
+        connects = await repeat(lambda: connect_once(hosts[:1], credentials), counts.connect)
+        rows.append(Row("4. SSH connect, one host (`connected()`)", connects))
+        return rows + await switches(sessions[hosts[0].name], state.environments.apps, counts.switch)
 
 
 async def transports(session: SshHost, command: str, counts: Counts) -> list[Row]:
@@ -168,8 +168,36 @@ async def transports(session: SshHost, command: str, counts: Counts) -> list[Row
     ]
 
 
+async def openssh(host: HaproxyHost, command: str, repo: Path, key_file: Path, n: int) -> Row:
+    """3: the OpenSSH client, connecting for each command (and a remote `socat`)."""
+    argv = [
+        "ssh", "-i", str(key_file), "-o", f"UserKnownHostsFile={repo / 'state' / 'known_hosts'}", "-o",
+        "BatchMode=yes", "-p", str(host.ssh.port), f"{host.ssh.user}@{host.ssh.host}",
+        socat_command(command, host.socket),
+    ]  # fmt: skip
+    log("runtime command through the OpenSSH client, connecting each time")
+    samples = await repeat(lambda: clocked(ssh_client(argv)), n)
+    return Row("3. runtime command, OpenSSH client connecting per command (+ `socat`)", samples)
+
+
+async def ssh_client(argv: Sequence[str]) -> None:
+    pipe = asyncio.subprocess.PIPE
+    process = await asyncio.create_subprocess_exec(*argv, stdout=pipe, stderr=pipe)
+    out, err = await process.communicate()
+    if process.returncode != 0 or b"value=" not in out:
+        raise RuntimeError(f"ssh failed (exit status {process.returncode}): {err.decode(errors='replace').strip()}")
+
+
+def write_key(folder: Path, key: str) -> Path:
+    path = folder / "id_ed25519"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key)
+    return path
+
+
 def map_query(environments: Environments) -> str:
-    """`get map <file> <key>` for theoshift: the command a pre-flight asks each host first."""
+    """`get map <file> <key>` for theoshift: a command every pre-flight sends each host."""
     switch = environments.apps[APP].switch
     if not isinstance(switch, MapSwitch):
         raise TypeError(f"{APP} is expected to switch with a map")
@@ -201,39 +229,6 @@ async def flips(session: SshHost, app: AppEnvironment, live: Color, n: int) -> t
         runtime.append(await switch_host(session, app, next(colors)))
         totals.append(ms(start))
     return totals[2:], runtime[2:]
-
-
-# --- 3: the OpenSSH client, a new connection per command --------------------------------------------------------
-
-
-def openssh(lab: Sandbox, repo: Path, key_file: Path, n: int) -> Row:
-    environments = config.load_state(repo).environments
-    host = environments.hosts[0]
-    argv = [
-        "ssh", "-i", str(key_file), "-o", f"UserKnownHostsFile={repo / 'state' / 'known_hosts'}", "-o",
-        "BatchMode=yes", "-p", str(host.ssh.port), f"{host.ssh.user}@{host.ssh.host}",
-        socat_command(map_query(environments), host.socket),
-    ]  # fmt: skip
-    log("runtime command through the OpenSSH client, connecting each time")
-    samples = [clocked_process(argv, os.environ) for _ in range(WARMUP + n)][WARMUP:]
-    return Row("3. runtime command, OpenSSH client connecting per command (+ `socat`)", samples)
-
-
-def clocked_process(argv: Sequence[str], env: os._Environ[str] | dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
-    elapsed = ms(start)
-    if done.returncode != 0 or "value=" not in done.stdout:
-        raise RuntimeError(f"{argv[0]} failed (exit status {done.returncode}): {done.stderr.strip()}")
-    return elapsed
-
-
-def write_key(folder: Path, key: str) -> Path:
-    path = folder / "id_ed25519"
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key)
-    return path
 
 
 # --- 6, 7: whole releases ---------------------------------------------------------------------------------------
@@ -312,8 +307,7 @@ def table(rows: Sequence[Row]) -> str:
 def one_host(layout: dict[str, Any], folder: Path, counts: Counts) -> list[Row]:
     with Sandbox(layout, INITIAL) as lab:
         repo = make_consumer(lab, folder / "one-host")
-        rows = asyncio.run(over_ssh(repo, lab.private_key, counts))
-        rows.insert(2, openssh(lab, repo, write_key(folder, lab.private_key), counts.openssh))
+        rows = asyncio.run(over_ssh(repo, lab.private_key, write_key(folder, lab.private_key), counts))
         rows += release_rows(lab, repo, counts)
         return [*rows, hosts_row(lab, repo, 1, counts.hosts)]
 
@@ -329,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="about a fifth of the samples: a smoke run")
     counts = Counts().quick() if parser.parse_args(argv).quick else Counts()
     layout = json.loads((REPO / "state" / "environments.json").read_text())
+    layout["apps"][APP].setdefault("verify", {})["window_s"] = 0  # no observation window: the release's own time
     began, load_before = time.perf_counter(), os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bluegreen-bench-") as name:
         folder = Path(name)

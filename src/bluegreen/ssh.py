@@ -1,8 +1,8 @@
 """The SSH adapter: one asyncssh connection per HAProxy host, reused for the whole run.
 
 Runtime commands travel through the connection to HAProxy's Unix socket (`direct-streamlocal`), with no remote
-process: about 2 ms a command on loopback, against about 120 ms for a remote `socat` per command (see
-BENCHMARKS.md). Files (the map file, the server-state file) are written over SFTP, to a temporary name and
+process: 0.7 ms a command (median, loopback), against 5 ms for a remote `socat` per command and 209 ms for an
+OpenSSH client per command (BENCHMARKS.md). Files (the map file, the server-state file) are written over SFTP, to a temporary name and
 renamed, so a reader never sees half a file. The release lock is flock(1) held by a remote process for as
 long as the connection lives: a run that crashes or loses its connection releases it at once.
 """
