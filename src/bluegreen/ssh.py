@@ -3,8 +3,9 @@
 Runtime commands travel through the connection to HAProxy's Unix socket (`direct-streamlocal`), with no remote
 process: 0.7 ms a command (median, loopback), against 5 ms for a remote `socat` per command and 209 ms for an
 OpenSSH client per command (BENCHMARKS.md). Files (the map file, the server-state file) are written over
-SFTP, to a temporary name and renamed, so a reader never sees half a file. The release lock is flock(1) held by a remote process for as
-long as the connection lives: a run that crashes or loses its connection releases it at once.
+SFTP, to a temporary name and renamed, so a reader never sees half a file. The release lock is flock(1) held
+by a remote process for as long as the connection lives: a run that crashes or loses its connection releases
+it at once.
 """
 
 from __future__ import annotations
