@@ -17,18 +17,17 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from . import config, report
+from .errors import RESULT_EXIT_CODES
 from .jobs import plan_job, release_job, status_job, status_saver
-from .model import Result, Trigger
+from .model import Trigger
 from .release import Request
 from .ssh import Credentials, run_holder
-
-EXIT_CODES: Mapping[Result, int] = {"success": 0, "noop": 0, "refused": 3, "rolled_back": 4, "failed": 5}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -103,4 +102,4 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:
         console.out.write(report.outcome_text(outcome))
-    return EXIT_CODES[outcome.result]
+    return RESULT_EXIT_CODES[outcome.result]

@@ -15,6 +15,7 @@ because the report has to show them in full.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -96,3 +97,7 @@ class GitError(BluegreenError):
 class GitHubError(BluegreenError):
     title = "GitHub API error"
     exit_code = 6
+
+
+# How a finished run's result ends the process (an error ends it with its own exit_code, above).
+RESULT_EXIT_CODES: Mapping[str, int] = {"success": 0, "noop": 0, "refused": 3, "rolled_back": 4, "failed": 5}
