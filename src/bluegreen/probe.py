@@ -163,11 +163,20 @@ async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: s
 
 async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
     try:
-        response = await client.get(public.url, headers=headers)
+        response = await _get_once_more_if_cut(client, public.url, headers)
     except httpx.HTTPError as exc:
         return Served(None, None, None, _describe(exc))
     served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
     return Served(response.status_code, served_by, version_from(response.text, field))
+
+
+async def _get_once_more_if_cut(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
+    """A GET whose connection was cut before an answer (an HAProxy reload closes the old worker's connections)
+    is asked once more on a new connection, as a browser would: only a second failure counts."""
+    try:
+        return await client.get(url, headers=headers)
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError):
+        return await client.get(url, headers=headers)
 
 
 def _describe(exc: httpx.HTTPError) -> str:
