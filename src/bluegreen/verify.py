@@ -41,20 +41,16 @@ async def verify(
     progress: Progress,
     stop: asyncio.Event | None = None,
 ) -> Verdict:
-    problems: list[str] = []
-    views = await _views(sessions, app)
-    problems += _routing_problems(views, to)
-    served = await _sample(sessions, app, clients)
-    problems += _served_problems(served, app, to, to_version)
     deadline = time.monotonic() + app.verify.window_s
-    while True:
-        problems += await _health_problems(app, to, clients)
-        views = await _views(sessions, app)
-        problems += _new_5xx(before.hosts, views, to, app.verify.max_new_5xx)
-        if problems or time.monotonic() >= deadline or (stop is not None and stop.is_set()):
-            break
+    served, health = await asyncio.gather(_sample(sessions, app, clients), _health_problems(app, to, clients))
+    views = await _views(sessions, app)  # after the requests, so HAProxy has counted them
+    problems = [*_served_problems(served, app, to, to_version), *health, *_routing_problems(views, to)]
+    problems += _new_5xx(before.hosts, views, to, app.verify.max_new_5xx)
+    while not problems and time.monotonic() < deadline and not (stop is not None and stop.is_set()):
         progress(f"{app.name}: observing the new LIVE, {max(0.0, deadline - time.monotonic()):.0f} s left")
         await asyncio.sleep(min(1.0, app.verify.window_s))
+        health, views = await asyncio.gather(_health_problems(app, to, clients), _views(sessions, app))
+        problems = [*health, *_routing_problems(views, to), *_new_5xx(before.hosts, views, to, app.verify.max_new_5xx)]
     draining = await _drain(sessions, app, to, views, progress)
     if problems:
         return Verdict(False, "; ".join(dict.fromkeys(problems)), draining)
