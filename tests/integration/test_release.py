@@ -158,3 +158,35 @@ def test_a_host_behind_a_jump_host(make_sandbox: object, make_consumer: object) 
     ran = consumer.run("release", "--app", "theoshift")
     assert ran.code == 0, ran.err + ran.out
     assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]
+
+
+def test_bad_input_names_file_line_and_field_and_changes_nothing(consumer: Consumer, sandbox: Sandbox) -> None:
+    path = consumer.path / "state" / "live.json"
+    path.write_text('{\n  "apps": {\n    "theoshift": {"live": "blue; shutdown sessions server x/y"}\n  }\n}\n')
+    ran = consumer.run("release")
+    assert ran.code == 2
+    assert "state/live.json:3 (apps.theoshift.live)" in ran.err
+    assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def test_plan_as_json(consumer: Consumer) -> None:
+    ran = consumer.run("plan", "--json")
+    assert ran.code == 0, ran.err
+    plan = ran.json()
+    assert (plan["result"], plan["dry_run"]) == ("success", True)
+    assert plan["apps"]["theoshift"]["action"] == "switch"
+    assert plan["apps"]["theoshift"]["to"]["color"] == "blue"
+
+
+def test_verification_through_each_hosts_ssh_connection(make_sandbox: object, make_consumer: object) -> None:
+    lab = make_sandbox(hosts=2)  # type: ignore[operator]
+    consumer = make_consumer(lab)  # type: ignore[operator]
+    path = consumer.path / "state" / "environments.json"
+    document = json.loads(path.read_text())
+    # The requests leave from each HAProxy host, through its SSH connection (on a real pair, the URL would name
+    # the host's own frontend as the host itself sees it).
+    document["apps"]["theoshift"]["public"]["via"] = "ssh"
+    path.write_text(json.dumps(document))
+    ran = consumer.run("release", "--app", "theoshift")
+    assert ran.code == 0, ran.err + ran.out
+    assert "10/10 requests through the public entry" in ran.out  # 5 through each of the 2 hosts
