@@ -18,6 +18,7 @@ from .errors import InputError, Location
 
 Mode = Literal["plan", "release", "status"]
 MODES = ("auto", "plan", "release", "status")
+JOB_MODES: dict[str, Mode] = {"plan": "plan", "release": "release", "status": "status"}
 INPUTS = Location("action inputs")
 
 
@@ -176,8 +177,9 @@ def decide(context: Context, inputs: Inputs) -> Decision:
     event, name = context.event, context.event_name
     if name in ("pull_request", "pull_request_target"):
         return _pull_request(event, inputs)
-    if inputs.mode != "auto":
-        return Decision(inputs.mode, f"the input mode is {inputs.mode}")  # type: ignore[arg-type]
+    forced = JOB_MODES.get(inputs.mode)
+    if forced is not None:
+        return Decision(forced, f"the input mode is {forced}")
     if name == "push":
         branch = context.ref.removeprefix("refs/heads/")
         if branch != context.default_branch:
@@ -185,9 +187,10 @@ def decide(context: Context, inputs: Inputs) -> Decision:
         return Decision("release", f"a push to the default branch {branch!r}")
     if name == "workflow_dispatch":
         asked = str((event.get("inputs") or {}).get("mode") or "plan")
-        if asked not in ("plan", "release", "status"):
+        mode = JOB_MODES.get(asked)
+        if mode is None:
             raise _input_error("mode", f"(workflow_dispatch) must be plan, release or status, not {asked!r}")
-        return Decision(asked, f"workflow_dispatch asked for {asked}")  # type: ignore[arg-type]
+        return Decision(mode, f"workflow_dispatch asked for {mode}")
     return Decision(None, f"the event {name!r} is not one bluegreen acts on")
 
 

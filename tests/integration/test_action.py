@@ -15,7 +15,7 @@ import pytest
 from bluegreen.sandbox import Sandbox
 from tests import events
 from tests.fakegithub import FakeGitHub
-from tests.integration.actionrig import BOT_EMAIL, Rig, git, make_rig
+from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git, make_rig
 from tests.integration.test_release import ldc_states, theoshift_route
 
 pytestmark = pytest.mark.integration
@@ -53,7 +53,7 @@ def merge_pr(rig: Rig, number: int, branch: str = "release") -> str:
     return merged
 
 
-def push_run(rig: Rig, sha: str, **inputs: str):  # type: ignore[no-untyped-def]
+def push_run(rig: Rig, sha: str, **inputs: str) -> ActionRun:
     return rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main", **inputs)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import httpx
 import pytest
 
 from bluegreen.model import Color
 from bluegreen.sandbox import Sandbox
-from tests.integration.conftest import Consumer
+from tests.conftest import MakeSandbox
+from tests.integration.conftest import Consumer, MakeConsumer
 
 pytestmark = pytest.mark.integration
 
@@ -92,8 +94,10 @@ def test_reverting_is_a_rollback_even_though_the_old_version_is_older(consumer: 
     ],
     ids=["unhealthy", "older", "not-the-pinned-version"],
 )
-def test_refusals_change_nothing(consumer: Consumer, sandbox: Sandbox, prepare: object, refusal: str) -> None:
-    prepare(sandbox, consumer)  # type: ignore[operator]
+def test_refusals_change_nothing(
+    consumer: Consumer, sandbox: Sandbox, prepare: Callable[[Sandbox, Consumer], None], refusal: str
+) -> None:
+    prepare(sandbox, consumer)
     status_before = consumer.status()
     ran = consumer.run("release")
     assert ran.code == 3, ran.out
@@ -115,9 +119,9 @@ def test_the_switch_survives_an_haproxy_reload(consumer: Consumer, sandbox: Sand
     assert served_by(sandbox, "ldc-tools") == "ldc_tools/green"
 
 
-def test_two_hosts_are_switched_together(make_sandbox: object, make_consumer: object) -> None:
-    lab = make_sandbox(hosts=2)  # type: ignore[operator]
-    consumer = make_consumer(lab)  # type: ignore[operator]
+def test_two_hosts_are_switched_together(make_sandbox: MakeSandbox, make_consumer: MakeConsumer) -> None:
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
     ran = consumer.run("release")
     assert ran.code == 0, ran.out
     for host in (0, 1):
@@ -147,9 +151,9 @@ def test_a_wrong_host_key_pin_is_refused_before_anything(consumer: Consumer, san
     assert theoshift_route(sandbox) == "theoshift_green"
 
 
-def test_a_host_behind_a_jump_host(make_sandbox: object, make_consumer: object) -> None:
-    lab = make_sandbox(hosts=2)  # type: ignore[operator]
-    consumer = make_consumer(lab)  # type: ignore[operator]
+def test_a_host_behind_a_jump_host(make_sandbox: MakeSandbox, make_consumer: MakeConsumer) -> None:
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
     path = consumer.path / "state" / "environments.json"
     document = json.loads(path.read_text())
     lb1, lb2 = document["haproxy"]["hosts"]
@@ -178,9 +182,9 @@ def test_plan_as_json(consumer: Consumer) -> None:
     assert plan["apps"]["theoshift"]["to"]["color"] == "blue"
 
 
-def test_verification_through_each_hosts_ssh_connection(make_sandbox: object, make_consumer: object) -> None:
-    lab = make_sandbox(hosts=2)  # type: ignore[operator]
-    consumer = make_consumer(lab)  # type: ignore[operator]
+def test_verification_through_each_hosts_ssh_connection(make_sandbox: MakeSandbox, make_consumer: MakeConsumer) -> None:
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
     path = consumer.path / "state" / "environments.json"
     document = json.loads(path.read_text())
     # The requests leave from each HAProxy host, through its SSH connection (on a real pair, the URL would name
