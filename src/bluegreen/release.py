@@ -175,10 +175,16 @@ class AppRelease:
             return self._finished("failed", {h: "switched" for h in plan.hosts}, reason, live_is_new=True)
         self.effects.progress(f"{plan.app}: verification failed, switching back to {plan.from_color.title}")
         back = await switch_all(self.effects.sessions, plan.hosts, self.app, plan.from_color)
-        hosts = {h: ("restored" if back.ok else f"NOT restored: {r}") for h, r in back.hosts.items() if h in plan.hosts}
-        where = "is back on" if back.ok else "could NOT be returned to"
-        reason = f"verification failed, traffic {where} {plan.from_color.title}: {failure}"
-        return self._finished("rolled_back" if back.ok else "failed", hosts, reason)
+        if back.ok:
+            reason = f"verification failed, traffic is back on {plan.from_color.title}: {failure}"
+            return self._finished("rolled_back", {h: "restored" for h in plan.hosts}, reason)
+        # All or none again: a host that could not switch back took the others with it, back to the new LIVE.
+        stayed = {h: f"still on {plan.to_color.title}: {r}" for h, r in back.hosts.items() if h in plan.hosts}
+        reason = (
+            f"verification failed and traffic could NOT be returned to {plan.from_color.title} "
+            f"({'; '.join(back.errors)}): {failure}"
+        )
+        return self._finished("failed", stayed, reason, live_is_new=True)
 
     def _step(self, name: StepName, ok: bool, detail: str) -> None:
         self.steps = (*self.steps, Step(name, ok, detail))

@@ -23,18 +23,22 @@ pytestmark = pytest.mark.integration
 
 
 class Faulty:
-    """A real host session that fails (once) the first runtime command containing `fail_on`, or runs `after`
+    """A real host session that fails (once) the nth runtime command containing `fail_on`, or runs `after`
     once such a command succeeded: faults injected at the one place a network would inject them."""
 
-    def __init__(self, inner: HostSession, fail_on: str, after: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, inner: HostSession, fail_on: str, after: Callable[[], None] | None = None, *, nth: int = 1
+    ) -> None:
         self.inner, self.fail_on, self.after, self.fired = inner, fail_on, after, False
+        self.seen, self.nth = 0, nth  # the fault strikes the nth matching command
 
     @property
     def host(self) -> HaproxyHost:
         return self.inner.host
 
     async def runtime(self, command: str) -> str:
-        hit = self.fail_on in command and not self.fired
+        self.seen += self.fail_on in command
+        hit = self.fail_on in command and not self.fired and self.seen == self.nth
         if hit and self.after is None:
             self.fired = True
             raise RuntimeApiError(f"{self.host.name}: injected failure of `{command}`")
@@ -178,3 +182,28 @@ def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox
     asyncio.run(take_and_vanish())
     ran = consumer.run("release")
     assert ran.code == 0, ran.err + ran.out
+
+
+def test_a_switch_back_that_fails_leaves_every_host_on_the_new_live_and_says_so(
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+) -> None:
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
+
+    def break_new_live() -> None:
+        lab.set_app("theoshift", Color.BLUE, healthy=False)
+
+    outcome = release_with(
+        consumer,
+        lambda s: {
+            "lb1": Faulty(s["lb1"], "set map", after=break_new_live),
+            "lb2": Faulty(s["lb2"], "set map", nth=2),  # the switch back fails on lb2
+        },
+    )
+    app = outcome.apps[0]
+    assert app.result == "failed"
+    assert "could NOT be returned to Green" in (app.reason or "")
+    assert app.hosts["lb1"].startswith("still on Blue")
+    assert app.hosts["lb2"].startswith("still on Blue: failed: lb2: injected failure")
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]  # consistent
+    assert (app.live and app.live.color) == Color.BLUE
