@@ -147,7 +147,9 @@ class AppRelease:
             switched = await switch_all(self.effects.sessions, plan.hosts, self.app, plan.to_color)
         if not switched.ok:
             failed = any("NOT restored" in result for result in switched.hosts.values())
-            reason = "the switch failed, every host was switched back: " + "; ".join(switched.errors)
+            self._step("Switch HAProxy traffic", False, _switch_detail(switched.hosts, None))
+            outcome = "some hosts could NOT be switched back" if failed else "every host was switched back"
+            reason = f"the switch failed, {outcome}: " + "; ".join(switched.errors)
             return self._finished("failed" if failed else "rolled_back", switched.hosts, reason)
         self.switch_ms = switched.slowest_ms
         self._step("Switch HAProxy traffic", True, _switch_detail(switched.hosts, switched.slowest_ms))

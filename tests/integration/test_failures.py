@@ -88,6 +88,10 @@ def test_one_host_failing_switches_every_host_back(
     outcome = release_with(consumer, lambda s: {"lb1": s["lb1"], "lb2": Faulty(s["lb2"], "set map")})
     app = outcome.apps[0]
     assert app.result == "rolled_back"
+    assert [(step.name, step.ok) for step in app.steps][2:] == [
+        ("Switch HAProxy traffic", False),
+        ("Update state tracking", True),
+    ]
     assert app.hosts["lb1"] == "restored"
     assert app.hosts["lb2"].startswith("failed: lb2: injected failure of `set map")
     assert app.hosts["lb2"].endswith("; restored")
