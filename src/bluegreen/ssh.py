@@ -165,19 +165,30 @@ class SshHost:
     async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
         """Hold this host's release lock; LockBusyError after `wait_s` if another run keeps it."""
         process = await self._conn.create_process(_lock_command(self.host.lock_path, holder, wait_s))
-        line = await asyncio.wait_for(process.stdout.readline(), wait_s + COMMAND_TIMEOUT_S)
-        if line.strip() != "locked":
-            await process.wait()
-            raise await self._lock_error(process.exit_status, wait_s)
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), wait_s + COMMAND_TIMEOUT_S)
+            if line.strip() != "locked":
+                said = await asyncio.wait_for(process.stderr.read(), COMMAND_TIMEOUT_S)
+                await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
+                raise await self._lock_error(process.exit_status, said, wait_s)
+        except TimeoutError:
+            process.close()
+            raise UnreachableError(f"{self.host.name}: no answer while taking the lock {self.host.lock_path}") from None
         try:
             yield
         finally:
             process.stdin.write_eof()
-            await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
+            with suppress(TimeoutError):  # the lock goes with the connection anyway
+                await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
+            process.close()
 
-    async def _lock_error(self, status: int | None, wait_s: float) -> Exception:
+    async def _lock_error(self, status: int | None, said: str, wait_s: float) -> Exception:
         if status != LOCK_BUSY:
-            return UnreachableError(f"{self.host.name}: cannot take the release lock (flock exit status {status})")
+            return UnreachableError(
+                f"{self.host.name}: cannot take the release lock {self.host.lock_path} "
+                f"(exit status {status}: {' '.join(said.split())[:200] or 'no message'})",
+                hint="the SSH user needs flock(1) (util-linux) and write access to the lock file's folder",
+            )
         holder = await self.read_file(f"{self.host.lock_path}.holder")
         return LockBusyError(
             f"{self.host.name}: another release holds the lock {self.host.lock_path} "

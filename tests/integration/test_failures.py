@@ -211,3 +211,15 @@ def test_a_switch_back_that_fails_leaves_every_host_on_the_new_live_and_says_so(
     assert app.hosts["lb2"].startswith("still on Blue: failed: lb2: injected failure")
     assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]  # consistent
     assert (app.live and app.live.color) == Color.BLUE
+
+
+def test_a_lock_that_cannot_be_taken_says_why_and_changes_nothing(consumer: Consumer, sandbox: Sandbox) -> None:
+    def unusable_lock(document: dict[str, Any]) -> None:
+        document["haproxy"]["hosts"][0]["lock_path"] = "/nonexistent-bluegreen-dir/bluegreen.lock"
+
+    edit_environments(consumer, unusable_lock)
+    ran = consumer.run("release")
+    assert ran.code == 6
+    assert "lb1: cannot take the release lock /nonexistent-bluegreen-dir/bluegreen.lock" in ran.err
+    assert "No such file or directory" in ran.err
+    assert theoshift_route(sandbox) == "theoshift_green"
