@@ -113,7 +113,7 @@ class SshHost:
             raise ValueError("a runtime command is one line")
         try:
             reader, writer = await self._conn.open_unix_connection(self.host.socket)
-        except asyncssh.ChannelOpenError as exc:
+        except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost, asyncssh.DisconnectError) as exc:
             raise UnreachableError(
                 f"{self.host.name}: cannot open HAProxy's runtime socket {self.host.socket}: {exc.reason}",
                 hint="is HAProxy running with `stats socket ... level admin`, and may the SSH user use the socket?",
@@ -123,6 +123,8 @@ class SshHost:
             answer: bytes = await asyncio.wait_for(reader.read(), COMMAND_TIMEOUT_S)
         except TimeoutError as exc:
             raise UnreachableError(f"{self.host.name}: HAProxy did not answer `{command}`") from exc
+        except (asyncssh.Error, OSError) as exc:
+            raise UnreachableError(f"{self.host.name}: the connection broke during `{command}`: {exc}") from exc
         finally:
             writer.close()
         return answer.decode("utf-8", "replace")
@@ -135,6 +137,8 @@ class SshHost:
                 return text
         except asyncssh.SFTPNoSuchFile:
             return None
+        except (asyncssh.SFTPError, asyncssh.Error, OSError, UnicodeDecodeError) as exc:
+            raise UnreachableError(f"{self.host.name}: cannot read {path}: {exc}") from exc
 
     async def write_file(self, path: str, text: str) -> None:
         sftp = await self._sftp_client()
@@ -198,7 +202,13 @@ class SshHost:
 
     async def _sftp_client(self) -> asyncssh.SFTPClient:
         if self._sftp is None:
-            self._sftp = await self._conn.start_sftp_client()
+            try:
+                self._sftp = await self._conn.start_sftp_client()
+            except (asyncssh.Error, OSError) as exc:
+                raise UnreachableError(
+                    f"{self.host.name}: cannot start SFTP: {exc}",
+                    hint="bluegreen writes the map and server-state files over SFTP: enable the sftp subsystem",
+                ) from exc
         return self._sftp
 
     async def close(self) -> None:
