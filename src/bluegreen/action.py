@@ -174,9 +174,22 @@ PLAN_ACTIONS = ("opened", "synchronize", "reopened", "edited", "ready_for_review
 
 def decide(context: Context, inputs: Inputs) -> Decision:
     """Which job this run does. Pure: the event and the inputs decide."""
-    event, name = context.event, context.event_name
+    name = context.event_name
     if name in ("pull_request", "pull_request_target"):
-        return _pull_request(event, inputs)
+        return _pull_request(context.event, inputs)
+    decision = _other_event(context, inputs)
+    branch = context.ref.removeprefix("refs/heads/")
+    if decision.mode == "release" and branch != context.default_branch:
+        raise _input_error(
+            "mode",
+            f"asks for a release on {context.ref or 'no ref'}: a release runs only on the default branch "
+            f"{context.default_branch!r}, where merging approved it",
+        )
+    return decision
+
+
+def _other_event(context: Context, inputs: Inputs) -> Decision:
+    event, name = context.event, context.event_name
     forced = JOB_MODES.get(inputs.mode)
     if forced is not None:
         return Decision(forced, f"the input mode is {forced}")

@@ -69,13 +69,8 @@ def _failed(run: Run, error: BluegreenError) -> int:
     where = f"`{error.location}`: " if error.location else ""
     hint = f"\n\n**What to do:** {error.hint}" if error.hint else ""
     markdown = f"## ❌ bluegreen {run.decision.mode} failed\n\n**{error.title}**: {where}{error.message}{hint}\n"
-    try:
-        if run.decision.mode == "plan" and run.decision.pr_head_sha and not run.decision.fork:
-            run.github.set_status(
-                run.decision.pr_head_sha, "error", error.title, run.inputs.plan_status_context, run.context.run_url
-            )
-        return run.finish(markdown, {"result": "failed", "apps": "[]", "live": "{}"}, error.exit_code)
-    except BluegreenError as second:  # GitHub itself failing must not hide the first error
-        workflow.annotate_error(run.out, second)
-        workflow.append_summary(run.context.summary_file, markdown)
-        return error.exit_code
+    sha = run.decision.pr_head_sha
+    if run.decision.mode == "plan" and sha and not run.decision.fork:
+        context, url = run.inputs.plan_status_context, run.context.run_url
+        run.best_effort("the commit status", lambda: run.github.set_status(sha, "error", error.title, context, url))
+    return run.finish(markdown, {"result": "failed", "apps": "[]", "live": "{}"}, error.exit_code)

@@ -9,6 +9,7 @@ from pathlib import Path
 from . import config, report
 from .action_run import Run, credentials, load, outcome_outputs, verify_overrides
 from .errors import RESULT_EXIT_CODES, InputError
+from .github_api import CommitState
 from .jobs import plan_job
 from .model import Trigger
 from .release import Request
@@ -24,13 +25,10 @@ def plan(run: Run) -> int:
     if run.decision.pr_head_sha:
         ok = outcome.result != "refused"
         description = "the release would go ahead" if ok else "the release would be refused: see the PR comment"
-        run.github.set_status(
-            run.decision.pr_head_sha,
-            "success" if ok else "failure",
-            description,
-            run.inputs.plan_status_context,
-            run.context.run_url,
-        )
+        sha = run.decision.pr_head_sha
+        verdict: CommitState = "success" if ok else "failure"
+        context, url = run.inputs.plan_status_context, run.context.run_url
+        run.best_effort("the commit status", lambda: run.github.set_status(sha, verdict, description, context, url))
     markdown = report.outcome_markdown(outcome) + (f"\n> ℹ️ {note}\n" if note else "")
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 

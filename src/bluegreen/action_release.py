@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import partial
 
 from . import config, gitrepo, recording, report, workflow
 from .action_run import Run, credentials, load, outcome_outputs, run_link
@@ -73,21 +74,28 @@ def _announce(run: Run, plan: Plan, deployments: dict[str, int]) -> None:
         return
     for app in plan.switches:
         environment = run.inputs.deployment_environment.replace("{app}", app.app)
-        deployments[app.app] = run.github.create_deployment(run.context.sha, environment, f"bluegreen {app.kind}")
-        run.github.deployment_status(deployments[app.app], "in_progress", "switching", log_url=run.context.run_url)
+
+        def start(name: str = app.app, environment: str = environment, kind: str = app.kind) -> None:
+            deployments[name] = run.github.create_deployment(run.context.sha, environment, f"bluegreen {kind}")
+            run.github.deployment_status(deployments[name], "in_progress", "switching", log_url=run.context.run_url)
+
+        run.best_effort(f"the deployment of {app.app}", start)
 
 
 def _deployment_results(run: Run, environments: Environments, outcome: Outcome, deployments: dict[str, int]) -> None:
     for app in outcome.apps:
-        if app.plan.app in deployments:
-            state: DeploymentState = "success" if app.result == "success" else "failure"
-            run.github.deployment_status(
-                deployments[app.plan.app],
-                state,
-                (app.reason or app.result)[:140],
-                environment_url=environments.apps[app.plan.app].public.url,
-                log_url=run.context.run_url,
-            )
+        if app.plan.app not in deployments:
+            continue
+        state: DeploymentState = "success" if app.result == "success" else "failure"
+        finish = partial(
+            run.github.deployment_status,
+            deployments[app.plan.app],
+            state,
+            (app.reason or app.result)[:140],
+            environment_url=environments.apps[app.plan.app].public.url,
+            log_url=run.context.run_url,
+        )
+        run.best_effort(f"the deployment of {app.plan.app}", finish)
 
 
 def _push_status(run: Run, state: config.State, outcome: Outcome) -> str | None:

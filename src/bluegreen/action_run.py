@@ -4,12 +4,13 @@ files with the inputs' overrides, the SSH credentials, the outputs)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TextIO
 
-from . import config, workflow
+from . import config, planner, workflow
 from .action import Context, Decision, Inputs
-from .errors import InputError, Location
+from .errors import GitHubError, InputError, Location
 from .github_api import GitHub
 from .model import Environments, Outcome
 from .ssh import Credentials
@@ -34,17 +35,26 @@ class Run:
 
     def comment(self, markdown: str) -> None:
         if self.pr is not None and self.inputs.comment:
-            self.github.upsert_comment(self.pr, MARKER, markdown)
+            self.best_effort("the PR comment", lambda: self.github.upsert_comment(self.pr or 0, MARKER, markdown))
+
+    def best_effort(self, what: str, call: Callable[[], object]) -> None:
+        """GitHub bookkeeping (comment, deployment) must never undo or hide a release: a failure is a warning."""
+        try:
+            call()
+        except GitHubError as error:
+            workflow.annotate(self.out, "warning", f"{error.message} ({error.hint})", title=f"{what} not updated")
 
     def finish(self, markdown: str, outputs: dict[str, str], code: int) -> int:
-        self.comment(markdown)
+        """The report reaches the summary and the outputs first, then the PR; the exit code says how it went."""
         workflow.append_summary(self.context.summary_file, markdown)
         workflow.write_outputs(self.context.output_file, {**outputs, "report": markdown})
+        self.comment(markdown)
         return code
 
 
 def load(run: Run) -> config.State:
     state = config.load_state(run.context.workspace, run.inputs.state_dir)
+    planner.selected_apps(state.desired, run.inputs.apps, state.live_path)  # the `apps` input names known apps
     overrides = verify_overrides(state.environments, run.inputs)
     return replace(state, environments=overrides)
 

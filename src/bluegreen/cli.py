@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import config, report
+from . import config, planner, report
 from .errors import RESULT_EXIT_CODES
 from .jobs import plan_job, release_job, status_job, status_saver
 from .model import Trigger
@@ -83,6 +83,7 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     repo: Path = args.repo
     state = config.load_state(repo, args.state_dir)
     only = tuple(args.app)
+    planner.selected_apps(state.desired, only, state.live_path)  # a name not in live.json is an input error
     credentials = Credentials(state.environments.ssh, environ, state.environments_path)
     if args.command == "status":
         observation = await status_job(state, only, credentials)

@@ -190,7 +190,16 @@ def _environment_rules(data: Mapping[str, Any]) -> Iterator[_Rule]:
     yield from _duplicate_hosts(data["haproxy"]["hosts"])
     for name, app in data["apps"].items():
         yield from _same_colors(name, app)
+        yield from _tls_through_ssh(name, app)
     yield from _shared_switches(data["apps"])
+
+
+def _tls_through_ssh(name: str, app: Mapping[str, Any]) -> Iterator[_Rule]:
+    """Requests through the SSH connection speak plain HTTP: an https URL there could only fail, after the switch."""
+    public = app["public"]
+    if public.get("via") == "ssh" and public["url"].startswith("https://"):
+        hint = 'with "via": "ssh", give the frontend\'s http:// URL as the HAProxy host sees it, or use "via": "direct"'
+        yield ("apps", name, "public", "url"), "an https:// URL cannot be checked through the SSH connection", hint
 
 
 def _duplicate_hosts(hosts: list[Mapping[str, Any]]) -> Iterator[_Rule]:

@@ -92,11 +92,18 @@ def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen:
 
 
 def _kind(history: Iterable[ReleaseRecord], source: Color, to: Color, to_version: str | None) -> Kind:
-    """A rollback switches back to the LIVE of before the last successful release, still on its version."""
-    last = next((record for record in history if record.result == "success"), None)
-    if last is None or (last.from_color, last.to_color) != (to, source):
+    """A rollback switches back to the LIVE of before the last release that moved traffic, still on its version.
+    That release may have succeeded, or failed and left its version LIVE: reverting it is what a team does then.
+    Going forward again after a rollback is a release (the rollback is not rolled back)."""
+    last = _last_switch(history)
+    if last is None or last.kind == "rollback" or (last.from_color, last.to_color) != (to, source):
         return "release"
     return "rollback" if same_version(last.from_version, to_version) else "release"
+
+
+def _last_switch(history: Iterable[ReleaseRecord]) -> ReleaseRecord | None:
+    """The newest release that left traffic on its new color: a success, or a failure not switched back."""
+    return next((record for record in history if record.result in ("success", "failed")), None)
 
 
 def _checks(
@@ -161,7 +168,8 @@ def _version_rule(kind: Kind, live: str | None, standby: str | None) -> Check:
 
 
 def _pin(pinned: str, standby: str | None) -> Check:
-    ok = same_version(pinned, standby)
+    """Exactly the approved version: `2.4.1+build.7` is not `2.4.1+build.9` (semver ignores build metadata)."""
+    ok = standby is not None and _plain(pinned) == _plain(standby)
     verdict = "matches" if ok else "does not match"
     return Check("STANDBY runs the pinned version", ok, f"STANDBY runs {show(standby)}, which {verdict} {show(pinned)}")
 
@@ -183,7 +191,7 @@ def _drift(recorded: AppStatus, live_by_host: dict[str, Color | None]) -> tuple[
 def _notes(kind: Kind, recorded: AppStatus, hosts: tuple[str, ...]) -> tuple[str, ...]:
     if not hosts:
         return ("already LIVE on every HAProxy host: nothing to switch",)
-    last = next((record for record in recorded.history if record.result == "success"), None)
+    last = _last_switch(recorded.history)
     if kind == "rollback" and last is not None:
         origin = f" (PR #{last.pr})" if last.pr else ""
         return (f"rollback of the release {show(last.from_version)} → {show(last.to_version)}{origin}",)
@@ -216,6 +224,10 @@ def same_version(left: str | None, right: str | None) -> bool:
     if left is None or right is None:
         return False
     return compare(left, right) == 0 if parse_version(left) and parse_version(right) else left == right
+
+
+def _plain(version: str) -> str:
+    return version.strip().removeprefix("v")
 
 
 def show(version: str | None) -> str:

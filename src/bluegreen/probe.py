@@ -17,7 +17,7 @@ from typing import Any, Protocol
 import httpcore
 import httpx
 
-from .model import AppEnvironment, Color, ColorProbe, PublicEntry
+from .model import AppEnvironment, Color, ColorProbe, Probes, PublicEntry
 
 
 class ByteReader(Protocol):
@@ -41,9 +41,14 @@ class _TunnelStream(httpcore.AsyncNetworkStream):
             return await asyncio.wait_for(self._reader.read(max_bytes), timeout)
         except TimeoutError as exc:
             raise httpcore.ReadTimeout("timed out") from exc
+        except Exception as exc:  # the channel's own errors (asyncssh's, OSError): httpx reports a read error
+            raise httpcore.ReadError(f"{type(exc).__name__}: {exc}") from exc
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._writer.write(buffer)
+        try:
+            self._writer.write(buffer)
+        except Exception as exc:
+            raise httpcore.WriteError(f"{type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
         self._writer.close()
@@ -84,7 +89,10 @@ def tunnel_client(open_tcp: OpenTcp, timeout_s: float) -> httpx.AsyncClient:
     transport = httpx.AsyncHTTPTransport()
     # httpx builds its pool in __init__ with no way to pass a network backend; the pool is its documented
     # extension point (httpcore), so swap it for one that dials through the tunnel.
-    transport._pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp))
+    # No keep-alive: a tunnelled connection cannot tell httpcore that the app server closed it while idle, and
+    # a new channel costs about a millisecond.
+    pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp), max_keepalive_connections=0)
+    transport._pool = pool
     return httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
 
 
@@ -109,7 +117,7 @@ async def probe_color(
         passed += 1
         if attempt + 1 < count:
             await asyncio.sleep(interval_s)
-    version, version_error = await _version(client, base + app.probes.version_path, app.probes.version_field)
+    version, version_error = await _version(client, base + app.probes.version_path, app.probes)
     return ColorProbe(color, address, passed, count, version, error or version_error)
 
 
@@ -123,9 +131,10 @@ async def _health(client: httpx.AsyncClient, url: str, expected: int, timeout_s:
     return None
 
 
-async def _version(client: httpx.AsyncClient, url: str, field: str | None) -> tuple[str | None, str | None]:
+async def _version(client: httpx.AsyncClient, url: str, probes: Probes) -> tuple[str | None, str | None]:
+    field = probes.version_field
     try:
-        response = await client.get(url)
+        response = await client.get(url, timeout=probes.timeout_s)
     except httpx.HTTPError as exc:
         return None, f"version endpoint {url} failed: {_describe(exc)}"
     if response.status_code != 200:

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
 
 from . import planner
+from .errors import BluegreenError
 from .model import (
     AppEnvironment,
     AppObservation,
@@ -35,7 +36,7 @@ from .model import (
 from .observe import Clients, observe
 from .ssh import Credentials, HostSession, SshHost, connect
 from .switch import switch_all
-from .verify import Progress, verify
+from .verify import Progress, Verdict, verify
 
 SaveStatus = Callable[[Outcome], str | None]  # records the outcome; returns an error to report, or None
 
@@ -85,11 +86,10 @@ async def preflight(
 
 
 def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
-    apps = tuple(
-        _unswitched(app, observation.apps[app.app], "noop" if app.action == "noop" else "success") for app in plan.apps
-    )
+    """The release's outcome as merging would make it, with nothing done."""
+    apps = tuple(_would(app, observation.apps[app.app], plan) for app in plan.apps)
     return Outcome(
-        tuple(replace(app, result="refused") if app.plan.action == "refuse" else app for app in apps),
+        apps,
         plan.trigger,
         at,
         dry_run=True,
@@ -112,12 +112,14 @@ async def release(request: Request, effects: Effects, save: SaveStatus, at: str)
     if plan.refused:
         effects.progress("pre-flight refused the release: nothing was changed")
     elif plan.switches:
-        effects.announce(plan)
+        await asyncio.to_thread(effects.announce, plan)  # (GitHub's API is slow and blocking: keep SSH alive)
     outcomes = []
     for app in plan.apps:
         seen = observation.apps[app.app]
-        if plan.refused or app.action != "switch":
+        if app.action != "switch":
             outcomes.append(_unswitched(app, seen, "refused" if app.action == "refuse" else "noop"))
+        elif plan.refused:
+            outcomes.append(_unswitched(app, seen, "refused", _held_back(plan)))
         elif effects.stop.is_set():
             outcomes.append(_unswitched(app, seen, "refused", "interrupted before its switch: nothing was changed"))
         else:
@@ -155,20 +157,29 @@ class AppRelease:
         self._step("Switch HAProxy traffic", True, _switch_detail(switched.hosts, switched.slowest_ms))
         say(f"{plan.app}: verifying that users reach {plan.to_color.title}")
         with self._timed("verify"):
-            verdict = await verify(
+            verdict = await self._verify()
+        self._step("Confirm switch", verdict.ok, verdict.detail)
+        if verdict.ok:
+            return self._finished("success", switched.hosts, None, draining=verdict.draining)
+        return await self._switch_back(verdict.detail)
+
+    async def _verify(self) -> Verdict:
+        """Verification that cannot finish (a host's connection drops, say) is a failed one: switch back."""
+        plan = self.plan
+        try:
+            return await verify(
                 self.effects.sessions,
                 self.app,
                 plan.to_color,
                 plan.to_version,
                 self.seen,
                 self.effects.clients,
-                say,
+                self.effects.progress,
                 self.effects.stop,
             )
-        self._step("Confirm switch", verdict.ok, verdict.detail)
-        if verdict.ok:
-            return self._finished("success", switched.hosts, None, draining=verdict.draining)
-        return await self._switch_back(verdict.detail)
+        except (BluegreenError, OSError) as error:
+            said = error.message if isinstance(error, BluegreenError) else f"{type(error).__name__}: {error}"
+            return Verdict(False, f"verification could not finish: {said}")
 
     async def _switch_back(self, failure: str) -> AppOutcome:
         plan = self.plan
@@ -228,6 +239,20 @@ def _checks_step(name: StepName, checks: Sequence[Check], about: str) -> Step:
     return Step(name, not failed, "; ".join(f"{c.name}: {c.detail}" for c in shown))
 
 
+def _would(app: AppPlan, seen: AppObservation, plan: Plan) -> AppOutcome:
+    if app.action == "noop":
+        return _unswitched(app, seen, "noop")
+    if app.action == "refuse":
+        return _unswitched(app, seen, "refused")
+    return _unswitched(app, seen, "refused", _held_back(plan)) if plan.refused else _unswitched(app, seen, "success")
+
+
+def _held_back(plan: Plan) -> str:
+    """One request, one verdict: an app that could switch waits when another app of the same request cannot."""
+    refused = ", ".join(app.app for app in plan.apps if app.action == "refuse")
+    return f"held back, nothing was changed: {refused} was refused, and a release switches all its apps or none"
+
+
 def _unswitched(plan: AppPlan, seen: AppObservation, result: Result, reason: str | None = None) -> AppOutcome:
     steps = _preflight_steps(plan) if plan.checks else ()
     reason = reason or "; ".join(f"{c.name}: {c.detail}" for c in plan.refusals) or None
@@ -246,7 +271,8 @@ def _outcome(
     switch_ms: float | None = None,
     draining: int | None = None,
 ) -> AppOutcome:
-    live, standby = (plan.to_color, plan.from_color) if new_live else (plan.from_color, plan.to_color)
+    live = plan.to_color if new_live else plan.from_color
+    standby = live.other  # (a no-op's from_color is its to_color: the STANDBY is always the other one)
     record = {c: ColorRecord(c, seen.colors[c].version, seen.colors[c].address) for c in (live, standby)}
     total = {**durations, "total": sum(durations.values())} if durations else {}
     return AppOutcome(

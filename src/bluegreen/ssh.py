@@ -145,16 +145,13 @@ class SshHost:
         target = PurePosixPath(path)
         temporary = str(target.with_name(f".{target.name}.bluegreen-{secrets.token_hex(4)}"))
         try:
-            mode = (await sftp.stat(path)).permissions
-        except asyncssh.SFTPNoSuchFile:
-            mode = None
-        try:
+            mode = await _mode_of(sftp, path)
             async with sftp.open(temporary, "w", encoding="utf-8") as handle:
                 await handle.write(text)
             if mode is not None:
                 await sftp.chmod(temporary, mode & 0o7777)
             await sftp.posix_rename(temporary, path)
-        except (asyncssh.SFTPError, OSError) as exc:
+        except (asyncssh.Error, OSError) as exc:
             await _remove_quietly(sftp, temporary)
             raise UnreachableError(f"{self.host.name}: cannot write {path}: {exc}") from exc
 
@@ -226,8 +223,16 @@ def _lock_command(lock_path: str, holder: str, wait_s: float) -> str:
     return shlex.join(args)
 
 
+async def _mode_of(sftp: asyncssh.SFTPClient, path: str) -> int | None:
+    """The file's permissions, to keep them on the new file; None for a new file."""
+    try:
+        return (await sftp.stat(path)).permissions
+    except asyncssh.SFTPNoSuchFile:
+        return None
+
+
 async def _remove_quietly(sftp: asyncssh.SFTPClient, path: str) -> None:
-    with suppress(asyncssh.SFTPError, OSError):
+    with suppress(asyncssh.Error, OSError):
         await sftp.remove(path)
 
 

@@ -96,7 +96,8 @@ def _reached(served: probe.Served, app: AppEnvironment, to: Color, to_version: s
     if served.error or served.status is None or served.status >= 500:
         return False
     if served.served_by:
-        return served.served_by.startswith(_served_by_prefix(app, to))
+        expected = _served_by_prefix(app, to)  # `backend/` (any of its servers) or `backend/server` (that one)
+        return served.served_by.startswith(expected) if expected.endswith("/") else served.served_by == expected
     return same_version(served.version, to_version)
 
 

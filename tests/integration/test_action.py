@@ -233,3 +233,17 @@ def test_workflow_dispatch_status_reports_what_haproxy_routes(rig: Rig) -> None:
     assert live["ldc-tools"] == {"color": "blue", "version": "1.7.2"}
     assert "theoshift" in ran.summary
     assert rig.github.comments(12) == []
+
+
+def test_a_comment_github_refuses_does_not_hide_a_successful_release(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    rig.github.fail_next(
+        "POST", r".*/issues/12/comments", 403, times=10, message="Resource not accessible by integration"
+    )
+    ran = push_run(rig, merged)
+    assert ran.code == 0, ran.log
+    assert theoshift_route(sandbox) == "theoshift_blue"
+    assert ran.outputs["result"] == "success"
+    assert "New LIVE" in ran.summary
+    assert "::warning title=the PR comment not updated::" in ran.log

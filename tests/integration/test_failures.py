@@ -138,6 +138,8 @@ def test_users_not_reaching_the_new_live_is_a_rollback_with_exit_code_4(consumer
 def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_and_exits_5(
     consumer: Consumer, sandbox: Sandbox
 ) -> None:
+    host = "theoshift.example.test"
+
     def no_rollback(document: dict[str, Any]) -> None:
         document["apps"]["theoshift"]["public"]["host_header"] = "nobody.example.test"
         document["apps"]["theoshift"]["verify"]["rollback_on_failure"] = False
@@ -147,6 +149,13 @@ def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_an
     assert ran.code == 5, ran.out
     assert "automatic rollback is off" in ran.out
     assert theoshift_route(sandbox) == "theoshift_blue"
+    # Reverting the PR (with the entry fixed) is still the way back: a rollback, though Green runs the older version.
+    edit_environments(consumer, lambda document: document["apps"]["theoshift"]["public"].update(host_header=host))
+    consumer.live(theoshift="green")
+    back = consumer.run("release", "--app", "theoshift")
+    assert back.code == 0, back.out
+    assert theoshift_route(sandbox) == "theoshift_green"
+    assert consumer.status()["apps"]["theoshift"]["last_release"]["kind"] == "rollback"
 
 
 def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
@@ -222,4 +231,13 @@ def test_a_lock_that_cannot_be_taken_says_why_and_changes_nothing(consumer: Cons
     assert ran.code == 6
     assert "lb1: cannot take the release lock /nonexistent-bluegreen-dir/bluegreen.lock" in ran.err
     assert "No such file or directory" in ran.err
+    assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def test_verification_that_cannot_finish_switches_back(consumer: Consumer, sandbox: Sandbox) -> None:
+    # The pre-flight reads `show stat` once; the second one, during verification, fails.
+    outcome = release_with(consumer, lambda s: {"lb1": Faulty(s["lb1"], "show stat", nth=2)})
+    app = outcome.apps[0]
+    assert app.result == "rolled_back"
+    assert "verification could not finish: lb1: injected failure of `show stat`" in (app.reason or "")
     assert theoshift_route(sandbox) == "theoshift_green"

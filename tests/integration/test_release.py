@@ -71,6 +71,8 @@ def test_a_second_release_is_a_noop(consumer: Consumer) -> None:
     assert ran.code == 0
     assert "nothing to do" in ran.out.lower()
     assert len(consumer.status()["apps"]["theoshift"]["history"]) == history
+    recorded = consumer.status()["apps"]["theoshift"]
+    assert (recorded["live"]["color"], recorded["standby"]["color"]) == ("blue", "green")
 
 
 def test_reverting_is_a_rollback_even_though_the_old_version_is_older(consumer: Consumer, sandbox: Sandbox) -> None:
@@ -106,6 +108,9 @@ def test_refusals_change_nothing(
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}  # the other app waits too: one request, one verdict
     history = consumer.status()["apps"]["theoshift"]["history"]
     assert history[0]["result"] == "refused"
+    held_back = consumer.status()["apps"]["ldc-tools"]["last_release"]
+    assert held_back["result"] == "refused"
+    assert "held back" in held_back["reason"]
     live_before, live_after = (s["apps"]["theoshift"]["live"] for s in (status_before, consumer.status()))
     assert (live_after["color"], live_after["version"]) == (live_before["color"], live_before["version"])
 
@@ -194,3 +199,10 @@ def test_verification_through_each_hosts_ssh_connection(make_sandbox: MakeSandbo
     ran = consumer.run("release", "--app", "theoshift")
     assert ran.code == 0, ran.err + ran.out
     assert "10/10 requests through the public entry" in ran.out  # 5 through each of the 2 hosts
+
+
+def test_an_unknown_app_is_an_input_error(consumer: Consumer, sandbox: Sandbox) -> None:
+    ran = consumer.run("release", "--app", "theoshfit")
+    assert ran.code == 2
+    assert "no app named 'theoshfit'" in ran.err
+    assert "theoshift" in ran.err  # the hint lists the apps there are

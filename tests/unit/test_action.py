@@ -138,3 +138,15 @@ def test_outputs_use_a_delimiter_no_value_can_forge(tmp_path: Path) -> None:
     assert delimiter.startswith("ghadelimiter_")
     assert text[1:4] == ["line", "report<<EOF", "x"]
     assert text[4] == delimiter
+
+
+@pytest.mark.parametrize(
+    ("name", "event", "mode"),
+    [
+        ("workflow_dispatch", events.workflow_dispatch("release"), "auto"),
+        ("push", events.push(SHA, "2" * 40, branch="feature"), "release"),
+    ],
+)
+def test_a_release_runs_only_on_the_default_branch(tmp_path: Path, name: str, event: dict[str, Any], mode: str) -> None:
+    with pytest.raises(InputError, match="a release runs only on the default branch 'main'"):
+        decide(context(tmp_path, name, event, "refs/heads/feature"), inputs(mode=mode))

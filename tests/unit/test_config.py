@@ -79,7 +79,7 @@ ENVIRONMENTS = """\
         "version_field": null, "via": "ssh", "timeout_s": 2
       },
       "public": {
-        "url": "https://theoshift.example.test/version", "host_header": "theoshift.example.test:443",
+        "url": "http://127.0.0.1:8443/version", "host_header": "theoshift.example.test:443",
         "served_by_header": null, "via": "ssh"
       },
       "verify": {
@@ -152,7 +152,7 @@ def test_environments_become_the_model() -> None:
                 ),
                 {BLUE: "10.0.1.1:3001", GREEN: "10.0.1.2:3001"},
                 Probes("/healthz", 204, "/v?x=1", None, "ssh", 2.0),
-                PublicEntry("https://theoshift.example.test/version", "theoshift.example.test:443", None, "ssh"),
+                PublicEntry("http://127.0.0.1:8443/version", "theoshift.example.test:443", None, "ssh"),
                 VerifySettings(2, 0.5, 9, 3.0, 4.0, 1, False),
             ),
             "ldc-tools": AppEnvironment(
@@ -684,3 +684,13 @@ def test_schema_defaults_are_configs() -> None:
     )
     assert schema_default("$defs", "endpoint", "properties", "port") == config.DEFAULT_SSH_PORT
     assert schema_default("properties", "ssh", "properties", "key_env") == config.DEFAULT_KEY_ENV
+
+
+def test_an_https_public_url_cannot_be_checked_through_ssh() -> None:
+    document = json.loads((REPO / "state" / "environments.json").read_text())
+    document["apps"]["theoshift"]["public"].update(url="https://theoshift.example.test/version", via="ssh")
+    with pytest.raises(InputError, match="an https:// URL cannot be checked through the SSH connection") as caught:
+        config.parse_environments(json.dumps(document, indent=2), "state/environments.json", REPO)
+    assert caught.value.location is not None
+    assert caught.value.location.field == "apps.theoshift.public.url"
+    assert caught.value.location.line is not None

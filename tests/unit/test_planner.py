@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bluegreen import planner
@@ -116,9 +118,14 @@ def test_refusals(observed: AppObservation, version: str | None, refused: list[s
     assert failing(result) == refused
 
 
-@pytest.mark.parametrize("pin", ["2.4.1", "v2.4.1", "2.4.1+build.7"])
+@pytest.mark.parametrize("pin", ["2.4.1", "v2.4.1", " 2.4.1"])
 def test_the_pin_matches_with_or_without_v(pin: str) -> None:
     assert plan(seen(), version=pin).action == "switch"
+
+
+@pytest.mark.parametrize("pin", ["2.4.1+build.7", "2.4", "2.4.1-rc.1"])
+def test_the_pin_is_exact(pin: str) -> None:
+    assert failing(plan(seen(), version=pin)) == ["STANDBY runs the pinned version"]
 
 
 def test_versions_with_a_leading_v_compare() -> None:
@@ -141,9 +148,22 @@ def test_a_redeployed_standby_is_no_longer_a_rollback() -> None:
     assert (result.action, result.kind, failing(result)) == ("refuse", "release", ["STANDBY newer than LIVE"])
 
 
-def test_only_a_successful_release_can_be_rolled_back() -> None:
+def test_a_release_that_was_switched_back_already_needs_no_rollback() -> None:
     recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0", result="rolled_back"),))
     assert plan(seen(versions=("2.4.0", "2.5.0")), recorded=recorded).kind == "release"
+
+
+def test_a_failed_release_left_live_can_be_rolled_back() -> None:
+    recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0", result="failed"),))
+    result = plan(seen(versions=("2.4.0", "2.5.0")), recorded=recorded)
+    assert (result.action, result.kind) == ("switch", "rollback")
+
+
+def test_going_forward_again_after_a_rollback_is_a_release() -> None:
+    rolled_back = dataclasses.replace(released(GREEN, BLUE, "2.5.0", "2.4.0"), kind="rollback")
+    recorded = AppStatus(history=(rolled_back, released(BLUE, GREEN, "2.4.0", "2.5.0")))
+    result = planner.plan_app(DesiredApp("theoshift", GREEN), APP, recorded, seen({"lb1": BLUE}, ("2.4.0", "2.5.0")))
+    assert (result.action, result.kind) == ("switch", "release")
 
 
 def test_drift_between_status_and_haproxy_is_reported() -> None:
