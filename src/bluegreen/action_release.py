@@ -18,7 +18,7 @@ from .ssh import run_holder
 
 
 def release(run: Run) -> int:
-    state = load(run)
+    state = _with_current_status(run, load(run))
     pull = run.github.merged_pull_for_commit(run.context.sha)
     run.pr = pull.number if pull else None
     trigger = replace(_merge_trigger(run, pull), also_prs=_skipped_prs(run, state))
@@ -45,6 +45,20 @@ def release(run: Run) -> int:
     _deployment_results(run, state.environments, outcome, deployments)
     markdown = report.outcome_markdown(outcome) + (f"\n> ⚠️ {warning}\n" if warning else "")
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
+
+
+def _with_current_status(run: Run, state: config.State) -> config.State:
+    """status.json as it is now where it is committed (the default branch, or `status_branch`): a run that waited
+    behind another in the concurrency group checked out a commit older than that run's status commit."""
+    branch = run.inputs.status_branch or run.context.default_branch
+    try:
+        text = gitrepo.file_on_branch(run.context.workspace, branch, state.status_path)
+    except BluegreenError as error:
+        workflow.annotate(run.out, "warning", f"{error.message}: using the checked-out status", title="status.json")
+        return state
+    if text is None:
+        return state
+    return replace(state, status=config.parse_status(text, f"{state.status_path} ({branch})"))
 
 
 def _merge_trigger(run: Run, pull: PullInfo | None) -> Trigger:

@@ -94,6 +94,16 @@ def file_at(repo: Path, rev: str, path: str) -> str | None:
     return _git(repo, "cat-file", "blob", found.stdout.strip())
 
 
+def file_on_branch(repo: Path, branch: str, path: str, *, remote: str = "origin") -> str | None:
+    """`path` as it is now at the tip of `remote`'s `branch` (fetched first); None when the branch or file is not
+    there. The release reads status.json this way: the history a rollback is judged by lives at the tip of the
+    branch the status is committed to, not in the commit that was checked out."""
+    branch, remote = _branch(branch), _remote(remote)
+    if not _remote_has(repo, remote, branch):
+        return None
+    return file_at(repo, _fetch(repo, remote, branch), path)
+
+
 def _commit(repo: Path, rev: str) -> str:
     return _git(repo, "rev-parse", "--verify", "--end-of-options", f"{_revision(rev)}^{{commit}}").strip()
 

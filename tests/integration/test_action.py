@@ -247,3 +247,21 @@ def test_a_comment_github_refuses_does_not_hide_a_successful_release(rig: Rig, s
     assert ran.outputs["result"] == "success"
     assert "New LIVE" in ran.summary
     assert "::warning title=the PR comment not updated::" in ran.log
+
+
+def test_a_revert_is_a_rollback_when_the_status_lives_on_its_own_branch(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    assert push_run(rig, merged, status_branch="bluegreen-status").code == 0
+    git(rig.dev, "pull", "-q", "origin", "main")
+    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
+    git(rig.dev, "push", "-q", "origin", "main")
+    reverted = git(rig.dev, "rev-parse", "HEAD")
+    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
+    rig.github.associate(reverted, 13)
+    # main's own status.json never saw release 12: the history is read from the status branch
+    rolled = push_run(rig, reverted, status_branch="bluegreen-status")
+    assert rolled.code == 0, rolled.log
+    assert theoshift_route(sandbox) == "theoshift_green"
+    status = json.loads(git(rig.origin, "show", "bluegreen-status:state/status.json"))
+    assert status["apps"]["theoshift"]["last_release"]["kind"] == "rollback"
