@@ -144,14 +144,19 @@ async def _version(client: httpx.AsyncClient, url: str, probes: Probes) -> tuple
 
 
 def version_from(body: str, field: str | None) -> str | None:
+    """The version an app server names: at most 64 printable characters, whatever the server sends (it ends up
+    in reports, comments and status.json)."""
     if field is None:
-        text = body.strip()
-        return text if 0 < len(text) <= 64 and text.isprintable() else None
+        return _plausible(body.strip())
     try:
         value = json.loads(body).get(field)
     except (ValueError, AttributeError):
         return None
-    return str(value) if isinstance(value, str | int | float) and str(value) else None
+    return _plausible(str(value)) if isinstance(value, str | int | float) else None
+
+
+def _plausible(version: str) -> str | None:
+    return version if 0 < len(version) <= 64 and version.isprintable() else None
 
 
 @dataclass(frozen=True)

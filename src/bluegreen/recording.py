@@ -47,11 +47,11 @@ def _release_record(app: AppOutcome, outcome: Outcome) -> ReleaseRecord:
         to_version=plan.to_version,
         durations_ms=dict(app.durations_ms),
         switch_ms=app.switch_ms,
-        hosts=dict(app.hosts),
+        hosts={host: _clipped(result) for host, result in app.hosts.items()},
         actor=trigger.actor,
         pr=trigger.pr,
         commit=trigger.commit,
-        reason=app.reason,
+        reason=_clipped(app.reason) if app.reason else None,
     )
 
 
@@ -133,3 +133,9 @@ def _release_json(record: ReleaseRecord) -> dict[str, object]:
         "commit": record.commit,
         "reason": record.reason,
     }
+
+
+def _clipped(text: str, limit: int = 4000) -> str:
+    """Free text as status.json's schema allows it (4096 characters), so a long error can never make the file
+    unreadable for the next run."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"

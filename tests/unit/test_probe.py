@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -61,3 +63,8 @@ async def test_a_second_cut_counts_as_a_failure() -> None:
         [answer] = await probe.sample_public(client, PUBLIC, "version", 1)
     assert answer.status is None
     assert answer.error == "ReadError: reset again"
+
+
+def test_a_json_version_is_bounded_like_a_plain_one() -> None:
+    assert probe.version_from(json.dumps({"version": "9" * 5000}), "version") is None
+    assert probe.version_from(json.dumps({"version": "2.4.1\u202e"}), "version") is None

@@ -139,3 +139,15 @@ def test_the_input_status_is_not_changed() -> None:
     before = Status(dict(BEFORE.apps), BEFORE.updated_at)
     record_outcome(before, outcome_of("success"))
     assert before == BEFORE
+
+
+def test_long_reasons_are_clipped_so_status_json_stays_readable() -> None:
+    from bluegreen import config, recording
+
+    failed = outcome_of("failed")
+    outcome = replace(failed, apps=(replace(failed.apps[0], reason="x" * 10_000),))
+    text = config.dump_status(recording.record_outcome(Status(), outcome))
+    parsed = config.parse_status(text, "state/status.json")
+    reason = parsed.apps["theoshift"].last_release.reason  # type: ignore[union-attr]
+    assert reason is not None
+    assert len(reason) == 4000
