@@ -284,7 +284,32 @@ def _checked(text: str, display: str, schema: str) -> Document:
 
 def _valid(doc: Document, display: str, schema: str) -> Document:
     jsonloc.raise_findings(jsonloc.schema_findings(doc, validator(schema), display))
+    # Then control characters anywhere: a JSON Schema `pattern` ending in `$` lets a final newline through.
+    jsonloc.raise_findings(_control_characters(doc, display))
     return doc
+
+
+def _control_characters(doc: Document, display: str) -> list[Finding]:
+    found = []
+    for path, text in _strings(doc.value, ()):
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+            hint = "remove the newline, tab or other control character: no value here may contain one"
+            where = Location(display, doc.line(path), jsonloc.dotted(path))
+            found.append(Finding(where, f"{show(text)} contains a control character", hint))
+    return found
+
+
+def _strings(value: Any, path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """Every string in a JSON value, keys included, with its path."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, (*path, key))
+            yield from _strings(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*path, index))
 
 
 def _data(doc: Document) -> Any:  # the schema has checked the shape

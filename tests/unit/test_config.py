@@ -694,3 +694,25 @@ def test_an_https_public_url_cannot_be_checked_through_ssh() -> None:
     assert caught.value.location is not None
     assert caught.value.location.field == "apps.theoshift.public.url"
     assert caught.value.location.line is not None
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("apps", "ldc-tools", "switch", "backend"), "ldc_tools\n"),
+        (("haproxy", "socket"), "/run/haproxy/admin.sock\n"),
+        (("apps", "theoshift", "public", "host_header"), "theoshift.example.test\n"),
+        (("ssh", "known_hosts"), "state/known_hosts\n"),
+    ],
+)
+def test_a_final_newline_that_a_schema_pattern_lets_through_is_refused(path: tuple[str, ...], value: str) -> None:
+    document = json.loads((REPO / "state" / "environments.json").read_text())
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    with pytest.raises(InputError, match="contains a control character") as caught:
+        config.parse_environments(json.dumps(document, indent=2), "state/environments.json", REPO)
+    assert caught.value.location is not None
+    assert caught.value.location.field == ".".join(path)
+    assert caught.value.location.line is not None
