@@ -18,6 +18,7 @@ from bluegreen.report_doc import (
     Doc,
     Heading,
     Link,
+    Mention,
     Para,
     Span,
     Spans,
@@ -117,7 +118,7 @@ def _trigger_parts(trigger: Trigger) -> list[Spans]:
         title = f"PR #{trigger.pr}"
         pr = (Link(title, trigger.pr_url) if trigger.pr_url else title,)
     if trigger.actor:
-        pr += (f" by @{trigger.actor}" if pr else f"by @{trigger.actor}",)
+        pr += (" by " if pr else "by ", Mention(trigger.actor))
     commit: Spans = ("commit ", Code(trigger.commit[:7])) if trigger.commit else ()
     reverts: Spans = (f"reverts PR #{trigger.reverts_pr}",) if trigger.reverts_pr is not None else ()
     also: Spans = (f"also PR {', '.join(f'#{n}' for n in trigger.also_prs)}",) if trigger.also_prs else ()

@@ -38,6 +38,13 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """`@login`, the one place a report means to notify someone (who asked for the release)."""
+
+    login: str
+
+
+@dataclass(frozen=True)
 class Toned:
     """A mark or word coloured by its tone in a terminal; plain in Markdown."""
 
@@ -45,7 +52,7 @@ class Toned:
     tone: Tone
 
 
-Span = str | Bold | Code | Link | Toned
+Span = str | Bold | Code | Link | Mention | Toned
 Spans = tuple[Span, ...]
 
 
@@ -115,8 +122,10 @@ _MD_ESCAPES = str.maketrans(
         "<": "&lt;",
         ">": "&gt;",
         "&": "&amp;",
+        "@": "@\u200b",  # a version or a name from elsewhere must not ping anyone: only a Mention does
     }
 )
+_LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _LINE_START = re.compile(r"^(\d{1,9}(?=[.)](?:\s|$)))?([#+.)-])")  # a heading, a bullet, `1.` or `1)`
 _SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/%+=?#-]*)?")  # nothing that ends a link early
 _SAFE_CODE = re.compile(r"[A-Za-z0-9._:/@+ -]+")
@@ -166,6 +175,8 @@ def _md_span(span: Span) -> str:
             return f"`{text}`" if _SAFE_CODE.fullmatch(text) else md_escape(text)
         case Link(text, url):
             return f"[{md_escape(text)}]({url})" if _SAFE_URL.fullmatch(url) else md_escape(text)
+        case Mention(login):
+            return f"@{login}" if _LOGIN.fullmatch(login) else md_escape(f"@{login}")
         case Toned(text):
             return md_escape(text)
 
@@ -222,6 +233,8 @@ def _text_span(span: Span, color: bool) -> str:
             return _style(clean(text), "1", color)
         case Code(text) | Link(text):
             return clean(text)
+        case Mention(login):
+            return clean(f"@{login}")
         case Toned(text, tone):
             return _style(clean(text), _TONE_CODES[tone], color)
 

@@ -170,3 +170,13 @@ def test_one_huge_line_is_cut_by_characters() -> None:
     assert len(cut) <= 1_000
     assert cut.startswith("x" * 500)
     assert cut.endswith("limit._")
+
+
+def test_only_a_mention_can_ping_someone() -> None:
+    from bluegreen.report_doc import Mention
+
+    doc = (Para(("version 2.4.1 @acme/oncall by ", Mention("alice"), " and ", Mention("evil @x"))),)
+    rendered = markdown(doc)
+    assert "@\u200bacme/oncall" in rendered  # a version naming a team pings nobody
+    assert " by @alice and " in rendered
+    assert "@\u200bx" in rendered  # not a login: escaped like any text
