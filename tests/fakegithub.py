@@ -134,11 +134,17 @@ class FakeGitHub:
             }  # fmt: skip
             self._reviews.setdefault(number, [])
 
-    def add_review(self, number: int, user: str, state: str) -> None:
+    def add_review(
+        self, number: int, user: str, state: str, *, commit_id: str | None = None, association: str = "MEMBER"
+    ) -> None:
+        """A review of the pull request's head as it is now (or of `commit_id`), by a `MEMBER` (or `association`)."""
         assert state in REVIEW_STATES, state
         with self._lock:
             review = {"id": self._next_id(), "user": _user(user), "state": state, "submitted_at": self._stamp()}
-            self._reviews.setdefault(number, []).append(review | {"body": "", "commit_id": "0" * 40})
+            commit = commit_id or self._pulls[number]["head_sha"]
+            self._reviews.setdefault(number, []).append(
+                review | {"body": "", "commit_id": commit, "author_association": association}
+            )
 
     def add_comment(self, number: int, body: str, author: str = "octocat") -> int:
         with self._lock:

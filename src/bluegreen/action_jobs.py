@@ -10,7 +10,7 @@ import asyncio
 import json
 from typing import TextIO
 
-from . import gitrepo, report, workflow
+from . import gitrepo, report, report_doc, workflow
 from .action import Context, Inputs, decide
 from .action_plan import plan
 from .action_release import release
@@ -18,6 +18,7 @@ from .action_run import Run, credentials, load
 from .errors import BluegreenError
 from .github_api import GitHub
 from .jobs import status_job
+from .report_doc import Bold, Code, Heading, Para, Spans
 from .report_status import observed_live
 
 
@@ -66,9 +67,16 @@ def run_action(environ: dict[str, str], out: TextIO) -> int:
 
 def _failed(run: Run, error: BluegreenError) -> int:
     workflow.annotate_error(run.out, error)
-    where = f"`{error.location}`: " if error.location else ""
-    hint = f"\n\n**What to do:** {error.hint}" if error.hint else ""
-    markdown = f"## ❌ bluegreen {run.decision.mode} failed\n\n**{error.title}**: {where}{error.message}{hint}\n"
+    # The message may quote the PR's own files (a key, a value): it is escaped like every report text.
+    where: Spans = (Code(str(error.location)), ": ") if error.location else ()
+    hint = (Para((Bold("What to do:"), f" {error.hint}")),) if error.hint else ()
+    markdown = report_doc.markdown(
+        (
+            Heading(2, (f"❌ bluegreen {run.decision.mode} failed",)),
+            Para((Bold(error.title), ": ", *where, error.message)),
+            *hint,
+        )
+    )
     sha = run.decision.pr_head_sha
     if run.decision.mode == "plan" and sha and not run.decision.fork:
         context, url = run.inputs.plan_status_context, run.context.run_url

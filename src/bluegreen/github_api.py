@@ -18,11 +18,15 @@ from typing import Literal
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
 from github.GithubObject import NotSet
+from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
 from .errors import GitHubError, InputError
 
-COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
+COMMENT_LIMIT = 65_536
+TRUSTED = frozenset(
+    {"OWNER", "MEMBER", "COLLABORATOR"}
+)  # review authors whose approval counts  # GitHub refuses a longer comment body
 DESCRIPTION_LIMIT = 140  # a commit status's description
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["in_progress", "success", "failure", "error"]
@@ -196,7 +200,7 @@ class GitHub:
         text = fit_comment(f"{marker}\n{body}")
         with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
             issue = self._repo.get_issue(number)
-            mine = next((c for c in issue.get_comments() if (c.body or "").startswith(marker)), None)
+            mine = next((c for c in issue.get_comments() if _ours(c, marker)), None)
             if mine is None:
                 return issue.create_comment(text).id
             mine.edit(text)
@@ -216,9 +220,17 @@ class GitHub:
             commit.create_status(state, target_url or NotSet, fit_line(description), context)
 
     def approved_by_other(self, number: int) -> tuple[bool, str]:
+        """Approvals that count: of the head that was merged (not an older one), by someone the repository
+        trusts (its owner, an organisation member or a collaborator), and not by the author."""
         with self._call(f"reading the reviews of pull request #{number}", "pull-requests: read"):
             pull = self._repo.get_pull(number)
-            reviews = [(r.user.login, r.state) for r in pull.get_reviews() if r.user is not None]
+            reviews = [
+                (r.user.login, r.state)
+                for r in pull.get_reviews()
+                if r.user is not None
+                and r.commit_id == pull.head.sha
+                and r.raw_data.get("author_association") in TRUSTED
+            ]
             return approval(pull.user.login, reviews)
 
     def create_deployment(self, ref: str, environment: str, description: str) -> int:
@@ -254,6 +266,12 @@ class GitHub:
         except requests.RequestException as exc:
             message = f"{call}: no answer from {self._api_url} ({type(exc).__name__})"
             raise GitHubError(message, hint="check GITHUB_API_URL and the network, then run the job again") from exc
+
+
+def _ours(comment: IssueComment, marker: str) -> bool:
+    """The sticky comment is a bot's (the workflow token's github-actions[bot], or an app's): a person who posts
+    the marker does not get the report written into their comment."""
+    return (comment.body or "").startswith(marker) and comment.user is not None and comment.user.type == "Bot"
 
 
 def _pull_info(pull: PullRequest) -> PullInfo:

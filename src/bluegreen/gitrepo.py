@@ -243,11 +243,15 @@ def _reason(stderr: str) -> str:
 
 
 def _protected_warning(path: str, branch: str, reason: str) -> str:
-    return (
-        f"{path} was not committed: the push to branch `{branch}` was refused ({reason}). Nothing is lost: the "
+    lead = f"{path} was not committed: the push to branch `{branch}` was refused ({reason}). Nothing is lost: the "
+    if any(word in reason.lower() for word in ("403", "permission", "not granted")):
+        return lead + (
+            "report carries the result. To record it, let the job push: `permissions: contents: write`, and "
+            "`persist-credentials: true` on its checkout."
+        )
+    return lead + (
         "report carries the result. To record it, allow the workflow to push: a bypass rule for github-actions in "
-        "the branch protection or ruleset, or a token with bypass permission given as input; or commit the status "
-        "to a separate branch."
+        "the branch protection or ruleset; or commit the status to a separate branch (the input `status_branch`)."
     )
 
 

@@ -141,7 +141,7 @@ def test_a_protected_branch_refuses_once_and_the_warning_says_how_to_fix_it(orig
     assert "branch `main`" in warning
     assert "GH006: Protected branch update failed for refs/heads/main." in warning
     assert "bypass rule for github-actions" in warning
-    assert "token with bypass permission" in warning
+    assert "`status_branch`" in warning
     assert "separate branch" in warning
     assert origin_main(origin) == before
 
@@ -312,3 +312,13 @@ def test_hostile_branches_and_revisions_are_refused_before_git_runs(workspace: P
 def test_hostile_remotes_are_refused_before_git_runs(workspace: Path, remote: str) -> None:
     with pytest.raises(InputError):
         gitrepo.commit_and_push(workspace, STATUS, set_run(1), "Record", "main", remote=remote)
+
+
+def test_a_token_without_write_access_gets_the_permission_fix(origin: Path, workspace: Path) -> None:
+    hook = origin / "hooks" / "pre-receive"
+    message = "remote: Write access to repository not granted. error: 403"
+    hook.write_text(f"#!/bin/sh\necho '{message}' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    result = gitrepo.commit_and_push(workspace, STATUS, set_run(1), "Record", "main")
+    assert result.pushed is False
+    assert "`permissions: contents: write`" in (result.warning or "")

@@ -410,3 +410,21 @@ def test_the_fake_answers_like_github(fake_github: FakeGitHub) -> None:
     assert anonymous.json()["message"] == "Bad credentials"
     assert (repo.json()["full_name"], repo.json()["default_branch"]) == ("acme/ops", "main")
     assert [c.method for c in fake_github.calls] == ["GET"] * 4
+
+
+def test_only_approvals_of_the_merged_head_by_trusted_reviewers_count(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 9)
+    fake_github.add_review(9, "bob", "APPROVED", commit_id="1" * 40)  # an older head, before the last push
+    fake_github.add_review(9, "drive-by", "APPROVED", association="NONE")  # anyone, on a public repository
+    assert github.approved_by_other(9)[0] is False
+    fake_github.add_review(9, "carol", "APPROVED", association="COLLABORATOR")
+    assert github.approved_by_other(9) == (True, "approved by carol")
+
+
+def test_a_persons_comment_with_the_marker_is_never_taken_over(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 10)
+    fake_github.add_comment(10, "<!-- bluegreen:report -->\nlooks fine to me, merge it", author="mallory")
+    github.upsert_comment(10, "<!-- bluegreen:report -->", "the plan")
+    bodies = fake_github.comments(10)
+    assert bodies[0] == "<!-- bluegreen:report -->\nlooks fine to me, merge it"
+    assert bodies[1] == "<!-- bluegreen:report -->\nthe plan"
