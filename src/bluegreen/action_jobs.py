@@ -14,7 +14,7 @@ from . import gitrepo, report, report_doc, workflow
 from .action import Context, Inputs, decide
 from .action_plan import plan
 from .action_release import release
-from .action_run import Run, credentials, load
+from .action_run import Run, credentials, load, no_release
 from .errors import BluegreenError
 from .github_api import GitHub
 from .jobs import status_job
@@ -46,7 +46,7 @@ def run_action(environ: dict[str, str], out: TextIO) -> int:
     decision = decide(context, inputs)
     if decision.mode is None:
         print(f"bluegreen: nothing to do: {decision.why}", file=out)
-        workflow.write_outputs(context.output_file, {"result": "noop", "apps": "[]", "live": "{}", "report": ""})
+        workflow.write_outputs(context.output_file, {**no_release("noop"), "report": ""})
         return 0
     print(f"bluegreen: {decision.mode}, because of {decision.why}", file=out, flush=True)
     gitrepo.trust(context.workspace)
@@ -81,4 +81,4 @@ def _failed(run: Run, error: BluegreenError) -> int:
     if run.decision.mode == "plan" and sha and not run.decision.fork:
         context, url = run.inputs.plan_status_context, run.context.run_url
         run.best_effort("the commit status", lambda: run.github.set_status(sha, "error", error.title, context, url))
-    return run.finish(markdown, {"result": "failed", "apps": "[]", "live": "{}"}, error.exit_code)
+    return run.finish(markdown, no_release("failed"), error.exit_code)

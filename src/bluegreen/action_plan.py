@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from . import config, report
-from .action_run import Run, credentials, load, outcome_outputs, verify_overrides
+from .action_run import Run, credentials, load, no_release, outcome_outputs, verify_overrides
 from .errors import RESULT_EXIT_CODES, InputError
 from .github_api import CommitState
 from .jobs import plan_job
@@ -86,7 +86,7 @@ def _static_plan(run: Run, state: config.State) -> int:
         "A maintainer can run the plan with `workflow_dispatch` (mode `plan`) before merging.\n"
     )
     run.pr = None  # a read-only token cannot comment
-    return run.finish(markdown, {"result": "noop", "apps": "[]", "live": "{}"}, 0)
+    return run.finish(markdown, no_release("noop"), 0)
 
 
 def _pr_trigger(run: Run) -> Trigger:

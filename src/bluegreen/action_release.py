@@ -8,7 +8,7 @@ from dataclasses import replace
 from functools import partial
 
 from . import config, gitrepo, recording, report, workflow
-from .action_run import Run, credentials, load, outcome_outputs, run_link
+from .action_run import Run, credentials, load, no_release, outcome_outputs, run_link
 from .errors import RESULT_EXIT_CODES, BluegreenError
 from .github_api import DeploymentState, PullInfo
 from .jobs import release_job, status_saver
@@ -28,7 +28,7 @@ def release(run: Run) -> int:
             markdown = (
                 f"## ❌ bluegreen release refused\n\nAn approving review is required: {why}. Nothing was changed.\n"
             )
-            return run.finish(markdown, {"result": "refused", "apps": "[]", "live": "{}"}, RESULT_EXIT_CODES["refused"])
+            return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
     deployments: dict[str, int] = {}
     request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger)
     outcome = asyncio.run(

@@ -104,3 +104,8 @@ def outcome_outputs(outcome: Outcome) -> dict[str, str]:
 def run_link(run: Run) -> str:
     url = run.context.run_url
     return f"[Follow the run]({url})" if url else ""
+
+
+def no_release(result: str) -> dict[str, str]:
+    """The outputs of a run that released nothing."""
+    return {"result": result, "apps": "[]", "live": "{}"}

@@ -8,29 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, recording
-from .model import Observation, Outcome, Plan
+from .model import HaproxyHost, Observation, Outcome, Plan
 from .observe import Clients, observe
 from .release import Effects, Request, SaveStatus, connected, dry_run, locked, preflight, release
-from .ssh import Credentials
+from .ssh import Credentials, SshHost
 from .verify import Progress
+
+
+@asynccontextmanager
+async def reached(
+    hosts: Sequence[HaproxyHost], credentials: Credentials, progress: Progress
+) -> AsyncIterator[tuple[Mapping[str, SshHost], Clients]]:
+    """Every host connected, and the HTTP clients that go direct or through them; all closed at the end."""
+    progress(f"connecting to {', '.join(host.name for host in hosts)}")
+    async with connected(hosts, credentials) as sessions:
+        clients = Clients(sessions)
+        try:
+            yield sessions, clients
+        finally:
+            await clients.aclose()
 
 
 async def plan_job(request: Request, credentials: Credentials, progress: Progress) -> Outcome:
     """Pre-flight only: what a release would do. Takes no lock and changes nothing."""
-    progress(f"connecting to {', '.join(h.name for h in request.environments.hosts)}")
-    async with connected(request.environments.hosts, credentials) as sessions:
-        clients = Clients(sessions)
-        try:
-            plan, observation, _ = await preflight(request, sessions, clients)
-            return dry_run(plan, observation, now())
-        finally:
-            await clients.aclose()
+    async with reached(request.environments.hosts, credentials, progress) as (sessions, clients):
+        plan, observation, _ = await preflight(request, sessions, clients)
+        return dry_run(plan, observation, now())
 
 
 async def release_job(
@@ -43,16 +52,13 @@ async def release_job(
 ) -> Outcome:
     """Lock every host, then pre-flight, switch, verify and record; interrupts are deferred (see below)."""
     environments = request.environments
-    progress(f"connecting to {', '.join(h.name for h in environments.hosts)}")
-    async with connected(environments.hosts, credentials) as sessions:
-        clients = Clients(sessions)
-        try:
-            async with locked(sessions, holder, environments.lock.wait_s):
-                effects = Effects(sessions, clients, progress, announce=announce)
-                with interrupts_deferred(effects.stop, progress):
-                    return await release(request, effects, save, now())
-        finally:
-            await clients.aclose()
+    async with (
+        reached(environments.hosts, credentials, progress) as (sessions, clients),
+        locked(sessions, holder, environments.lock.wait_s),
+    ):
+        effects = Effects(sessions, clients, progress, announce=announce)
+        with interrupts_deferred(effects.stop, progress):
+            return await release(request, effects, save, now())
 
 
 async def status_job(state: config.State, only: tuple[str, ...], credentials: Credentials) -> Observation:
