@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from bluegreen.model import Color
 from bluegreen.sandbox import AppInitial, Sandbox
@@ -20,6 +21,12 @@ LEAKY_PREFIXES = ("BLUEGREEN_", "GITHUB_", "RUNNER_", "INPUT_")
 LEAKY_NAMES = ("SSH_AUTH_SOCK", "CI")
 
 MakeSandbox = Callable[..., Sandbox]
+
+# Hypothesis: `ci` (the default) is deterministic, so a run passes or fails the same way everywhere and a failure
+# prints the blob that reproduces it; `HYPOTHESIS_PROFILE=explore` draws fresh random examples, many more of them.
+settings.register_profile("ci", derandomize=True, database=None, max_examples=200, deadline=None, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=2000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
@@ -74,6 +81,11 @@ from tests.fakegithub import FakeGitHub  # noqa: E402
 
 @pytest.fixture
 def fake_github() -> Iterator[FakeGitHub]:
-    """A fake GitHub REST API for `acme/ops` (default branch `main`) at `fake_github.url`, token `fake_github.token`."""
+    """A fake GitHub REST API for `acme/ops` (default branch `main`) at `fake_github.url`, token `fake_github.token`.
+
+    After the test, every request it got and every answer it gave must agree with GitHub's OpenAPI description
+    (tests/githubspec.py, tests/data/github-openapi/)."""
     with FakeGitHub("acme/ops", "main") as fake:
         yield fake
+    found = list(dict.fromkeys(fake.spec_problems))
+    assert not found, "GitHub's OpenAPI description disagrees with this exchange:\n" + "\n".join(found)

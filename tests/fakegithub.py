@@ -1,18 +1,28 @@
 """A fake GitHub REST API on loopback: the one stand-in in bluegreen's tests.
 
-A real HTTP server in a thread that PyGithub reaches through its `base_url` (the Action's `GITHUB_API_URL`). Its
-answers are shaped after GitHub's own payloads (a pull request in a list has no `merged` field, only `merged_at`,
-as on GitHub), it pages with `Link` headers, refuses a wrong token with 401, says 404 for what it does not know,
-and records every request so a test can assert what was sent. Seed it, point the adapter at `.url`, then assert.
+A real HTTP server in a thread that PyGithub reaches through its `base_url` (the Action's `GITHUB_API_URL`). It
+pages with `Link` headers, refuses a wrong token with 401, says 404 for what it does not know, and records every
+request so a test can assert what was sent. Seed it, point the adapter at `.url`, then assert.
+
+Its answers are GitHub's own: each payload is GitHub's example answer for the operation, from the pinned OpenAPI
+description (tests/data/github-openapi/, `githubspec.example`), with the fake's values patched in (ids, logins,
+shas, times, what was stored) and every URL of the example rebased onto the fake (`.url`, `.web_url`). So a payload
+has every property GitHub's has (a pull request in a list has no `merged` field, only `merged_at`, as on GitHub),
+and grows with the description. A URL of the example that the fake does not rebase is an error, never sent. Every
+exchange is held against GitHub's description (tests/githubspec.py); the `fake_github` fixture fails a test that
+broke it. A test that asks for a path GitHub does not have says so with `expect_undeclared`.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
+import os
 import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +30,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+
+from tests import githubspec  # GitHub's OpenAPI description: its example answers, and the check of each exchange
 
 DOCS = "https://docs.github.com/rest"
 EPOCH = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -28,6 +40,21 @@ REVIEW_STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PEN
 COMMIT_STATES = {"error", "failure", "pending", "success"}
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
+BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
+REPO_ID = 1296269
+# the operations whose example answers the payloads are built from
+GET_REPO = "GET /repos/{owner}/{repo}"
+GET_PULL = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
+COMMIT_PULLS = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
+REVIEWS = "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"
+COMMENTS = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
+CREATE_STATUS = "POST /repos/{owner}/{repo}/statuses/{sha}"
+CREATE_DEPLOYMENT = "POST /repos/{owner}/{repo}/deployments"
+DEPLOYMENT_STATUS = "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
+GET_CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
+PUT_CONTENTS = "PUT /repos/{owner}/{repo}/contents/{path}"
+LIST_COMMITS = "GET /repos/{owner}/{repo}/commits"
+GET_REF = "GET /repos/{owner}/{repo}/git/ref/{ref}"
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -65,6 +92,12 @@ class _Association:
     asked: int = 0
 
 
+@dataclass
+class _Comment:
+    number: int  # of the issue (pull request) it is on: the fake's own, not in GitHub's payload
+    json: dict[str, Any]
+
+
 class FakeGitHub:
     """`with FakeGitHub("acme/ops") as gh:` serves the API at `gh.url` until the block ends."""
 
@@ -86,12 +119,17 @@ class FakeGitHub:
         self._failures: list[_Failure] = []
         self._pulls: dict[int, dict[str, Any]] = {}
         self._reviews: dict[int, list[dict[str, Any]]] = {}
-        self._comments: list[dict[str, Any]] = []
+        self._comments: list[_Comment] = []
         self._associations: dict[str, _Association] = {}
         self._statuses: dict[str, list[dict[str, Any]]] = {}
         self._deployments: list[dict[str, Any]] = []
         self._deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self._ids = 1000
+        self._signed: set[str] = set()  # commits made through the API: signed by GitHub
+        self._protected: dict[str, str] = {}  # branch -> GitHub's refusal of a write to it
+        self.accounts: dict[str, str] = {}  # commit address -> the GitHub login it belongs to
+        self.spec_problems: list[str] = []  # what tests/githubspec.py found wrong with each exchange
+        self._undeclared: set[tuple[str, str]] = set()  # (method, path) a test asks although GitHub has no such path
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.web_url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -140,10 +178,9 @@ class FakeGitHub:
         """A review of the pull request's head as it is now (or of `commit_id`), by a `MEMBER` (or `association`)."""
         assert state in REVIEW_STATES, state
         with self._lock:
-            review = {"id": self._next_id(), "user": _user(user), "state": state, "submitted_at": self._stamp()}
             commit = commit_id or self._pulls[number]["head_sha"]
             self._reviews.setdefault(number, []).append(
-                review | {"body": "", "commit_id": commit, "author_association": association}
+                self._review_json(number, user, state, commit_id=commit, association=association)
             )
 
     def add_comment(self, number: int, body: str, author: str = "octocat") -> int:
@@ -157,10 +194,24 @@ class FakeGitHub:
             association.numbers.append(number)
             association.after_calls = max(association.after_calls, after_calls)
 
+    def protect(self, branch: str, message: str = "") -> None:
+        """Branch protection: the contents API refuses writes to `branch` (409, as GitHub answers)."""
+        with self._lock:
+            self._protected[branch] = message or (
+                "Could not update file: 1 of 1 required status check is expected. Changes must be made through a "
+                "pull request."
+            )
+
     def fail_next(self, method: str, path_regex: str, status: int, times: int = 1, message: str = "") -> None:
         with self._lock:
             failure = _Failure(method.upper(), re.compile(path_regex), status, times, message or f"HTTP {status}")
             self._failures.append(failure)
+
+    def expect_undeclared(self, method: str, path: str) -> None:
+        """A test asks `method path` (without the API prefix) on purpose although GitHub has no such operation, to
+        see the fake's 404: that exchange is then held only to GitHub's basic error (and to being undeclared)."""
+        with self._lock:
+            self._undeclared.add((method.upper(), path))
 
     # --- assertions ---------------------------------------------------------------------------------------------
 
@@ -171,7 +222,7 @@ class FakeGitHub:
 
     def comments(self, number: int) -> list[str]:
         with self._lock:
-            return [c["body"] for c in self._comments if c["number"] == number]
+            return [c.json["body"] for c in self._comments if c.number == number]
 
     def statuses(self, sha: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -194,11 +245,20 @@ class FakeGitHub:
         with self._lock:
             self._calls.append(Call(method, path, query, body, headers))
             failure = self._take_failure(method, path)
+            reply: Reply
             if failure:
-                return failure.status, {"message": failure.message, "documentation_url": DOCS}, {}
-            if not _authorized(headers.get("authorization", ""), self.token):
-                return 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, {}
-            return self._route(method, path, query, body)
+                reply = failure.status, {"message": failure.message, "documentation_url": DOCS}, {}
+            elif not _authorized(headers.get("authorization", ""), self.token):
+                reply = 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, {}
+            else:
+                try:
+                    reply = self._route(method, path, query, body)
+                except ExampleError as error:  # told at the test's end, with the exchanges' problems
+                    self.spec_problems.append(f"fake GitHub: {method} {path}: {error}")
+                    reply = 500, {"message": str(error), "documentation_url": DOCS}, {}
+            undeclared = (method.upper(), path) in self._undeclared
+            self.spec_problems += githubspec.problems(method, path, query, body, *reply[:2], undeclared=undeclared)
+            return reply
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:
@@ -218,7 +278,7 @@ class FakeGitHub:
 
     def _routes(self) -> list[tuple[str, str, Callable[[_Request], Reply | None]]]:
         return [
-            ("GET", "", lambda r: (200, self._repo_json(), {})),
+            ("GET", "", lambda r: (200, self._repo_json(full=True), {})),
             ("GET", r"/pulls/(?P<n>\d+)", lambda r: self._pull_reply(int(r.match["n"]))),
             ("GET", r"/pulls/(?P<n>\d+)/reviews", self._reviews_reply),
             ("GET", r"/commits/(?P<sha>[^/]+)/pulls", self._commit_pulls),
@@ -229,6 +289,10 @@ class FakeGitHub:
             ("POST", r"/deployments", self._create_deployment),
             ("POST", r"/deployments/(?P<id>\d+)/statuses", self._deployment_status),
             ("GET", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._contents),
+            ("PUT", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._put_contents),
+            ("GET", r"/commits", self._list_commits),
+            ("GET", r"/git/ref/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._get_ref),
+            ("POST", r"/git/refs", self._create_ref),
         ]
 
     # --- endpoints (called with the lock held) ------------------------------------------------------------------
@@ -238,19 +302,66 @@ class FakeGitHub:
         ref, path = r.query.get("ref", self.default_branch), r.match["path"]
         if self.git_dir is None or not re.fullmatch(r"[0-9A-Za-z_./-]+", ref):
             return None
-        shown = subprocess.run(
-            ["git", "--git-dir", str(self.git_dir), "show", f"{ref}:{path}"], capture_output=True, check=False
-        )
-        if shown.returncode != 0:
+        blob = self._git_out("rev-parse", "--verify", "--quiet", f"{ref}:{path}")
+        if blob is None or self._git_out("cat-file", "-t", blob) != "blob":
             return None
-        content = shown.stdout
-        return 200, {
-            "type": "file", "encoding": "base64", "size": len(content), "name": path.rsplit("/", 1)[-1],
-            "path": path, "content": base64.b64encode(content).decode(), "sha": hashlib.sha1(content).hexdigest(),  # noqa: S324
-            "url": self._api(f"contents/{path}?ref={ref}"),
-            "html_url": f"{self.web_url}/{self.repository}/blob/{ref}/{path}",
-            "git_url": None, "download_url": None, "_links": {},
-        }, {}  # fmt: skip
+        content = self._git_bytes("cat-file", "blob", blob)
+        return 200, self._content_json(path, ref, blob, content, full=True), {}
+
+    def _put_contents(self, r: _Request) -> Reply | None:
+        """One commit on the branch, made as the token's owner (github-actions[bot]) and signed: the contents API.
+        The blob sha in the body is a compare-and-swap: a stale one answers 409, as on GitHub."""
+        body, path = r.body, r.match["path"]
+        if self.git_dir is None or not isinstance(body, dict) or not isinstance(body.get("message"), str):
+            return _invalid("Contents", "message")
+        branch = str(body.get("branch") or self.default_branch)
+        tip = self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+        if tip is None:
+            return 404, {"message": f"Branch {branch} not found", "documentation_url": DOCS, "status": "404"}, {}
+        current = self._git_out("rev-parse", "--verify", "--quiet", f"{tip}:{path}")
+        if current is not None and body.get("sha") != current:
+            if body.get("sha") is None:
+                return 422, {"message": 'Invalid request.\n\n"sha" wasn\'t supplied.', "documentation_url": DOCS}, {}
+            return 409, {"message": f"{path} does not match {body.get('sha')}", "documentation_url": DOCS}, {}
+        if branch in self._protected:
+            return 409, {"message": self._protected[branch], "documentation_url": DOCS}, {}
+        commit = self._commit_file(tip, path, base64.b64decode(str(body.get("content", ""))), body["message"])
+        self._git_out("update-ref", f"refs/heads/{branch}", commit, tip)
+        self._signed.add(commit)
+        blob = str(self._git_out("rev-parse", f"{commit}:{path}"))
+        content = self._content_json(path, branch, blob, self._git_bytes("cat-file", "blob", blob), full=False)
+        return (200 if current else 201), {"content": content, "commit": self._git_commit_json(commit)}, {}
+
+    def _list_commits(self, r: _Request) -> Reply | None:
+        """GET /commits?sha=&path=: the branch's history of a path, newest first, with who and whether signed."""
+        start = r.query.get("sha", self.default_branch)
+        if self.git_dir is None or not re.fullmatch(r"[0-9A-Za-z_./-]+", start):
+            return None
+        if self._git_out("rev-parse", "--verify", "--quiet", f"{start}^{{commit}}") is None:
+            return 404, {"message": f"No commit found for SHA: {start}", "documentation_url": DOCS}, {}
+        paths = ["--", r.query["path"]] if r.query.get("path") else []
+        shas = (self._git_out("rev-list", "--max-count=500", start, *paths) or "").split()
+        return self._paged([self._commit_json(sha) for sha in shas], r)
+
+    def _get_ref(self, r: _Request) -> Reply | None:
+        sha = (
+            self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{r.match['branch']}")
+            if self.git_dir
+            else None
+        )
+        return None if sha is None else (200, self._ref_json(f"refs/heads/{r.match['branch']}", sha), {})
+
+    def _create_ref(self, r: _Request) -> Reply | None:
+        body = r.body
+        if self.git_dir is None or not isinstance(body, dict) or not isinstance(body.get("ref"), str):
+            return _invalid("Reference", "ref")
+        ref, sha = body["ref"], str(body.get("sha", ""))
+        if not re.fullmatch(r"refs/heads/[A-Za-z0-9_./-]+", ref) or self._git_out("cat-file", "-t", sha) != "commit":
+            return 422, {"message": "Reference update failed", "documentation_url": DOCS, "status": "422"}, {}
+        if self._git_out("rev-parse", "--verify", "--quiet", ref) is not None:
+            return 422, {"message": "Reference already exists", "documentation_url": DOCS, "status": "422"}, {}
+        self._git_out("update-ref", ref, sha, "0" * 40)
+        return 201, self._ref_json(ref, sha), {}
 
     def _pull_reply(self, number: int) -> Reply | None:
         return (200, self._pull_json(self._pulls[number], full=True), {}) if number in self._pulls else None
@@ -259,8 +370,7 @@ class FakeGitHub:
         number = int(r.match["n"])
         if number not in self._pulls:
             return None
-        reviews = [review | {"pull_request_url": self._api(f"pulls/{number}")} for review in self._reviews[number]]
-        return self._paged(reviews, r)
+        return self._paged(self._reviews[number], r)
 
     def _commit_pulls(self, r: _Request) -> Reply:
         association = self._associations.get(r.match["sha"], _Association())
@@ -272,30 +382,28 @@ class FakeGitHub:
         number = int(r.match["n"])
         if number not in self._pulls:
             return None
-        return self._paged([c for c in self._comments if c["number"] == number], r)
+        return self._paged([c.json for c in self._comments if c.number == number], r)
 
     def _create_comment(self, r: _Request) -> Reply | None:
         number = int(r.match["n"])
         if number not in self._pulls:
             return None
         problem = _comment_problem(r.body)
-        return problem or (201, self._public(self._new_comment(number, r.body["body"], self.actor)), {})
+        return problem or (201, self._new_comment(number, r.body["body"], self.actor), {})
 
     def _edit_comment(self, r: _Request) -> Reply | None:
-        comment = next((c for c in self._comments if c["id"] == int(r.match["id"])), None)
+        comment = next((c.json for c in self._comments if c.json["id"] == int(r.match["id"])), None)
         problem = _comment_problem(r.body)
         if comment is None or problem:
             return problem
         comment.update(body=r.body["body"], updated_at=self._stamp())
-        return 200, self._public(comment), {}
+        return 200, comment, {}
 
     def _create_status(self, r: _Request) -> Reply:
         sha, body = r.match["sha"], r.body
         if not isinstance(body, dict) or body.get("state") not in COMMIT_STATES:
             return _invalid("Status", "state")
-        status = {"id": self._next_id(), "state": body["state"], "description": body.get("description")}
-        status |= {"target_url": body.get("target_url"), "context": body.get("context", "default")}
-        status |= {"url": self._api(f"statuses/{sha}"), "creator": _user(self.actor), "created_at": self._stamp()}
+        status = self._status_json(self._next_id(), sha, body)
         self._statuses.setdefault(sha, []).append(status)
         return 201, status, {}
 
@@ -317,69 +425,277 @@ class FakeGitHub:
             return None
         if not isinstance(body, dict) or body.get("state") not in DEPLOYMENT_STATES:
             return _invalid("DeploymentStatus", "state")
-        status = {"id": self._next_id(), "state": body["state"], "creator": _user(self.actor)}
-        status |= {k: body.get(k, "") for k in ("description", "environment_url", "target_url")}
-        status["log_url"] = body.get("log_url") or status["target_url"]  # GitHub: target_url is log_url's old name
-        url = self._api(f"deployments/{deployment_id}")
-        status |= {"url": f"{url}/statuses/{status['id']}", "deployment_url": url, "created_at": self._stamp()}
+        deployment = next(d for d in self._deployments if d["id"] == deployment_id)
+        status = self._deployment_status_json(self._next_id(), deployment, body)
         self._deployment_statuses.setdefault(deployment_id, []).append(status)
         return 201, status, {}
 
-    # --- payloads -----------------------------------------------------------------------------------------------
+    # --- payloads: GitHub's example answer of each operation, with the fake's values in it -----------------------
 
-    def _repo_json(self, full_name: str | None = None) -> dict[str, Any]:
+    def _shaped(
+        self, example: Any, rebase: dict[str, str], values: dict[str, Any], drop: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
+        """GitHub's `example` answer with the fake's `values` over it: every property that GitHub's example has, its
+        URLs rebased (`rebase`: a URL of the example -> the fake's, each URL starting with one moved along), `drop`
+        left out (what describes nothing the fake has, e.g. a template repository). A URL left from the example that
+        does not point at the fake is an error (`values` are the fake's own: a commit message may name anything)."""
+        if not isinstance(example, dict):
+            raise ExampleError(f"GitHub's example is not an object: {example!r:.100}")
+        kept = {key: _rebased(value, rebase) for key, value in example.items() if key not in values and key not in drop}
+        stray = _stray_urls(kept, self.web_url)
+        if stray:
+            raise ExampleError(f"GitHub's example has URLs the fake does not rebase: {', '.join(stray)}")
+        return kept | values
+
+    def _user(self, login: str, kind: str = "") -> dict[str, Any]:
+        """An account as GitHub shows one (simple-user): a `Bot` when the login ends in [bot], else a `User` (or
+        `kind`, e.g. `Organization`)."""
+        example = _example(GET_PULL, "200")["user"]
+        kind = kind or ("Bot" if login.endswith("[bot]") else "User")
+        user_id = _number(login)
+        url = f"{self.url}/users/{quote(login)}"
+        html = f"{self.web_url}/apps/{login.removesuffix('[bot]')}" if kind == "Bot" else f"{self.web_url}/{login}"
+        return self._shaped(example, {example["url"]: url, example["html_url"]: html}, {
+            "login": login, "id": user_id, "node_id": _node_id(kind, user_id), "type": kind, "site_admin": False,
+            "url": url, "html_url": html, "avatar_url": f"{self.web_url}/avatars/u/{user_id}?v=4", "gravatar_id": "",
+        })  # fmt: skip
+
+    def _repo_json(self, full_name: str | None = None, *, full: bool = False) -> dict[str, Any]:
+        """A repository as a pull request's head or base shows it; `full`: as GET /repos/{owner}/{repo} does."""
         full_name = full_name or self.repository
         owner, name = full_name.split("/")
-        url = f"{self.url}/repos/{full_name}"
-        return {
-            "id": 1296269, "node_id": "R_kgDOfake", "name": name, "full_name": full_name, "private": True,
-            "owner": _user(owner) | {"type": "Organization"}, "html_url": f"{self.web_url}/{full_name}",
-            "url": url, "pulls_url": f"{url}/pulls{{/number}}", "issues_url": f"{url}/issues{{/number}}",
-            "statuses_url": f"{url}/statuses/{{sha}}", "deployments_url": f"{url}/deployments",
-            "default_branch": self.default_branch, "fork": full_name != self.repository, "archived": False,
+        ours = full_name.lower() == self.repository.lower()
+        example = _example(GET_REPO, "200") if full else _example(GET_PULL, "200")["base"]["repo"]
+        url, html, web = f"{self.url}/repos/{full_name}", f"{self.web_url}/{full_name}", urlsplit(self.web_url)
+        repo_id = REPO_ID if ours else _number(full_name)
+        owner_json = self._user(owner, "Organization" if ours else "")
+        counts: dict[str, Any] = {
+            key: 0 for key in example if key.endswith("_count") or key in {"forks", "watchers", "open_issues"}
+        }
+        values = counts | {
+            "id": repo_id, "node_id": "R_kgDOfake" if ours else _node_id("Repository", repo_id), "name": name,
+            "full_name": full_name, "private": True, "owner": owner_json, "html_url": html, "url": url,
+            "description": None, "fork": not ours, "homepage": None, "language": None, "license": None,
+            "git_url": f"git://{web.netloc}/{full_name}.git", "ssh_url": f"git@{web.hostname}:{full_name}.git",
+            "clone_url": f"{html}.git", "svn_url": html, "mirror_url": None, "topics": [], "size": 0,
+            "default_branch": self.default_branch, "archived": False, "disabled": False, "is_template": False,
             "visibility": "private", "created_at": "2020-01-01T00:00:00Z", "updated_at": "2024-05-01T12:00:00Z",
+            "pushed_at": "2024-05-01T12:00:00Z",
+            "permissions": {"admin": False, "maintain": False, "push": True, "triage": True, "pull": True},
         }  # fmt: skip
+        if "organization" in example:
+            values["organization"] = owner_json if owner_json["type"] == "Organization" else None
+        rebase = {example["url"]: url, example["html_url"]: html}
+        return self._shaped(example, rebase, values, drop=("template_repository", "parent", "source"))
 
     def _pull_json(self, pull: dict[str, Any], *, full: bool) -> dict[str, Any]:
-        n, at = pull["number"], pull["at"]
-        head_repo = pull["head_repo"] and self._repo_json(pull["head_repo"])
-        payload = {
-            "url": self._api(f"pulls/{n}"), "id": 5000 + n, "number": n,
-            "state": "closed" if pull["merged"] else "open",
-            "title": pull["title"], "body": pull["body"], "user": _user(pull["author"]),
-            "html_url": f"{self.web_url}/{self.repository}/pull/{n}", "issue_url": self._api(f"issues/{n}"),
-            "created_at": at, "updated_at": at, "closed_at": at if pull["merged"] else None,
-            "merged_at": at if pull["merged"] else None, "merge_commit_sha": pull["merge_commit_sha"],
-            "head": {"label": pull["head_ref"], "ref": pull["head_ref"], "sha": pull["head_sha"], "repo": head_repo},
-            "base": {"label": pull["base_ref"], "ref": pull["base_ref"], "sha": "b" * 40, "repo": self._repo_json()},
-            "draft": False, "author_association": "MEMBER",
+        """A pull request as GET pulls/{n} shows it (`full`), else as a list shows one (pull-request-simple: as on
+        GitHub, no `merged`, only `merged_at`)."""
+        n, at, merged, head_sha = pull["number"], pull["at"], pull["merged"], pull["head_sha"]
+        example = _example(GET_PULL, "200") if full else _example(COMMIT_PULLS, "200")[0]
+        url, html, issue = self._api(f"pulls/{n}"), self._web(f"pull/{n}"), self._api(f"issues/{n}")
+        links = {
+            "self": url, "html": html, "issue": issue, "comments": f"{issue}/comments",
+            "review_comments": f"{url}/comments", "review_comment": self._api("pulls/comments{/number}"),
+            "commits": f"{url}/commits", "statuses": self._api(f"statuses/{head_sha}"),
         }  # fmt: skip
-        # as on GitHub, only a single pull request (not one in a list) says whether it is merged
-        return payload | ({"merged": pull["merged"], "mergeable": None, "comments": 0} if full else {})
+        head_owner = (pull["head_repo"] or f"{pull['author']}/-").split("/")[0]  # a deleted fork: its author's
+        base_owner = self.repository.split("/")[0]
+        head_kind = "Organization" if head_owner == base_owner else ""
+        head_repo = pull["head_repo"] and self._repo_json(pull["head_repo"])
+        values = {
+            "url": url, "id": 5000 + n, "node_id": _node_id("PullRequest", 5000 + n), "number": n,
+            "state": "closed" if merged else "open", "locked": False, "active_lock_reason": None,
+            "title": pull["title"], "body": pull["body"], "user": self._user(pull["author"]),
+            "html_url": html, "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "issue_url": issue,
+            "commits_url": links["commits"], "review_comments_url": links["review_comments"],
+            "review_comment_url": links["review_comment"], "comments_url": links["comments"],
+            "statuses_url": links["statuses"], "_links": {rel: {"href": href} for rel, href in links.items()},
+            "labels": [], "milestone": None, "assignee": None, "assignees": [], "requested_reviewers": [],
+            "requested_teams": [], "created_at": at, "updated_at": at, "closed_at": at if merged else None,
+            "merged_at": at if merged else None, "merge_commit_sha": pull["merge_commit_sha"],
+            "head": {"label": f"{head_owner}:{pull['head_ref']}", "ref": pull["head_ref"], "sha": head_sha,
+                     "user": self._user(head_owner, head_kind), "repo": head_repo},
+            "base": {"label": f"{base_owner}:{pull['base_ref']}", "ref": pull["base_ref"], "sha": "b" * 40,
+                     "user": self._user(base_owner, "Organization"), "repo": self._repo_json()},
+            "draft": False, "author_association": "MEMBER", "auto_merge": None,
+        }  # fmt: skip
+        if full:  # as on GitHub, only a single pull request (not one in a list) says whether it is merged
+            comments = sum(1 for c in self._comments if c.number == n)
+            values |= {
+                "merged": merged, "mergeable": None, "rebaseable": None, "mergeable_state": "unknown",
+                "merged_by": self._user(pull["author"]) if merged else None, "comments": comments,
+                "review_comments": 0, "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 1,
+                "changed_files": 1,
+            }  # fmt: skip
+        return self._shaped(example, {}, values)
+
+    def _review_json(self, number: int, login: str, state: str, *, commit_id: str, association: str) -> dict[str, Any]:
+        review_id = self._next_id()
+        html, pull = self._web(f"pull/{number}#pullrequestreview-{review_id}"), self._api(f"pulls/{number}")
+        return self._shaped(_example(REVIEWS, "200")[0], {}, {
+            "id": review_id, "node_id": _node_id("PullRequestReview", review_id), "user": self._user(login),
+            "body": "", "state": state, "html_url": html, "pull_request_url": pull,
+            "_links": {"html": {"href": html}, "pull_request": {"href": pull}}, "submitted_at": self._stamp(),
+            "commit_id": commit_id, "author_association": association,
+        })  # fmt: skip
+
+    def _status_json(self, status_id: int, sha: str, body: dict[str, Any]) -> dict[str, Any]:
+        creator, at = self._user(self.actor), self._stamp()
+        return self._shaped(_example(CREATE_STATUS, "201"), {}, {
+            "url": self._api(f"statuses/{sha}"), "avatar_url": creator["avatar_url"], "id": status_id,
+            "node_id": _node_id("StatusContext", status_id), "state": body["state"],
+            "description": body.get("description"), "target_url": body.get("target_url"),
+            "context": body.get("context", "default"), "created_at": at, "updated_at": at, "creator": creator,
+        })  # fmt: skip
 
     def _deployment_json(self, deployment_id: int, sha: str, body: dict[str, Any]) -> dict[str, Any]:
         url = self._api(f"deployments/{deployment_id}")
         environment = body.get("environment", "production")
-        return {
+        return self._shaped(_example(CREATE_DEPLOYMENT, "201"), {}, {
             "url": url, "id": deployment_id, "node_id": f"DE_{deployment_id}", "sha": sha, "ref": body["ref"],
             "task": body.get("task", "deploy"), "payload": body.get("payload", {}), "environment": environment,
             "original_environment": environment, "description": body.get("description"),
-            "creator": _user(self.actor), "created_at": self._stamp(), "updated_at": self._stamp(),
+            "creator": self._user(self.actor), "created_at": self._stamp(), "updated_at": self._stamp(),
             "statuses_url": f"{url}/statuses", "repository_url": self._api(""),
             "auto_merge": body.get("auto_merge", True), "required_contexts": body.get("required_contexts"),
             "transient_environment": body.get("transient_environment", False),
             "production_environment": body.get("production_environment", environment == "production"),
+        })  # fmt: skip
+
+    def _deployment_status_json(
+        self, status_id: int, deployment: dict[str, Any], body: dict[str, Any]
+    ) -> dict[str, Any]:
+        url, at, target = deployment["url"], self._stamp(), body.get("target_url", "")
+        return self._shaped(_example(DEPLOYMENT_STATUS, "201"), {}, {
+            "url": f"{url}/statuses/{status_id}", "id": status_id,
+            "node_id": _node_id("DeploymentStatus", status_id), "state": body["state"],
+            "creator": self._user(self.actor), "description": body.get("description", ""),
+            "environment": body.get("environment", deployment["environment"]), "target_url": target,
+            "log_url": body.get("log_url") or target,  # GitHub: target_url is log_url's old name
+            "environment_url": body.get("environment_url", ""), "created_at": at, "updated_at": at,
+            "deployment_url": url, "repository_url": self._api(""),
+        })  # fmt: skip
+
+    def _content_json(self, path: str, ref: str, blob: str, content: bytes, *, full: bool) -> dict[str, Any]:
+        """A file as the contents API shows it: with its content (`full`: GET contents), else as PUT's `content`."""
+        example = (
+            _example(GET_CONTENTS, "200", "response-if-content-is-a-file")
+            if full
+            else _example(PUT_CONTENTS, "201")["content"]
+        )
+        url, git, html = (
+            self._api(f"contents/{path}?ref={ref}"),
+            self._api(f"git/blobs/{blob}"),
+            self._web(f"blob/{ref}/{path}"),
+        )
+        values = {
+            "type": "file", "size": len(content), "name": path.rsplit("/", 1)[-1], "path": path, "sha": blob,
+            "url": url, "html_url": html, "git_url": git,
+            "download_url": f"{self.web_url}/raw/{self.repository}/{ref}/{path}",
+            "_links": {"self": url, "git": git, "html": html},
         }  # fmt: skip
+        if full:
+            values |= {"encoding": "base64", "content": base64.b64encode(content).decode()}
+        return self._shaped(example, {}, values)
+
+    def _commit_file(self, parent: str, path: str, content: bytes, message: str) -> str:
+        """A commit of `parent`'s tree with `path` set to `content`, by github-actions[bot], committed by GitHub."""
+        assert self.git_dir is not None
+        blob = self._git_out("hash-object", "-w", "--stdin", stdin=content)
+        with tempfile.TemporaryDirectory() as scratch:
+            index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self._git_out("read-tree", parent, env=index)
+            self._git_out("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=index)
+            tree = str(self._git_out("write-tree", env=index))
+        stamp = self._stamp()
+        identity = {
+            "GIT_AUTHOR_NAME": BOT[0], "GIT_AUTHOR_EMAIL": BOT[1], "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com", "GIT_COMMITTER_DATE": stamp,
+        }  # fmt: skip
+        self._next_id()
+        return str(self._git_out("commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), env=identity))
+
+    def _git_commit_json(self, sha: str) -> dict[str, Any]:
+        """A commit as the git database API shows it (the contents API's `commit`)."""
+        fields = str(
+            self._git_out("show", "-s", "--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%T%x00%P%x00%B", sha)
+        )
+        an, ae, ad, cn, ce, cd, tree, parents, message = fields.split("\0", 8)
+        return self._shaped(_example(PUT_CONTENTS, "201")["commit"], {}, {
+            "sha": sha, "node_id": f"C_{sha[:12]}", "url": self._api(f"git/commits/{sha}"),
+            "html_url": self._web(f"commit/{sha}"),
+            "author": {"name": an, "email": ae, "date": _utc(ad)},
+            "committer": {"name": cn, "email": ce, "date": _utc(cd)},
+            "tree": {"sha": tree, "url": self._api(f"git/trees/{tree}")}, "message": message.rstrip("\n"),
+            "parents": [{"sha": p, "url": self._api(f"git/commits/{p}"), "html_url": self._web(f"commit/{p}")}
+                        for p in parents.split()],
+            "verification": self._verification(sha),
+        })  # fmt: skip
+
+    def _commit_json(self, sha: str) -> dict[str, Any]:
+        """A commit as GET /commits lists it: the git commit, and the GitHub accounts its addresses belong to."""
+        example = _example(LIST_COMMITS, "200")[0]
+        git_commit = self._git_commit_json(sha)
+        inner = {k: git_commit[k] for k in ("author", "committer", "message", "tree", "url", "verification")}
+        parents = [
+            {"sha": p["sha"], "url": self._api(f"commits/{p['sha']}"), "html_url": p["html_url"]}
+            for p in git_commit["parents"]
+        ]
+        return self._shaped(example, {}, {
+            "sha": sha, "node_id": git_commit["node_id"],
+            "commit": self._shaped(example["commit"], {}, inner | {"comment_count": 0}),
+            "url": self._api(f"commits/{sha}"), "html_url": git_commit["html_url"],
+            "comments_url": self._api(f"commits/{sha}/comments"),
+            "author": self._account(git_commit["author"]["email"]),
+            "committer": self._account(git_commit["committer"]["email"]),
+            "parents": parents,
+        })  # fmt: skip
+
+    def _account(self, email: str) -> dict[str, Any] | None:
+        """The GitHub account an address belongs to, as GitHub links it (anyone may write any address)."""
+        login = {BOT[1]: BOT[0], "noreply@github.com": "web-flow"}.get(email) or self.accounts.get(email)
+        return self._user(login) if login else None
+
+    def _verification(self, sha: str) -> dict[str, Any]:
+        if sha in self._signed:
+            signature = "-----BEGIN PGP SIGNATURE-----\n\nfake\n-----END PGP SIGNATURE-----\n"
+            return {"verified": True, "reason": "valid", "signature": signature, "payload": f"tree {sha}\n",
+                    "verified_at": self._stamp()}  # fmt: skip
+        return {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None}
+
+    def _ref_json(self, ref: str, sha: str) -> dict[str, Any]:
+        return self._shaped(_example(GET_REF, "200"), {}, {
+            "ref": ref, "node_id": f"REF_{sha[:12]}", "url": self._api(f"git/{ref}"),
+            "object": {"type": "commit", "sha": sha, "url": self._api(f"git/commits/{sha}")},
+        })  # fmt: skip
+
+    def _git_out(self, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None) -> str | None:
+        """git in the served repository: its output, stripped; None when it fails."""
+        done = self._git_run(args, stdin, env)
+        return done.stdout.decode().strip() if done.returncode == 0 else None
+
+    def _git_bytes(self, *args: str) -> bytes:
+        done = self._git_run(args, None, None)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def _git_run(
+        self, args: tuple[str, ...], stdin: bytes | None, env: dict[str, str] | None
+    ) -> subprocess.CompletedProcess[bytes]:
+        clean = {"PATH": os.environ.get("PATH", ""), "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+        command = ["git", "--git-dir", str(self.git_dir), *args]
+        return subprocess.run(command, input=stdin, capture_output=True, env=clean | (env or {}), check=False)
 
     def _new_comment(self, number: int, body: str, author: str) -> dict[str, Any]:
         comment_id, at = self._next_id(), self._stamp()
-        comment = {
-            "id": comment_id, "node_id": f"IC_{comment_id}", "number": number, "body": body, "user": _user(author),
+        comment = self._shaped(_example(COMMENTS, "200")[0], {}, {
+            "id": comment_id, "node_id": f"IC_{comment_id}", "body": body, "user": self._user(author),
             "url": self._api(f"issues/comments/{comment_id}"), "issue_url": self._api(f"issues/{number}"),
             "html_url": f"{self.web_url}/{self.repository}/pull/{number}#issuecomment-{comment_id}",
             "created_at": at, "updated_at": at, "author_association": "MEMBER",
-        }  # fmt: skip
-        self._comments.append(comment)
+        })  # fmt: skip
+        self._comments.append(_Comment(number, comment))
         return comment
 
     def _paged(self, items: list[dict[str, Any]], r: _Request) -> Reply:
@@ -388,18 +704,16 @@ class FakeGitHub:
         links = {"next": page + 1, "last": last} if page < last else {}
         links |= {"first": 1, "prev": page - 1} if page > 1 else {}
         link = ", ".join(f'<{self._page_url(r, n)}>; rel="{rel}"' for rel, n in links.items())
-        shown = [self._public(item) for item in items[(page - 1) * per_page : page * per_page]]
-        return 200, shown, {"Link": link} if link else {}
+        return 200, items[(page - 1) * per_page : page * per_page], {"Link": link} if link else {}
 
     def _page_url(self, r: _Request, page: int) -> str:
         return f"{self.url}{r.path}?{urlencode(r.query | {'page': str(page)})}"
 
-    @staticmethod
-    def _public(item: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in item.items() if k != "number"}
-
     def _api(self, rest: str) -> str:
         return f"{self.url}/repos/{self.repository}/{rest}".rstrip("/")
+
+    def _web(self, rest: str) -> str:
+        return f"{self.web_url}/{self.repository}/{rest}"
 
     def _next_id(self) -> int:
         self._ids += 1
@@ -446,9 +760,49 @@ def _authorized(header: str, token: str) -> bool:
     return scheme.lower() in {"token", "bearer"} and given == token
 
 
-def _user(login: str) -> dict[str, Any]:
-    user_id = int(hashlib.sha256(login.encode()).hexdigest()[:7], 16)
-    return {"login": login, "id": user_id, "type": "Bot" if login.endswith("[bot]") else "User"}
+class ExampleError(AssertionError):
+    """GitHub's example answer has what the fake cannot make its own (a URL it does not rebase, say)."""
+
+
+@functools.cache
+def _example(operation: str, status: str, name: str | None = None) -> Any:
+    """GitHub's example answer (githubspec.example), shared: never changed in place (`_rebased` copies it)."""
+    return githubspec.example(operation, status, name)
+
+
+def _rebased(value: Any, rebase: dict[str, str]) -> Any:
+    """A copy of `value` in which each string starting with a key of `rebase` (the longest, up to a URL boundary)
+    starts with that key's value instead: GitHub's example URLs, moved onto the fake."""
+    if isinstance(value, dict):
+        return {key: _rebased(item, rebase) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rebased(item, rebase) for item in value]
+    if isinstance(value, str):
+        for old in sorted(rebase, key=len, reverse=True):
+            if value.startswith(old) and value[len(old) : len(old) + 1] in {"", "/", "{", "?", "#", "."}:
+                return rebase[old] + value[len(old) :]
+    return value
+
+
+def _stray_urls(value: Any, home: str, at: str = "$") -> list[str]:
+    """The strings in `value` that look like URLs (of the web, or of git) and do not start with `home`."""
+    if isinstance(value, dict):
+        return [stray for key, item in value.items() for stray in _stray_urls(item, home, f"{at}.{key}")]
+    if isinstance(value, list):
+        return [stray for n, item in enumerate(value) for stray in _stray_urls(item, home, f"{at}[{n}]")]
+    if isinstance(value, str) and re.match(r"[a-z][a-z0-9+.-]*://|git[@:]", value) and not value.startswith(home):
+        return [f"{at} = {value}"]
+    return []
+
+
+def _number(name: str) -> int:
+    """A stable id for a login or a repository's full name."""
+    return int(hashlib.sha256(name.encode()).hexdigest()[:7], 16)
+
+
+def _node_id(kind: str, number: int) -> str:
+    """A global node id in GitHub's legacy form, e.g. `MDQ6VXNlcjE=` for the User with id 1."""
+    return base64.b64encode(f"0{len(kind)}:{kind}{number}".encode()).decode()
 
 
 def _not_found() -> Reply:
@@ -472,6 +826,11 @@ def _comment_problem(body: Any) -> Reply | None:
 
 def _resolve(ref: str) -> str:
     return ref if re.fullmatch(r"[0-9a-f]{40}", ref) else hashlib.sha1(ref.encode()).hexdigest()  # noqa: S324
+
+
+def _utc(iso: str) -> str:
+    """git's ISO date as GitHub writes it: UTC, `Z`."""
+    return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _int(text: str | None, default: int) -> int:

@@ -110,8 +110,13 @@ def parse_stat(answer: str, host: str) -> tuple[ServerView, ...]:
     if not lines or not lines[0].startswith("# pxname,"):
         raise RuntimeApiError(f"{host}: `show stat` did not answer a CSV table: {answer[:200]!r}")
     header = lines[0][2:].split(",")
-    rows = (dict(zip(header, row, strict=False)) for row in csv.reader(lines[1:]))
-    return tuple(_server_view(row) for row in rows if row.get("svname") not in ("FRONTEND", "BACKEND"))
+    try:
+        rows = [dict(zip(header, row, strict=False)) for row in csv.reader(lines[1:]) if row]
+    except csv.Error as exc:  # e.g. a field over csv's size limit
+        raise RuntimeApiError(f"{host}: `show stat` answered unreadable CSV: {exc}") from None
+    if any("svname" not in row for row in rows):
+        raise RuntimeApiError(f"{host}: `show stat` answered a row without a server name: {answer[:200]!r}")
+    return tuple(_server_view(row) for row in rows if row["svname"] not in ("FRONTEND", "BACKEND"))
 
 
 def _server_view(row: Mapping[str, str]) -> ServerView:
@@ -150,7 +155,11 @@ def parse_servers_state(answer: str, host: str) -> dict[str, AdminState]:
     if not lines or lines[0].strip() != "1" or len(lines) < 2 or not lines[1].startswith("# be_id"):
         raise RuntimeApiError(f"{host}: `show servers state` answered: {answer.strip()[:200]}")
     header = lines[1][2:].split()
-    rows = (dict(zip(header, line.split(), strict=False)) for line in lines[2:])
+    rows = [dict(zip(header, line.split(), strict=False)) for line in lines[2:]]
+    if any(not {"be_name", "srv_name", "srv_admin_state"} <= row.keys() for row in rows):
+        raise RuntimeApiError(
+            f"{host}: `show servers state` answered a row with columns missing: {answer.strip()[:200]}"
+        )
     return {row["srv_name"]: AdminState(row["be_name"], row["srv_name"], _int(row["srv_admin_state"])) for row in rows}
 
 
@@ -175,11 +184,14 @@ def _int(text: str) -> int:
 
 
 def rewrite_map(text: str, key: str, value: str) -> str:
-    """The map file with `key` pointing at `value`: other lines, comments included, stay as they are."""
+    """The map file with `key` pointing at `value` on one line (a repeat of the key is dropped): other lines,
+    comments included, stay as they are."""
     lines, found = [], False
     for line in text.splitlines():
         fields = line.split()
         if fields and fields[0] == key:
+            if found:
+                continue
             line, found = f"{key} {value}", True
         lines.append(line)
     if not found:

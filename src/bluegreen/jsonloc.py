@@ -27,7 +27,8 @@ JsonPath = tuple[str | int, ...]
 
 MAX_DEPTH = 64  # state files are shallow; a deeper one is an attack on the recursion limit, not a config
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
-_NUMBER = json.scanner.NUMBER_RE
+# json's number syntax with ASCII digits only, as JSON says (in a str pattern \d also matches U+0661 and the like)
+_NUMBER = re.compile(json.scanner.NUMBER_RE.pattern, (json.scanner.NUMBER_RE.flags & ~re.UNICODE) | re.ASCII)
 _LITERALS: Mapping[str, JsonValue] = {"true": True, "false": False, "null": None}
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 

@@ -400,6 +400,7 @@ def test_a_commit_is_a_full_sha(fake_github: FakeGitHub, github: GitHub, sha: st
 
 def test_the_fake_answers_like_github(fake_github: FakeGitHub) -> None:
     bearer = {"Authorization": f"Bearer {fake_github.token}"}
+    fake_github.expect_undeclared("GET", "/repos/acme/ops/teleport")  # GitHub has no such path: its 404 is the point
     unknown = httpx.get(f"{fake_github.url}/repos/acme/ops/teleport", headers=bearer)
     other_repo = httpx.get(f"{fake_github.url}/repos/acme/other", headers=bearer)
     anonymous = httpx.get(f"{fake_github.url}/repos/acme/ops")

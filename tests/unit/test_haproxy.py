@@ -119,6 +119,18 @@ def test_servers_state_refuses_an_error_answer() -> None:
         haproxy.parse_servers_state("Can't find backend.\n\n", "lb1")
 
 
+@pytest.mark.parametrize(
+    "answer",
+    [
+        f"1\n{SERVERS_STATE_HEADER}\n6 ldc 1\n",  # a row cut short (was a KeyError)
+        "1\n# be_id srv_id\n6 1\n",  # a header without the columns read (was a KeyError)
+    ],
+)
+def test_servers_state_refuses_rows_with_columns_missing(answer: str) -> None:
+    with pytest.raises(RuntimeApiError, match="lb1: `show servers state` answered a row with columns missing"):
+        haproxy.parse_servers_state(answer, "lb1")
+
+
 def test_stat_rows_are_read_by_header_names() -> None:
     views = {view.server: view for view in haproxy.parse_stat(STAT, "lb1")}
     assert set(views) == {"blue", "green", "gone", "off"}
@@ -130,6 +142,24 @@ def test_stat_rows_are_read_by_header_names() -> None:
 def test_stat_refuses_a_non_csv_answer() -> None:
     with pytest.raises(RuntimeApiError, match="show stat"):
         haproxy.parse_stat("Permission denied\n", "lb1")
+
+
+def test_stat_skips_an_empty_line_between_rows() -> None:
+    views = haproxy.parse_stat("# pxname,svname,scur\nldc,blue,1\n\nldc,green,0\n", "lb1")
+    assert [(view.server, view.sessions) for view in views] == [("blue", 1), ("green", 0)]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "# pxname,svname,scur\nldc\n",  # a row too short to name its server (was a KeyError)
+        "# pxname,\nldc,blue\n",  # a header without svname (was a KeyError)
+        "# pxname,svname\nldc," + "x" * 140_000 + "\n",  # a field over csv's size limit (was a csv.Error)
+    ],
+)
+def test_stat_refuses_rows_it_cannot_read(answer: str) -> None:
+    with pytest.raises(RuntimeApiError, match="lb1: `show stat` answered"):
+        haproxy.parse_stat(answer, "lb1")
 
 
 def test_info() -> None:
@@ -146,6 +176,7 @@ def test_info() -> None:
         ("# apps\n\na.test   a_green\n", "# apps\n\na.test a_blue\n"),
         ("b.test b_blue", "b.test b_blue\na.test a_blue\n"),
         ("a.test.other x\n", "a.test.other x\na.test a_blue\n"),
+        ("a.test a_green\nb.test b_blue\na.test a_old\n", "a.test a_blue\nb.test b_blue\n"),  # was two lines
     ],
 )
 def test_rewrite_map_changes_one_key_and_keeps_the_rest(before: str, after: str) -> None:

@@ -85,6 +85,8 @@ def test_a_member_is_located_at_its_key_not_its_value() -> None:
         ("[1e999]", 1, 2, "number too large"),
         ("[" + "9" * 5000 + "]", 1, 2, "number too long"),
         ("[01]", 1, 3, "expected ',' or ']'"),
+        ("[1\u0660]", 1, 3, "expected ',' or ']'"),  # a non-ASCII digit is no JSON digit (this was read as 10)
+        ("1.\u0662", 1, 2, "unexpected text after the end"),  # (this was read as 1.2)
         ("[tru]", 1, 2, 'found "t"'),
         ("\n\n  [", 3, 4, "expected a value, found the end"),
         ("[" * 100 + "]" * 100, 1, 66, "nested deeper than 64 levels"),
