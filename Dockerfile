@@ -17,15 +17,11 @@ COPY src src
 RUN python -m pip wheel --isolated --no-cache-dir --disable-pip-version-check --no-deps --no-build-isolation \
         --wheel-dir /wheels .
 
-# Stage 2: the action. Layers from the least to the most often changed: git, the locked dependencies, bluegreen.
+# Stage 2: the action: the locked dependencies, then bluegreen. No system packages: no git (the checkout's objects
+# are read by dulwich and status.json is committed through GitHub's API), no SSH client (asyncssh speaks SSH).
 FROM ${BASE}
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
-# git commits state/status.json back to the repository. No SSH client: asyncssh speaks SSH itself.
-RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends git ca-certificates \
-    && apt-get clean \
-    && rm -rf /var/lib/apt/lists/*
 COPY requirements/runtime.txt /tmp/runtime.txt
 RUN python -m pip install --isolated --no-cache-dir --disable-pip-version-check --require-hashes \
         -r /tmp/runtime.txt \

@@ -36,7 +36,9 @@ from bluegreen import cli, config, haproxy
 from bluegreen.model import AppEnvironment, Color, Environments, HaproxyHost, MapSwitch
 from bluegreen.release import connected
 from bluegreen.sandbox import AppInitial, Sandbox
+from bluegreen.sources import WorkingTree
 from bluegreen.ssh import Credentials, SshHost
+from bluegreen.sshkeys import load_credentials
 from bluegreen.switch import switch_host
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,8 +142,8 @@ def socat_command(command: str, socket: str) -> str:
 
 
 async def over_ssh(repo: Path, key: str, key_file: Path, counts: Counts) -> list[Row]:
-    state = config.load_state(repo)
-    credentials = Credentials(state.environments.ssh, {KEY_ENV: key}, state.environments_path)
+    state = config.load_state(WorkingTree(repo))
+    credentials = load_credentials(state.environments.ssh, WorkingTree(repo), {KEY_ENV: key}, state.environments_path)
     hosts, command = state.environments.hosts, map_query(state.environments)
     async with connected(hosts, credentials) as sessions:
         rows = await transports(sessions[hosts[0].name], command, counts)

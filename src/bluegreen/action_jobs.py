@@ -10,21 +10,26 @@ import asyncio
 import json
 from typing import TextIO
 
-from . import gitrepo, report, report_doc, workflow
+from . import report, report_doc, workflow
 from .action import Context, Inputs, decide
 from .action_plan import plan
 from .action_release import release
-from .action_run import Run, credentials, load, no_release
+from .action_run import Run, credentials, no_release, with_inputs
+from .action_trust import proposal
 from .errors import BluegreenError
 from .github_api import GitHub
+from .gitobjects import Checkout, GitTree
 from .jobs import status_job
 from .report_doc import Bold, Code, Heading, Para, Spans
 from .report_status import observed_live
 
 
 def status(run: Run) -> int:
-    state = load(run)
-    observation = asyncio.run(status_job(state, run.inputs.apps, credentials(run, state)))
+    with Checkout.open(run.context.workspace) as checkout:
+        head, checked_out = proposal(checkout, run.context, run.inputs.state_dir)
+        state = with_inputs(checked_out, run.inputs)
+        keys = credentials(run, state, GitTree(checkout, head))
+    observation = asyncio.run(status_job(state, run.inputs.apps, keys))
     markdown = report.status_markdown(observation, state.environments, state.status)
     live = {}
     for name, seen in observation.apps.items():
@@ -42,41 +47,52 @@ def run_action(environ: dict[str, str], out: TextIO) -> int:
     """`python -m bluegreen action`, as GitHub runs the container: every error ends in a report, not a traceback."""
     # The key and the token come from `secrets.*` and `github.token`, which the runner masks itself; they are
     # never printed here (not even in `::add-mask::`, which would put them in any log not read by a runner).
-    context, inputs = Context.read(environ), Inputs.read(environ)
-    decision = decide(context, inputs)
+    try:
+        context, inputs = Context.read(environ), Inputs.read(environ)
+        decision = decide(context, inputs)
+    except BluegreenError as error:
+        return _failed_early(environ, out, error)
     if decision.mode is None:
         print(f"bluegreen: nothing to do: {decision.why}", file=out)
         workflow.write_outputs(context.output_file, {**no_release("noop"), "report": ""})
         return 0
     print(f"bluegreen: {decision.mode}, because of {decision.why}", file=out, flush=True)
-    gitrepo.trust(context.workspace)
-    run = Run(
-        context,
-        inputs,
-        decision,
-        GitHub(inputs.github_token, context.api_url, context.repository),
-        out,
-        environ,
-        pr=decision.pr,
-    )
+    try:
+        github = GitHub(inputs.github_token.reveal(), context.api_url, context.repository)
+    except BluegreenError as error:
+        return _failed_early(environ, out, error)
+    run = Run(context, inputs, decision, github, out, environ, pr=decision.pr)
     try:
         return JOBS[decision.mode](run)
     except BluegreenError as error:
         return _failed(run, error)
 
 
-def _failed(run: Run, error: BluegreenError) -> int:
-    workflow.annotate_error(run.out, error)
-    # The message may quote the PR's own files (a key, a value): it is escaped like every report text.
+def _failed_early(environ: dict[str, str], out: TextIO, error: BluegreenError) -> int:
+    """An input or the event is wrong: no job started. Still the annotation, the summary and the outputs."""
+    workflow.annotate_error(out, error)
+    markdown = _failure_markdown("run", error)
+    workflow.append_summary(environ.get("GITHUB_STEP_SUMMARY"), markdown)
+    workflow.write_outputs(environ.get("GITHUB_OUTPUT"), {**no_release("failed"), "report": markdown})
+    return error.exit_code
+
+
+def _failure_markdown(what: str, error: BluegreenError) -> str:
+    # The message may quote the PR's own files (a value, a name): it is escaped like every report text.
     where: Spans = (Code(str(error.location)), ": ") if error.location else ()
     hint = (Para((Bold("What to do:"), f" {error.hint}")),) if error.hint else ()
-    markdown = report_doc.markdown(
+    return report_doc.markdown(
         (
-            Heading(2, (f"❌ bluegreen {run.decision.mode} failed",)),
+            Heading(2, (f"❌ bluegreen {what} failed",)),
             Para((Bold(error.title), ": ", *where, error.message)),
             *hint,
         )
     )
+
+
+def _failed(run: Run, error: BluegreenError) -> int:
+    workflow.annotate_error(run.out, error)
+    markdown = _failure_markdown(run.decision.mode or "run", error)
     sha = run.decision.pr_head_sha
     if run.decision.mode == "plan" and sha and not run.decision.fork:
         context, url = run.inputs.plan_status_context, run.context.run_url

@@ -1,95 +1,89 @@
-"""The Action's plan on a pull request: the sticky comment and the commit status; a fork gets static checks."""
+"""The Action's plan on a pull request: the sticky comment and the commit status. It decides from the base
+commit's files (action_trust); a fork, a base that cannot be read, or a plan job without a deploy key gets the
+static checks only, and connects nowhere."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
-from pathlib import Path
 
-from . import config, report
-from .action_run import Run, credentials, load, no_release, outcome_outputs, verify_overrides
-from .errors import RESULT_EXIT_CODES, InputError
+from . import config, report, report_doc
+from .action_run import Run, credentials, has_key, no_release, notes_markdown, outcome_outputs, with_inputs
+from .action_trust import StaticOnly, Trusted, for_pull_request, proposal
+from .errors import RESULT_EXIT_CODES
 from .github_api import CommitState
+from .gitobjects import Checkout, GitTree
 from .jobs import plan_job
 from .model import Trigger
 from .release import Request
+from .report_doc import Heading, Para
+
+FORK = (
+    "This pull request comes from a fork, so the workflow has no SSH key and a read-only token: HAProxy and the "
+    "app servers were not asked, and no comment or status was set. A maintainer can run the plan with "
+    "`workflow_dispatch` (mode `plan`) before merging."
+)
+NO_KEY = (
+    "The plan job has no deploy key (the input `ssh_private_key` is empty), so HAProxy and the app servers were "
+    "not asked. The release checks everything again before it switches."
+)
 
 
 def plan(run: Run) -> int:
-    state = load(run)
-    if run.decision.fork:
-        return _static_plan(run, state)
-    state, note = _trusted(run, state)
-    request = Request(state.desired, state.environments, state.status, run.inputs.apps, _pr_trigger(run))
-    outcome = asyncio.run(plan_job(request, credentials(run, state), run.progress))
-    if run.decision.pr_head_sha:
-        ok = outcome.result != "refused"
-        description = "the release would go ahead" if ok else "the release would be refused: see the PR comment"
-        sha = run.decision.pr_head_sha
-        verdict: CommitState = "success" if ok else "failure"
-        context, url = run.inputs.plan_status_context, run.context.run_url
-        run.best_effort("the commit status", lambda: run.github.set_status(sha, verdict, description, context, url))
-    markdown = report.outcome_markdown(outcome) + (f"\n> ℹ️ {note}\n" if note else "")
+    with Checkout.open(run.context.workspace) as checkout:
+        head, proposed = proposal(checkout, run.context, run.inputs.state_dir)
+        with_inputs(proposed, run.inputs)  # the `apps` input names apps of live.json
+        if run.decision.fork:
+            return _static_plan(run, proposed, FORK, fork=True)
+        if run.decision.pr is None:  # workflow_dispatch: the checked-out branch is what was merged
+            trusted: Trusted | StaticOnly = Trusted(proposed, GitTree(checkout, head))
+        else:
+            trusted = for_pull_request(checkout, run.decision, head, proposed)
+        if isinstance(trusted, StaticOnly):
+            return _static_plan(run, trusted.proposed, trusted.why)
+        if not has_key(run, trusted.state):
+            return _static_plan(run, proposed, NO_KEY)
+        state = with_inputs(trusted.state, run.inputs)
+        keys = credentials(run, state, trusted.source)
+    request = Request(
+        state.desired, state.environments, state.status, run.inputs.apps, _pr_trigger(run), trusted.refusal
+    )
+    outcome = asyncio.run(plan_job(request, keys, run.progress))
+    ok = outcome.result != "refused"
+    _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else _refused(trusted))
+    markdown = report.outcome_markdown(outcome) + notes_markdown(trusted.notes)
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 
 
-def _trusted(run: Run, state: config.State) -> tuple[config.State, str | None]:
-    """A PR proposes what should be LIVE. Where the deploy key connects and which host keys it trusts
-    (environments.json and the pinned known_hosts) come from the base branch, which was reviewed and merged:
-    the PR's own copies are only checked against the schema until they are merged themselves."""
-    base = ((run.context.event.get("pull_request") or {}).get("base") or {}).get("sha")
-    if not isinstance(base, str):
-        return state, None
-    workspace = run.context.workspace
-    text = run.github.file_text(state.environments_path, base)
-    if text is None:
-        return state, f"{state.environments_path} is new in this PR: the plan used it as proposed"
-    environments = config.parse_environments(text, f"{state.environments_path} (base branch)", workspace)
-    pinned_path = str(Path(environments.ssh.known_hosts).relative_to(workspace))
-    pinned = run.github.file_text(pinned_path, base)
-    if pinned is None:
-        raise InputError(f"{pinned_path} does not exist on the base branch", hint="commit the pinned host keys first")
-    trusted_pins = workspace / ".bluegreen-known-hosts-base"
-    trusted_pins.write_text(pinned, encoding="utf-8")
-    environments = verify_overrides(
-        replace(environments, ssh=replace(environments.ssh, known_hosts=str(trusted_pins))), run.inputs
-    )
-    new = [name for name in state.desired.apps if name not in environments.apps]
-    desired = replace(state.desired, apps={n: a for n, a in state.desired.apps.items() if n not in new})
-    notes = [f"new in this PR, planned once merged: {', '.join(new)}"] if new else []
-    proposed = replace(state.environments, ssh=replace(state.environments.ssh, known_hosts=str(trusted_pins)))
-    if environments != proposed or pinned != _read(state.environments.ssh.known_hosts):
-        notes.insert(
-            0,
-            f"this PR changes {state.environments_path} or the pinned host keys: the plan used the base "
-            "branch's copies (a PR cannot choose where the deploy key connects); the release uses the merged ones",
-        )
-    return replace(state, desired=desired, environments=verify_overrides(environments, run.inputs)), "; ".join(
-        notes
-    ) or None
+def _refused(trusted: Trusted) -> str:
+    if trusted.refusal is not None:
+        return trusted.refusal
+    return "the release would be refused: see the PR comment"
 
 
-def _read(path: str) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return None
+def _commit_status(run: Run, state: CommitState, description: str) -> None:
+    sha = run.decision.pr_head_sha
+    if sha:
+        context, url = run.inputs.plan_status_context, run.context.run_url
+        run.best_effort("the commit status", lambda: run.github.set_status(sha, state, description, context, url))
 
 
-def _static_plan(run: Run, state: config.State) -> int:
-    """A fork's PR has no secrets and a read-only token: the files are valid, nothing more can be said."""
+def _static_plan(run: Run, state: config.State, why: str, *, fork: bool = False) -> int:
+    """The files are valid against their schemas; nothing more can be said without trusting what to connect to."""
     apps = ", ".join(f"{name} → {app.live.title}" for name, app in state.desired.apps.items())
-    markdown = (
-        "## bluegreen plan: static checks only\n\n"
-        f"The state files are valid ({apps}). This pull request comes from a fork, so the workflow has no SSH key "
-        "and a read-only token: HAProxy and the app servers were not asked, and no comment or status was set. "
-        "A maintainer can run the plan with `workflow_dispatch` (mode `plan`) before merging.\n"
+    markdown = report_doc.markdown(
+        (
+            Heading(2, ("bluegreen plan: static checks only",)),
+            Para((f"The state files are valid ({apps}). ", why[:1].upper() + why[1:])),
+        )
     )
-    run.pr = None  # a read-only token cannot comment
+    if fork:
+        run.pr = None  # a read-only token cannot comment
+    else:
+        _commit_status(run, "success", "static checks only: " + why)
     return run.finish(markdown, no_release("noop"), 0)
 
 
 def _pr_trigger(run: Run) -> Trigger:
     pull = run.context.event.get("pull_request") or {}
-    author = (pull.get("user") or {}).get("login")
+    author = (pull.get("user") or {}).get("login")  # (the event's schema checked its shape)
     return Trigger(actor=author, pr=run.decision.pr, pr_url=pull.get("html_url"), commit=run.decision.pr_head_sha)

@@ -1,27 +1,50 @@
 """The Action's release on a push to the default branch: the merged PR, approval, the switch, status.json
-committed back, deployments, and the report on the PR."""
+committed back through GitHub's API, deployments, and the report on the PR.
+
+The merged commit's files are the approved ones (read from the checkout's objects). The history that decides
+what counts as a rollback is bluegreen's own record on GitHub (status_commit), and a push that edits status.json
+by hand is refused, with nothing switched.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
-from . import config, gitrepo, recording, report, workflow
-from .action_run import Run, credentials, load, no_release, outcome_outputs, run_link
-from .errors import RESULT_EXIT_CODES, BluegreenError
+from . import config, recording, report, workflow
+from .action_run import (
+    Run,
+    credentials,
+    no_release,
+    notes_markdown,
+    outcome_outputs,
+    recordable,
+    run_link,
+    with_inputs,
+)
+from .action_trust import for_push, proposal
+from .errors import RESULT_EXIT_CODES
 from .github_api import DeploymentState, PullInfo
-from .jobs import release_job, status_saver
-from .model import Environments, Outcome, Plan, Trigger
-from .release import Request
+from .gitobjects import Checkout
+from .jobs import release_job
+from .model import Environments, Outcome, Plan, Status, Trigger
+from .release import Request, Saved
 from .ssh import run_holder
+from .status_commit import Record, commit_record, read_record
 
 
 def release(run: Run) -> int:
-    state = _with_current_status(run, load(run))
-    pull = run.github.merged_pull_for_commit(run.context.sha)
-    run.pr = pull.number if pull else None
-    trigger = replace(_merge_trigger(run, pull), also_prs=_skipped_prs(run, state))
+    branch = run.inputs.status_branch or run.context.default_branch
+    with Checkout.open(run.context.workspace) as checkout:
+        head, merged = proposal(checkout, run.context, run.inputs.state_dir)
+        trusted = for_push(checkout, run.context, head, merged)
+        record = read_record(run.github, merged.status_path, branch)
+        state = with_inputs(replace(trusted.state, status=_recorded_status(record, merged, branch)), run.inputs)
+        pull = run.github.merged_pull_for_commit(head)
+        run.pr = pull.number if pull else None
+        trigger = replace(_merge_trigger(run, pull, head), also_prs=_skipped_prs(run, checkout, state, head))
+        keys = credentials(run, state, trusted.source)
     if run.inputs.require_approval:
         approved, why = run.github.approved_by_other(pull.number) if pull else (False, "a direct push has no review")
         if not approved:
@@ -30,44 +53,71 @@ def release(run: Run) -> int:
             )
             return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
     deployments: dict[str, int] = {}
-    request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger)
+    save = _StatusSaver(run, state, branch, start=head if run.inputs.status_branch else None)
+    request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger, trusted.refusal)
     outcome = asyncio.run(
         release_job(
             request,
-            credentials(run, state),
+            keys,
             run.progress,
-            status_saver(state),
+            save,
             run_holder(run.environ),
             announce=lambda plan: _announce(run, plan, deployments),
         )
     )
-    warning = _push_status(run, state, outcome)
     _deployment_results(run, state.environments, outcome, deployments)
-    markdown = report.outcome_markdown(outcome) + (f"\n> ⚠️ {warning}\n" if warning else "")
+    for title, said in (("status.json changed by hand", record.note), ("status.json not committed", save.warning)):
+        if said:
+            workflow.annotate(run.out, "warning", said, title=title)
+    markdown = report.outcome_markdown(outcome) + notes_markdown([record.note]) + notes_markdown([save.warning], "⚠️")
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 
 
-def _with_current_status(run: Run, state: config.State) -> config.State:
-    """status.json as it is now where it is committed (the default branch, or `status_branch`): a run that waited
-    behind another in the concurrency group checked out a commit older than that run's status commit."""
-    branch = run.inputs.status_branch or run.context.default_branch
-    try:
-        text = gitrepo.file_on_branch(run.context.workspace, branch, state.status_path)
-    except BluegreenError as error:
-        workflow.annotate(run.out, "warning", f"{error.message}: using the checked-out status", title="status.json")
-        return state
-    if text is None:
-        return state
-    return replace(state, status=config.parse_status(text, f"{state.status_path} ({branch})"))
+def _recorded_status(record: Record, merged: config.State, branch: str) -> Status:
+    if record.text is None:
+        return Status()
+    return config.parse_status(record.text, f"{merged.status_path} (bluegreen's record on {branch})")
 
 
-def _merge_trigger(run: Run, pull: PullInfo | None) -> Trigger:
+@dataclass
+class _StatusSaver:
+    """Records an outcome by committing status.json through GitHub's API, while the hosts' locks are still held,
+    so the next release reads it."""
+
+    run: Run
+    state: config.State
+    branch: str
+    start: str | None
+    warning: str | None = None
+
+    def __call__(self, outcome: Outcome) -> Saved:
+        path = self.state.status_path
+        if not self.run.inputs.commit_status:
+            return Saved(True, f"{path} not committed: the input commit_status is false")
+        if outcome.refusal is None and all(app.result == "noop" for app in outcome.apps):
+            return Saved(True, "nothing to record")
+        text = config.dump_status(recording.record_outcome(self.state.status, outcome))
+        message = f"bluegreen: record {outcome.result} in {path}"
+        committed = commit_record(self.run.github, path, text, message, self.branch, start=self.start)
+        if committed.warning:
+            self.warning = committed.warning
+            return Saved(False, committed.warning)
+        if committed.commit is None:
+            return Saved(True, f"{path} already records it")
+        signed = "signed by GitHub" if committed.verified else "NOT signed by GitHub, so no later run will trust it"
+        return Saved(
+            True, f"{path} records the observed LIVE (commit {committed.commit[:12]} on {self.branch}, {signed})"
+        )
+
+
+def _merge_trigger(run: Run, pull: PullInfo | None, head: str) -> Trigger:
     if pull is None:
-        return Trigger(actor=run.context.actor or None, commit=run.context.sha)
-    return Trigger(actor=pull.author, pr=pull.number, pr_url=pull.url, commit=run.context.sha, reverts_pr=pull.reverts)
+        return Trigger(actor=recordable("actor", run.context.actor or None), commit=head)
+    actor = recordable("actor", pull.author)
+    return Trigger(actor=actor, pr=pull.number, pr_url=pull.url, commit=head, reverts_pr=pull.reverts)
 
 
-def _skipped_prs(run: Run, state: config.State) -> tuple[int, ...]:
+def _skipped_prs(run: Run, checkout: Checkout, state: config.State, head: str) -> tuple[int, ...]:
     """PRs merged after the last recorded release whose own runs never released them (a concurrency group
     cancels a pending run): this run releases them too, and the report names them. Needs the branch's history
     (`fetch-depth: 0`); with a shallow checkout only the pushed commit is known."""
@@ -75,8 +125,8 @@ def _skipped_prs(run: Run, state: config.State) -> tuple[int, ...]:
     if not releases:
         return ()
     base = max(releases, key=lambda record: record.at).commit
-    touched = gitrepo.commits_touching(run.context.workspace, base, run.context.sha, state.live_path)
-    earlier = [sha for sha in touched if sha != run.context.sha][-20:]
+    touched = checkout.commits_touching(base, head, state.live_path)
+    earlier = [sha for sha in touched if sha != head][-20:]
     found = (run.github.merged_pull_for_commit(sha, just_pushed=False) for sha in earlier)
     return tuple(dict.fromkeys(p.number for p in found if p is not None and p.number != run.pr))
 
@@ -110,25 +160,3 @@ def _deployment_results(run: Run, environments: Environments, outcome: Outcome, 
             log_url=run.context.run_url,
         )
         run.best_effort(f"the deployment of {app.plan.app}", finish)
-
-
-def _push_status(run: Run, state: config.State, outcome: Outcome) -> str | None:
-    """Commit status.json to the branch; re-applied on top if the branch moved. A refusal is kept as a warning."""
-    if not run.inputs.commit_status or all(app.result == "noop" for app in outcome.apps):
-        return None
-
-    def render(current: str | None) -> str:
-        base = config.parse_status(current, state.status_path) if current else state.status
-        return config.dump_status(recording.record_outcome(base, outcome))
-
-    branch = run.inputs.status_branch or run.context.default_branch
-    message = f"bluegreen: record {outcome.result} in {state.status_path} [skip ci]"
-    try:
-        start = run.context.sha if run.inputs.status_branch else None  # a new status branch starts here
-        pushed = gitrepo.commit_and_push(run.context.workspace, state.status_path, render, message, branch, start=start)
-    except BluegreenError as error:
-        workflow.annotate(run.out, "warning", str(error), title="status.json not committed")
-        return f"{state.status_path} was not committed: {error.message}"
-    if pushed.warning:
-        workflow.annotate(run.out, "warning", pushed.warning, title="status.json not committed")
-    return pushed.warning

@@ -1,21 +1,24 @@
-"""One Action run: where it reads and writes, the PR it reports to, and what every job shares (the state
-files with the inputs' overrides, the SSH credentials, the outputs)."""
+"""One Action run: where it reads and writes, the PR it reports to, and what every job shares (the inputs'
+overrides of the state, the SSH credentials, the outputs)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TextIO
+from typing import TextIO, TypeVar
 
-from . import config, planner, workflow
+from . import config, planner, report_doc, workflow
 from .action import Context, Decision, Inputs
 from .errors import GitHubError, InputError, Location
 from .github_api import GitHub
 from .model import Environments, Outcome
-from .ssh import Credentials
+from .report_doc import Para
+from .sources import Source
+from .sshkeys import Credentials, load_credentials
 
 MARKER = "<!-- bluegreen:report -->"
+Recorded = TypeVar("Recorded", str, int)
 
 
 @dataclass
@@ -52,11 +55,10 @@ class Run:
         return code
 
 
-def load(run: Run) -> config.State:
-    state = config.load_state(run.context.workspace, run.inputs.state_dir)
-    planner.selected_apps(state.desired, run.inputs.apps, state.live_path)  # the `apps` input names known apps
-    overrides = verify_overrides(state.environments, run.inputs)
-    return replace(state, environments=overrides)
+def with_inputs(state: config.State, inputs: Inputs) -> config.State:
+    """The state with the inputs' verification overrides; the `apps` input must name apps of live.json."""
+    planner.selected_apps(state.desired, inputs.apps, state.live_path)
+    return replace(state, environments=verify_overrides(state.environments, inputs))
 
 
 def verify_overrides(environments: Environments, inputs: Inputs) -> Environments:
@@ -71,24 +73,36 @@ def verify_overrides(environments: Environments, inputs: Inputs) -> Environments
     return replace(environments, apps=apps)
 
 
-def credentials(run: Run, state: config.State) -> Credentials:
+def has_key(run: Run, state: config.State) -> bool:
+    """Whether this run was given a deploy key: the input, a key file in the repository, or the variable."""
     ssh = state.environments.ssh
-    if run.inputs.ssh_known_hosts.strip():
-        pinned = run.context.workspace / ".bluegreen-known-hosts"
-        pinned.write_text(run.inputs.ssh_known_hosts.strip() + "\n", encoding="utf-8")
-        ssh = replace(ssh, known_hosts=str(pinned))
-    environ = {**run.environ}
-    if not run.inputs.ssh_private_key.strip() and not ssh.key_file and not environ.get(ssh.key_env or ""):
+    return (
+        bool(run.inputs.ssh_private_key) or bool(ssh.key_file) or bool(run.environ.get(ssh.key_env or "", "").strip())
+    )
+
+
+def credentials(run: Run, state: config.State, source: Source) -> Credentials:
+    """The deploy key and the pinned host keys: inputs first, else the reviewed commit's files (`source`)."""
+    if not has_key(run, state):
         raise InputError(
             f"the input `ssh_private_key` is empty: {run.decision.mode} has to log in to the HAProxy hosts",
             hint="pass the deploy key from a secret: `ssh_private_key: ${{ secrets.BLUEGREEN_SSH_KEY }}`",
             location=Location("action inputs", field="ssh_private_key"),
         )
-    if run.inputs.ssh_private_key.strip():
-        environ[ssh.key_env or "BLUEGREEN_SSH_KEY"] = run.inputs.ssh_private_key
-    return Credentials(
-        replace(ssh, key_file=None) if run.inputs.ssh_private_key.strip() else ssh, environ, state.environments_path
+    return load_credentials(
+        state.environments.ssh,
+        source,
+        run.environ,
+        source.display(state.environments_path),
+        known_hosts=run.inputs.ssh_known_hosts.reveal(),
+        private_key=run.inputs.ssh_private_key.reveal(),
     )
+
+
+def recordable(kind: str, value: Recorded | None) -> Recorded | None:
+    """`value` when status.json can record it as `kind` (GitHub's logins and shas always can), else None: what one
+    run records must never make the file unreadable for the next."""
+    return value if value is not None and config.recorded_value_problem(kind, value) is None else None
 
 
 def outcome_outputs(outcome: Outcome) -> dict[str, str]:
@@ -99,6 +113,11 @@ def outcome_outputs(outcome: Outcome) -> dict[str, str]:
         if app.live is not None
     }
     return {"result": outcome.result, "apps": json.dumps(released), "live": json.dumps(live)}
+
+
+def notes_markdown(notes: Iterable[str | None], mark: str = "ℹ️") -> str:
+    """Notes under a report, escaped like every report text (they quote paths, names and GitHub's answers)."""
+    return "".join("\n" + report_doc.markdown((Para((f"{mark} ", note)),)) for note in notes if note)
 
 
 def run_link(run: Run) -> str:

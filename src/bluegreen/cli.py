@@ -17,17 +17,19 @@ import argparse
 import asyncio
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from . import config, planner, report
-from .errors import RESULT_EXIT_CODES
+from .errors import RESULT_EXIT_CODES, InputError
 from .jobs import plan_job, release_job, status_job, status_saver
 from .model import Trigger
 from .release import Request
-from .ssh import Credentials, run_holder
+from .sources import WorkingTree
+from .ssh import run_holder
+from .sshkeys import load_credentials
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,18 +42,47 @@ def parser() -> argparse.ArgumentParser:
     ):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("--repo", type=Path, default=Path(), help="the repository holding the state files")
-        command.add_argument("--state-dir", default="state", help="the state files' folder in the repo")
+        command.add_argument(
+            "--state-dir", type=_state_dir, default="state", help="the state files' folder in the repo"
+        )
         command.add_argument("--app", action="append", default=[], help="only this app (repeatable)")
         command.add_argument("--json", action="store_true", help="machine-readable output on stdout")
         if name != "status":
-            command.add_argument("--actor", help="who asked (shown in the report and recorded)")
-            command.add_argument("--pr", type=int, help="the pull request number")
-            command.add_argument("--commit", help="the commit that asked for it")
+            command.add_argument(
+                "--actor", type=_recorded("actor"), help="who asked (shown in the report and recorded)"
+            )
+            command.add_argument("--pr", type=_recorded("pr", int), help="the pull request number")
+            command.add_argument("--commit", type=_recorded("commit"), help="the commit that asked for it (hex sha)")
     commands.add_parser("action", help="the GitHub Action's entry point (reads GITHUB_* and INPUT_*)")
     demo = commands.add_parser("demo", help="a real release on loopback: HAProxy, sshd and app servers")
     demo.add_argument("--repo", type=Path, default=Path(), help="whose state/ to use as the example")
     demo.add_argument("--hosts", type=int, default=1, choices=range(1, 5), help="HAProxy hosts (a pair is 2)")
     return top
+
+
+def _state_dir(value: str) -> str:
+    try:
+        config.state_paths(value)
+    except InputError as error:
+        raise argparse.ArgumentTypeError(error.message) from None
+    return value
+
+
+def _recorded(kind: str, convert: Callable[[str], object] = str) -> Callable[[str], object]:
+    """An argument that ends up in status.json, checked as its schema checks it (before anything starts)."""
+
+    def check(text: str) -> object:
+        try:
+            value = convert(text)
+        except ValueError:
+            value = text
+        problem = config.recorded_value_problem(kind, value)
+        if problem:
+            raise argparse.ArgumentTypeError(problem)
+        return value
+
+    check.__name__ = kind  # argparse names the type in its message
+    return check
 
 
 @dataclass(frozen=True)
@@ -80,11 +111,11 @@ def run(argv: Sequence[str], environ: dict[str, str], console: Console) -> int:
 
 
 async def _command(args: argparse.Namespace, environ: dict[str, str], console: Console) -> int:
-    repo: Path = args.repo
+    repo = WorkingTree(args.repo)
     state = config.load_state(repo, args.state_dir)
     only = tuple(args.app)
     planner.selected_apps(state.desired, only, state.live_path)  # a name not in live.json is an input error
-    credentials = Credentials(state.environments.ssh, environ, state.environments_path)
+    credentials = load_credentials(state.environments.ssh, repo, environ, state.environments_path)
     if args.command == "status":
         observation = await status_job(state, only, credentials)
         if args.json:
@@ -98,7 +129,8 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     if args.command == "plan":
         outcome = await plan_job(request, credentials, console.progress)
     else:
-        outcome = await release_job(request, credentials, console.progress, status_saver(state), run_holder(environ))
+        save = status_saver(state, args.repo)
+        outcome = await release_job(request, credentials, console.progress, save, run_holder(environ))
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:

@@ -15,12 +15,11 @@ import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from bluegreen import jsonloc, recording
+from bluegreen import jsonloc, recording, safefile
 from bluegreen.errors import InputError, Location
 from bluegreen.jsonloc import Document, Finding, JsonPath, show
 from bluegreen.model import (
@@ -41,6 +40,7 @@ from bluegreen.model import (
     Switch,
     VerifySettings,
 )
+from bluegreen.sources import Source
 
 # defaults the model's dataclasses do not hold; the schemas document the same values (a test keeps them equal)
 DEFAULT_SOCKET = "/run/haproxy/admin.sock"
@@ -64,20 +64,28 @@ class State:
     live_path: str
     environments_path: str
     status_path: str
-    status_file: Path  # where to write status.json back
 
 
-def load_state(repo: Path, state_dir: str = "state") -> State:
-    """Read `<state_dir>/{live,environments,status}.json` under `repo`; a missing status.json is an empty Status."""
-    live_path, environments_path, status_path = (
-        f"{state_dir.rstrip('/')}/{name}" for name in ("live.json", "environments.json", "status.json")
-    )
-    desired = parse_desired(_read_required(repo, live_path), live_path)
-    environments = parse_environments(_read_required(repo, environments_path), environments_path, repo)
-    status_text = _read(repo, status_path)
-    status = Status() if status_text is None else parse_status(status_text, status_path)
-    check_apps(desired, environments, live_path)
-    return State(desired, environments, status, live_path, environments_path, status_path, repo / status_path)
+def state_paths(state_dir: str) -> tuple[str, str, str]:
+    """live.json, environments.json and status.json in `state_dir`, a folder inside the repository."""
+    folder = safefile.repo_path(state_dir, "the state folder", Location("state_dir", field="state_dir"))
+    live, environments, status = (f"{folder}/{name}" for name in ("live.json", "environments.json", "status.json"))
+    return live, environments, status
+
+
+def load_state(source: Source, state_dir: str = "state") -> State:
+    """Read `<state_dir>/{live,environments,status}.json` from `source`; a missing status.json is an empty Status."""
+    live_path, environments_path, status_path = state_paths(state_dir)
+    desired = parse_desired(_read_required(source, live_path), source.display(live_path))
+    environments = parse_environments(_read_required(source, environments_path), source.display(environments_path))
+    status = load_status(source, status_path)
+    check_apps(desired, environments, source.display(live_path))
+    return State(desired, environments, status, live_path, environments_path, status_path)
+
+
+def load_status(source: Source, status_path: str) -> Status:
+    text = source.read(status_path)
+    return Status() if text is None else parse_status(text, source.display(status_path))
 
 
 def check_apps(desired: Desired, environments: Environments, display: str) -> None:
@@ -97,7 +105,7 @@ def check_apps(desired: Desired, environments: Environments, display: str) -> No
 
 
 def parse_desired(text: str, display: str) -> Desired:
-    doc = _checked(text, display, "live")
+    doc = checked(text, display, "live")
     apps: Mapping[str, Any] = _data(doc)["apps"]
     return Desired({name: _desired_app(name, app, doc) for name, app in apps.items()})
 
@@ -109,23 +117,23 @@ def _desired_app(name: str, app: Mapping[str, Any], doc: Document) -> DesiredApp
 # --- environments.json ----------------------------------------------------------------------------------------
 
 
-def parse_environments(text: str, display: str, repo: Path) -> Environments:
-    """Relative paths (known_hosts, key_file) come back resolved against `repo`."""
-    return _environments(_checked(text, display, "environments"), display, repo)
+def parse_environments(text: str, display: str) -> Environments:
+    """Paths in the repository (known_hosts, key_file) stay relative to it: they are read from the same source."""
+    return _environments(checked(text, display, "environments"), display)
 
 
-def environments_from(data: Mapping[str, Any], display: str, repo: Path) -> Environments:
+def environments_from(data: Mapping[str, Any], display: str) -> Environments:
     """The same checks for environments.json's JSON values already in memory: problems name the field, no line."""
-    return _environments(_valid(Document(dict(data), {}), display, "environments"), display, repo)
+    return _environments(_valid(Document(dict(data), {}), display, "environments"), display)
 
 
-def _environments(doc: Document, display: str, repo: Path) -> Environments:
+def _environments(doc: Document, display: str) -> Environments:
     data = _data(doc)
     jsonloc.raise_findings(_located(_environment_rules(data), doc, display))
     haproxy = data["haproxy"]
     return Environments(
         hosts=tuple(_host(host, haproxy) for host in haproxy["hosts"]),
-        ssh=_ssh(data["ssh"], repo),
+        ssh=_ssh(data["ssh"]),
         lock=LockSettings(**_floats(haproxy.get("lock", {}), "wait_s")),
         apps={name: _app(name, app) for name, app in data["apps"].items()},
     )
@@ -142,14 +150,14 @@ def _host(host: Mapping[str, Any], haproxy: Mapping[str, Any]) -> HaproxyHost:
 
 
 def _endpoint(endpoint: Mapping[str, Any]) -> Endpoint:
-    return Endpoint(endpoint["host"], endpoint.get("port", DEFAULT_SSH_PORT), endpoint["user"])
+    return Endpoint(endpoint["host"], int(endpoint.get("port", DEFAULT_SSH_PORT)), endpoint["user"])
 
 
-def _ssh(ssh: Mapping[str, Any], repo: Path) -> SshSettings:
+def _ssh(ssh: Mapping[str, Any]) -> SshSettings:
     key_file = ssh.get("key_file")
     return SshSettings(
-        known_hosts=str(repo / ssh["known_hosts"]),
-        key_file=str(repo / key_file) if key_file else None,
+        known_hosts=ssh["known_hosts"],
+        key_file=key_file or None,
         key_env=ssh.get("key_env", None if key_file else DEFAULT_KEY_ENV),
         **_floats(ssh, "connect_timeout_s", "keepalive_interval_s"),
     )
@@ -161,9 +169,15 @@ def _app(name: str, app: Mapping[str, Any]) -> AppEnvironment:
         name=name,
         switch=_switch(app["switch"]),
         addresses=_colors(app["colors"]),
-        probes=Probes(**{**probes, **_floats(probes, "timeout_s")}),
+        probes=Probes(**{**probes, **_floats(probes, "timeout_s"), **_ints(probes, "health_status")}),
         public=PublicEntry(**app["public"]),
-        verify=VerifySettings(**{**verify, **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s")}),
+        verify=VerifySettings(
+            **{
+                **verify,
+                **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s"),
+                **_ints(verify, "healthy_probes", "requests", "max_new_5xx"),
+            }
+        ),
     )
 
 
@@ -177,8 +191,16 @@ def _colors(pair: Mapping[str, str]) -> dict[Color, str]:
     return {Color.BLUE: pair["blue"], Color.GREEN: pair["green"]}
 
 
+# The schema's numbers end here as the model's types: JSON Schema calls 5.0 an integer, and `range(5.0)` is a
+# TypeError in the middle of a release. A test generates documents from the schemas to keep every field covered.
+
+
 def _floats(data: Mapping[str, Any], *names: str) -> dict[str, float]:
     return {name: float(data[name]) for name in names if name in data}
+
+
+def _ints(data: Mapping[str, Any], *names: str) -> dict[str, int]:
+    return {name: int(data[name]) for name in names if name in data}
 
 
 # --- environments.json: what the schema cannot say ------------------------------------------------------------
@@ -247,7 +269,18 @@ def _located(rules: Iterator[_Rule], doc: Document, display: str) -> list[Findin
 
 
 def parse_status(text: str, display: str) -> Status:
-    return recording.status_from_json(_data(_checked(text, display, "status")))
+    return recording.status_from_json(_data(checked(text, display, "status")))
+
+
+def recorded_value_problem(kind: str, value: object) -> str | None:
+    """Why `value` cannot be recorded in status.json as `kind` (`actor`, `pr`, `commit`), in the schema's words;
+    None when it can. The command line checks its arguments with this, so nothing it records can make status.json
+    unreadable for the next run."""
+    schema = _schema("status")
+    check = Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{kind}"})
+    if check.is_valid(value):
+        return None
+    return f"got {show(value)}; expected {schema['$defs'][kind]['description']}"
 
 
 def dump_status(status: Status) -> str:
@@ -258,27 +291,17 @@ def dump_status(status: Status) -> str:
 # --- files and schemas ----------------------------------------------------------------------------------------
 
 
-def _read(repo: Path, display: str) -> str | None:
-    try:
-        return (repo / display).read_text(encoding="utf-8").removeprefix("\ufeff")
-    except FileNotFoundError:
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
-        raise InputError(
-            f"cannot read {display}: {reason}", hint="check the file", location=Location(display)
-        ) from None
-
-
-def _read_required(repo: Path, display: str) -> str:
-    text = _read(repo, display)
+def _read_required(source: Source, path: str) -> str:
+    text = source.read(path)
     if text is None:
-        hint = _MISSING_HINTS[display.rsplit("/", 1)[-1]]
-        raise InputError(f"{display} is missing (looked in {repo})", hint=hint, location=Location(display))
+        hint = _MISSING_HINTS[path.rsplit("/", 1)[-1]]
+        display = source.display(path)
+        raise InputError(f"{display} is missing", hint=hint, location=Location(display))
     return text
 
 
-def _checked(text: str, display: str, schema: str) -> Document:
+def checked(text: str, display: str, schema: str) -> Document:
+    """`text` parsed with line numbers and checked against schemas/`schema`.schema.json, or an InputError."""
     return _valid(jsonloc.parse(text, display), display, schema)
 
 
@@ -318,6 +341,13 @@ def _data(doc: Document) -> Any:  # the schema has checked the shape
 
 @functools.cache
 def validator(name: str) -> Draft202012Validator:
-    """The validator for `name`.schema.json (live, environments, status), shipped in bluegreen/schemas."""
-    schema = json.loads((files("bluegreen") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    """The validator for `name`.schema.json (live, environments, status, event), shipped in bluegreen/schemas."""
+    return Draft202012Validator(_schema(name))
+
+
+@functools.cache
+def _schema(name: str) -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(
+        (files("bluegreen") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
+    )
+    return schema

@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from itertools import islice
+from typing import Any, Literal
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
@@ -22,7 +23,9 @@ from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
 from .errors import GitHubError, InputError
+from .safefile import MAX_BYTES, decode
 
+WORKFLOW_BOT = "github-actions[bot]"
 COMMENT_LIMIT = 65_536
 TRUSTED = frozenset(
     {"OWNER", "MEMBER", "COLLABORATOR"}
@@ -48,6 +51,35 @@ def reverted_pull(title: str, body: str, repository: str) -> int | None:
         return None
     same_repository = found["repo"] is None or found["repo"].lower() == repository.lower()
     return int(found["number"]) if same_repository else None
+
+
+@dataclass(frozen=True)
+class RepoFile:
+    text: str
+    sha: str  # the blob's sha: what an update names as the version it replaces
+
+
+@dataclass(frozen=True)
+class PathCommit:
+    sha: str
+    author: str | None  # the GitHub account the commit is linked to (None: an address GitHub does not know)
+    verified: bool  # GitHub verified its signature
+
+    @property
+    def by_workflow(self) -> bool:
+        """Made through the API by a workflow's token: github-actions[bot], signed by GitHub. A person can put
+        the bot's name and address on a commit, but not GitHub's signature."""
+        return self.author == WORKFLOW_BOT and self.verified
+
+
+@dataclass(frozen=True)
+class Written:
+    commit: str
+    verified: bool
+
+
+class StaleFile(GitHubError):
+    """The file changed on the branch since it was read: read it again, then write."""
 
 
 @dataclass(frozen=True)
@@ -180,18 +212,63 @@ class GitHub:
                 return by_merge
             return next((p for p in rebased if p.base_ref == self._repo.default_branch), None)
 
-    def file_text(self, path: str, ref: str) -> str | None:
-        """A file of the repository as it is at `ref` (a sha or branch); None when it does not exist there."""
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", path) or ".." in path.split("/"):
-            raise ValueError(f"not a repository path: {path!r}")
-        with self._call(f"reading {path} at {ref[:12]}", "contents: read"):
+    def file(self, path: str, ref: str) -> RepoFile | None:
+        """A file of the repository as it is at `ref` (a sha or branch), with its blob sha; None when not there."""
+        _check_path(path)
+        with self._call(f"reading {path} at {ref[:40]}", "contents: read"):
             try:
                 found = self._repo.get_contents(path, ref=ref)
             except UnknownObjectException:
                 return None
-            if isinstance(found, list):
+            if isinstance(found, list) or found.type != "file":
                 return None
-            return found.decoded_content.decode("utf-8")
+            if found.size > MAX_BYTES or found.encoding != "base64":
+                raise GitHubError(f"{path} at {ref[:40]} is larger than {MAX_BYTES // 1024} KiB")
+            return RepoFile(decode(found.decoded_content, f"{path} ({ref[:12]})"), found.sha)
+
+    def path_commits(self, path: str, branch: str, limit: int = 20) -> list[PathCommit]:
+        """The newest commits on `branch` that changed `path`, newest first, each with the account GitHub links
+        it to and whether GitHub verified its signature."""
+        _check_path(path)
+        with self._call(f"listing the commits of {path} on {branch}", "contents: read"):
+            found: list[PathCommit] = []
+            for commit in islice(self._repo.get_commits(sha=branch, path=path), limit):
+                # attributes, not raw_data: reading raw_data of a listed commit would fetch each one again
+                verification = commit.commit.verification
+                login = commit.author.login if commit.author is not None else None
+                found.append(PathCommit(commit.sha, login, verification is not None and verification.verified))
+            return found
+
+    def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written:
+        """One commit on `branch` that sets `path` to `text`, as the token's own identity (the workflow token's
+        commits are github-actions[bot]'s, signed by GitHub). `sha` is the blob being replaced (None: a new
+        file): GitHub refuses with 409 when the file changed since, raised here as StaleFile."""
+        _check_path(path)
+        with self._call(f"committing {path} to {branch}", "contents: write"):
+            try:
+                if sha is None:
+                    written = self._repo.create_file(path, message, text, branch=branch)
+                else:
+                    written = self._repo.update_file(path, message, text, sha, branch=branch)
+            except GithubException as exc:
+                if exc.status == 409 and "does not match" in _github_message(exc):
+                    raise StaleFile(f"{path} changed on {branch} since it was read") from exc
+                raise
+            commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing
+            verification = commit.get("verification") or {}
+            return Written(str(commit["sha"]), verification.get("verified") is True)
+
+    def branch_exists(self, branch: str) -> bool:
+        with self._call(f"looking for branch {branch}", "contents: read"):
+            try:
+                return bool(self._repo.get_git_ref(f"heads/{branch}").object.sha)  # (lazy: reading it asks GitHub)
+            except UnknownObjectException:
+                return False
+
+    def create_branch(self, branch: str, sha: str) -> None:
+        _check_sha(sha)
+        with self._call(f"creating branch {branch}", "contents: write"):
+            self._repo.create_git_ref(f"refs/heads/{branch}", sha)
 
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
         """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""
@@ -291,6 +368,11 @@ def _check_inputs(token: str, api_url: str, repository: str) -> None:
         raise InputError(f"not a GitHub API URL: {api_url!r}", hint="GITHUB_API_URL is like https://api.github.com")
     if not _REPOSITORY.fullmatch(repository) or ".." in repository:
         raise InputError(f"not a repository name: {repository!r}", hint="GITHUB_REPOSITORY is like owner/name")
+
+
+def _check_path(path: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", path) or ".." in path.split("/"):
+        raise ValueError(f"not a repository path: {path!r}")
 
 
 def _check_sha(sha: str) -> None:

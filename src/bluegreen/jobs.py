@@ -13,10 +13,11 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import config, recording
+from . import config, recording, safefile
+from .errors import InputError
 from .model import HaproxyHost, Observation, Outcome, Plan
 from .observe import Clients, observe
-from .release import Effects, Request, SaveStatus, connected, dry_run, locked, preflight, release
+from .release import Effects, Request, Saved, SaveStatus, connected, dry_run, locked, preflight, release
 from .ssh import Credentials, SshHost
 from .verify import Progress
 
@@ -71,24 +72,21 @@ async def status_job(state: config.State, only: tuple[str, ...], credentials: Cr
             await clients.aclose()
 
 
-def status_saver(state: config.State) -> SaveStatus:
-    """Record an outcome in the repository's status.json (written atomically); an error is reported, not raised."""
+def status_saver(state: config.State, repo: Path) -> SaveStatus:
+    """Record an outcome in status.json in the working tree `repo` (replaced atomically, never through a link);
+    an error is reported, not raised."""
 
-    def save(outcome: Outcome) -> str | None:
+    def save(outcome: Outcome) -> Saved:
         updated = recording.record_outcome(state.status, outcome)
         try:
-            write_atomically(state.status_file, config.dump_status(updated))
+            safefile.write_text(repo, state.status_path, config.dump_status(updated))
+        except InputError as error:
+            return Saved(False, error.message)
         except OSError as exc:
-            return f"cannot write {state.status_path}: {exc.strerror}"
-        return None
+            return Saved(False, f"cannot write {state.status_path}: {exc.strerror or type(exc).__name__}")
+        return Saved(True, f"{state.status_path} records the observed LIVE")
 
     return save
-
-
-def write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)
 
 
 @contextmanager

@@ -303,10 +303,11 @@ class Trigger:
 class Plan:
     apps: tuple[AppPlan, ...]
     trigger: Trigger = Trigger()
+    refusal: str | None = None  # the whole request is refused, whatever each app's checks say (one line)
 
     @property
     def refused(self) -> bool:
-        return any(app.action == "refuse" for app in self.apps)
+        return self.refusal is not None or any(app.action == "refuse" for app in self.apps)
 
     @property
     def switches(self) -> tuple[AppPlan, ...]:
@@ -360,9 +361,10 @@ class Outcome:
     trigger: Trigger = Trigger()
     at: str = ""
     dry_run: bool = False
+    refusal: str | None = None  # the whole request was refused (Plan.refusal)
 
     @property
     def result(self) -> Result:
         order: tuple[Result, ...] = ("failed", "rolled_back", "refused", "success", "noop")
-        results = {app.result for app in self.apps}
+        results = {app.result for app in self.apps} | ({"refused"} if self.refusal else set())
         return next((result for result in order if result in results), "noop")

@@ -47,11 +47,11 @@ def _release_record(app: AppOutcome, outcome: Outcome) -> ReleaseRecord:
         to_version=plan.to_version,
         durations_ms=dict(app.durations_ms),
         switch_ms=app.switch_ms,
-        hosts={host: _clipped(result) for host, result in app.hosts.items()},
+        hosts={host: clean_text(result) for host, result in app.hosts.items()},
         actor=trigger.actor,
         pr=trigger.pr,
         commit=trigger.commit,
-        reason=_clipped(app.reason) if app.reason else None,
+        reason=clean_text(app.reason) if app.reason else None,
     )
 
 
@@ -91,7 +91,10 @@ def _release(record: Mapping[str, Any]) -> ReleaseRecord:
         durations_ms={phase: float(ms) for phase, ms in record.get("durations_ms", {}).items()},
         switch_ms=None if switch_ms is None else float(switch_ms),
         hosts=dict(record.get("hosts", {})),
-        **{key: record.get(key) for key in ("actor", "pr", "commit", "reason")},
+        actor=record.get("actor"),
+        pr=None if record.get("pr") is None else int(record["pr"]),
+        commit=record.get("commit"),
+        reason=record.get("reason"),
     )
 
 
@@ -135,7 +138,9 @@ def _release_json(record: ReleaseRecord) -> dict[str, object]:
     }
 
 
-def _clipped(text: str, limit: int = 4000) -> str:
-    """Free text as status.json's schema allows it (4096 characters), so a long error can never make the file
-    unreadable for the next run."""
+def clean_text(text: str, limit: int = 4000) -> str:
+    """Free text as status.json's schema allows it: no control characters (an error message may quote a
+    server's answer) and at most 4096 characters, so what one run records can never make the file unreadable
+    for the next."""
+    text = "".join(char if char.isprintable() else " " for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

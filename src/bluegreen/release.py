@@ -38,7 +38,16 @@ from .ssh import Credentials, HostSession, SshHost, connect
 from .switch import switch_all
 from .verify import Progress, Verdict, verify
 
-SaveStatus = Callable[[Outcome], str | None]  # records the outcome; returns an error to report, or None
+
+@dataclass(frozen=True)
+class Saved:
+    """How recording the outcome went, for the report's last step."""
+
+    ok: bool
+    detail: str
+
+
+SaveStatus = Callable[[Outcome], Saved]  # records the outcome (status.json); never raises
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class Request:
     status: Status
     only: tuple[str, ...] = ()
     trigger: Trigger = Trigger()
+    refusal: str | None = None  # decided before any host is asked (a hand-edited status.json, say)
 
 
 @asynccontextmanager
@@ -82,18 +92,13 @@ async def preflight(
     plan = planner.plan(
         request.desired, request.environments, request.status, observation, request.trigger, request.only
     )
-    return plan, observation, _ms(start)
+    return replace(plan, refusal=request.refusal), observation, _ms(start)
 
 
 def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
     """The release's outcome as merging would make it, with nothing done."""
     apps = tuple(_would(app, observation.apps[app.app], plan) for app in plan.apps)
-    return Outcome(
-        apps,
-        plan.trigger,
-        at,
-        dry_run=True,
-    )
+    return Outcome(apps, plan.trigger, at, dry_run=True, refusal=plan.refusal)
 
 
 @dataclass(frozen=True)
@@ -125,8 +130,16 @@ async def release(request: Request, effects: Effects, save: SaveStatus, at: str)
         else:
             appl = AppRelease(request.environments.apps[app.app], app, seen, effects, {"preflight": preflight_ms})
             outcomes.append(await appl.run())
-    outcome = Outcome(tuple(outcomes), plan.trigger, at)
-    return _recorded(outcome, save(outcome))
+    outcome = Outcome(tuple(outcomes), plan.trigger, at, refusal=plan.refusal)
+    return _recorded(outcome, await asyncio.to_thread(_saved, save, outcome))
+
+
+def _saved(save: SaveStatus, outcome: Outcome) -> Saved:
+    """What the traffic did is already decided: recording it may fail, but never hides the outcome."""
+    try:
+        return save(outcome)
+    except Exception as error:  # reported in the step, the report is still written
+        return Saved(False, f"status.json was not recorded: {type(error).__name__}: {error}")
 
 
 @dataclass
@@ -164,7 +177,8 @@ class AppRelease:
         return await self._switch_back(verdict.detail)
 
     async def _verify(self) -> Verdict:
-        """Verification that cannot finish (a host's connection drops, say) is a failed one: switch back."""
+        """Verification that cannot finish is a failed one, and traffic goes back: a host's connection drops,
+        HAProxy answers nonsense, or bluegreen itself has a bug. There is never an unverified switch."""
         plan = self.plan
         try:
             return await verify(
@@ -177,7 +191,7 @@ class AppRelease:
                 self.effects.progress,
                 self.effects.stop,
             )
-        except (BluegreenError, OSError) as error:
+        except Exception as error:  # after the switch, anything unexpected is a failed check
             said = error.message if isinstance(error, BluegreenError) else f"{type(error).__name__}: {error}"
             return Verdict(False, f"verification could not finish: {said}")
 
@@ -249,6 +263,8 @@ def _would(app: AppPlan, seen: AppObservation, plan: Plan) -> AppOutcome:
 
 def _held_back(plan: Plan) -> str:
     """One request, one verdict: an app that could switch waits when another app of the same request cannot."""
+    if plan.refusal is not None:
+        return f"refused, nothing was changed: {plan.refusal}"
     refused = ", ".join(app.app for app in plan.apps if app.action == "refuse")
     return f"held back, nothing was changed: {refused} was refused, and a release switches all its apps or none"
 
@@ -280,11 +296,9 @@ def _outcome(
     )
 
 
-def _recorded(outcome: Outcome, save_error: str | None) -> Outcome:
+def _recorded(outcome: Outcome, saved: Saved) -> Outcome:
     """Add the last step, now that status.json was (or could not be) written."""
-    step = Step(
-        "Update state tracking", save_error is None, save_error or "state/status.json records the observed LIVE"
-    )
+    step = Step("Update state tracking", saved.ok, saved.detail)
     return replace(
         outcome,
         apps=tuple(

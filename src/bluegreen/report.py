@@ -65,6 +65,8 @@ def outcome_doc(outcome: Outcome) -> Doc:
     trigger = _trigger_spans(outcome)
     blocks: list[Block] = [Heading(2, (mark(RESULT_TONES[outcome.result]), " ", _headline(outcome)))]
     blocks += [Para(trigger)] if trigger else []
+    if outcome.refusal:
+        blocks.append(Para((mark("bad"), " ", Bold("Refused:"), f" {outcome.refusal}")))
     if not outcome.apps:
         blocks.append(Para(("No apps in state/live.json.",)))
     for app in outcome.apps:

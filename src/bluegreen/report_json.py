@@ -26,6 +26,7 @@ from bluegreen.report_status import app_drift, app_names, host_names, observed_l
 def outcome_json(outcome: Outcome) -> dict[str, object]:
     return {
         "result": outcome.result,
+        "refusal": outcome.refusal,
         "dry_run": outcome.dry_run,
         "at": outcome.at or None,
         "trigger": _trigger_json(outcome.trigger),

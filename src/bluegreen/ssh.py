@@ -16,13 +16,16 @@ import secrets
 import shlex
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Protocol
 
 import asyncssh
 
-from .errors import HostKeyError, InputError, Location, LockBusyError, UnreachableError
-from .model import Endpoint, HaproxyHost, SshSettings
+from .errors import HostKeyError, LockBusyError, UnreachableError
+from .model import Endpoint, HaproxyHost
+from .sshkeys import Credentials
+
+__all__ = ["COMMAND_TIMEOUT_S", "Credentials", "HostSession", "SshHost", "Streams", "connect", "run_holder"]
 
 COMMAND_TIMEOUT_S = 10.0
 LOCK_BUSY = 75  # flock's exit status when the wait ran out (-E)
@@ -40,61 +43,6 @@ class HostSession(Protocol):
     async def read_file(self, path: str) -> str | None: ...
     async def write_file(self, path: str, text: str) -> None: ...
     async def open_tcp(self, host: str, port: int) -> Streams: ...
-
-
-class Credentials:
-    """The client key and the pinned host keys, read once per run."""
-
-    def __init__(self, settings: SshSettings, environ: dict[str, str], display: str) -> None:
-        self.settings = settings
-        self.known_hosts = _load_known_hosts(settings, display)
-        self.client_key = _load_client_key(settings, environ, display)
-
-
-def _load_known_hosts(settings: SshSettings, display: str) -> asyncssh.SSHKnownHosts:
-    where = Location(display, field="ssh.known_hosts")
-    try:
-        text = Path(settings.known_hosts).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the pinned host keys {settings.known_hosts}: {exc.strerror}",
-            hint="commit the HAProxy hosts' keys (`ssh-keyscan -t ed25519 HOST`, checked by hand) to that file",
-            location=where,
-        ) from exc
-    try:
-        return asyncssh.import_known_hosts(text)
-    except (ValueError, asyncssh.KeyImportError) as exc:
-        raise InputError(f"{settings.known_hosts} is not a known_hosts file: {exc}", location=where) from exc
-
-
-def _load_client_key(settings: SshSettings, environ: dict[str, str], display: str) -> asyncssh.SSHKey:
-    if settings.key_file:
-        source, field = settings.key_file, "ssh.key_file"
-        try:
-            text = Path(settings.key_file).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(
-                f"cannot read the SSH key file: {exc.strerror}", location=Location(display, field=field)
-            ) from exc
-    else:
-        source, field = f"${settings.key_env}", "ssh.key_env"
-        text = environ.get(settings.key_env or "", "")
-        if not text.strip():
-            raise InputError(
-                f"the SSH private key is missing: {source} is not set",
-                hint=f"pass the deploy key's private half in the environment variable {settings.key_env}",
-                location=Location(display, field=field),
-            )
-    # Secrets pasted into web forms arrive with CRLF line ends and without the final newline.
-    text = text.replace("\r\n", "\n").strip() + "\n"
-    try:
-        return asyncssh.import_private_key(text)
-    except (asyncssh.KeyImportError, ValueError) as exc:
-        raise InputError(
-            f"the SSH private key in {source} cannot be read ({type(exc).__name__})",
-            hint="use an unencrypted OpenSSH or PEM key, e.g. from `ssh-keygen -t ed25519 -N ''`",
-            location=Location(display, field=field),
-        ) from None
 
 
 class SshHost:
@@ -269,7 +217,7 @@ async def _connect(
         )
     except asyncssh.HostKeyNotVerifiable as exc:
         raise HostKeyError(
-            f"{where}: the server's host key is not the one pinned in {settings.known_hosts}",
+            f"{where}: the server's host key is not the one pinned in {credentials.pins}",
             hint="if the host was rebuilt, check its new key out of band and update the pinned key",
         ) from exc
     except asyncssh.PermissionDenied as exc:

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ class Rig:
         git(self.dev, "checkout", "-q", "-B", branch, f"origin/{branch}" if branch == "main" else "HEAD")
         for path, document in files.items():
             (self.dev / path).write_text(json.dumps(document, indent=2) + "\n")
-        git(self.dev, "commit", "-qam", message)
+        git(self.dev, "add", "-A")
+        git(self.dev, "commit", "-qm", message)
         git(self.dev, "push", "-q", "origin", f"HEAD:refs/heads/{branch}")
         return git(self.dev, "rev-parse", "HEAD")
 
@@ -87,17 +89,54 @@ class Rig:
         email, subject = git(self.origin, "log", "-1", "--format=%ae%n%s", "main").split("\n", 1)
         return json.loads(text), email, subject
 
-    def checkout(self, sha: str) -> Path:
-        """What actions/checkout leaves in GITHUB_WORKSPACE: a clone at `sha`, owned by another uid."""
+    def test_merge(self, number: int, head: str) -> str:
+        """What GitHub makes for a pull_request event: `refs/pull/N/merge`, the base branch's tip merged with the
+        pull request's head (parents: base first, head second). The event's GITHUB_SHA is this commit."""
+        git(self.dev, "fetch", "-q", "origin")
+        git(self.dev, "checkout", "-q", "--detach", "origin/main")
+        git(self.dev, "merge", "-q", "--no-ff", "-m", f"Merge {head} into main", head)
+        merge = git(self.dev, "rev-parse", "HEAD")
+        git(self.dev, "push", "-q", "-f", "origin", f"{merge}:refs/pull/{number}/merge")
+        git(self.dev, "checkout", "-q", "main")
+        return merge
+
+    def checkout(self, sha: str, depth: int | None = None, prepare: Callable[[Path], None] | None = None) -> Path:
+        """What actions/checkout leaves in GITHUB_WORKSPACE: `sha` checked out, with `fetch-depth: depth` (then
+        only that commit's history, as actions/checkout fetches it) or the whole history and branches; no
+        credentials kept; owned by another uid. `prepare` may change it first (as an earlier step could)."""
         workspace = self.root / f"workspace-{sha[:8]}-{len(list(self.root.iterdir()))}"
-        git(self.root, "clone", "-q", str(self.origin), str(workspace))
-        git(workspace, "checkout", "-q", sha)
+        git(self.root, "init", "-q", str(workspace))
+        git(workspace, "remote", "add", "origin", f"file://{self.origin}")
+        wanted = (
+            [f"--depth={depth}", "origin", sha] if depth else ["origin", sha, "+refs/heads/*:refs/remotes/origin/*"]
+        )
+        git(workspace, "fetch", "-q", *wanted)
+        git(workspace, "checkout", "-q", "--detach", sha)
+        if prepare is not None:
+            prepare(workspace)
         for path in [workspace, *workspace.rglob("*")]:
             os.lchown(path, 1001, 1001)  # the runner's uid: git calls this "dubious ownership"
         return workspace
 
-    def run(self, event_name: str, event: dict[str, Any], sha: str, ref: str, **inputs: str) -> ActionRun:
-        workspace = self.checkout(sha)
+    def run(
+        self,
+        event_name: str,
+        event: dict[str, Any],
+        sha: str,
+        ref: str,
+        given: Mapping[str, str] | None = None,
+        *,
+        depth: int | None = None,
+        prepare: Callable[[Path], None] | None = None,
+        **more: str,
+    ) -> ActionRun:
+        """The Action as GitHub runs it for this event; for a pull_request, `sha` is the pull request's head, and
+        the run gets GitHub's test merge of it, as actions/checkout does. `prepare` may change the workspace
+        first (as an earlier step of the job could)."""
+        if event_name == "pull_request":
+            sha = self.test_merge(int(event["pull_request"]["number"]), sha)
+        workspace = self.checkout(sha, depth, prepare)
+        inputs = {**(given or {}), **more}
         files = {name: self.root / f"{name}-{workspace.name}" for name in ("event.json", "output", "summary")}
         files["event.json"].write_text(json.dumps(event))
         for name in ("output", "summary"):
@@ -170,6 +209,7 @@ def make_rig(root: Path, lab: Sandbox, github: FakeGitHub) -> Rig:
     before = {"apps": {"theoshift": {"live": "green"}, "ldc-tools": {"live": "blue"}}}
     (seed / "state" / "live.json").write_text(json.dumps(before, indent=2) + "\n")
     git(root, "init", "-q", "--bare", "-b", "main", str(root / "origin.git"))
+    git(root / "origin.git", "config", "uploadpack.allowAnySHA1InWant", "true")  # GitHub serves any sha
     git(seed, "init", "-q", "-b", "main")
     git(seed, "add", "-A")
     git(seed, "commit", "-qm", "State of the ops repository")

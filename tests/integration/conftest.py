@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -16,6 +17,8 @@ import pytest
 from bluegreen import cli
 from bluegreen.errors import BluegreenError
 from bluegreen.sandbox import Sandbox
+from tests.fakegithub import FakeGitHub
+from tests.integration.actionrig import Rig, make_rig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,10 +45,13 @@ class Consumer:
         environ = {"BLUEGREEN_SSH_KEY": self.lab.private_key if key is None else key}
         console = cli.Console(out, err, time.perf_counter())
         try:
-            code = cli.run([argv[0], "--repo", str(self.path), *argv[1:]], environ, console)
+            with contextlib.redirect_stderr(err):  # argparse's own messages
+                code = cli.run([argv[0], "--repo", str(self.path), *argv[1:]], environ, console)
         except BluegreenError as error:  # as __main__ does
             code = error.exit_code
             err.write(str(error))
+        except SystemExit as exit:  # argparse refused an argument
+            code = int(exit.code or 0)
         return Ran(code, out.getvalue(), err.getvalue())
 
     def live(self, **apps: str) -> None:
@@ -83,3 +89,11 @@ def make_consumer(tmp_path: Path) -> MakeConsumer:
 @pytest.fixture
 def consumer(sandbox: Sandbox, make_consumer: MakeConsumer) -> Consumer:
     return make_consumer(sandbox)
+
+
+@pytest.fixture
+def rig(tmp_path: Path, sandbox: Sandbox, fake_github: FakeGitHub) -> Rig:
+    """A consumer repository on the fake GitHub, wired to the lab: see actionrig."""
+    made = make_rig(tmp_path, sandbox, fake_github)
+    fake_github.git_dir = made.origin  # GitHub serves the repository's files from what was pushed
+    return made

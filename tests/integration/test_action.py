@@ -7,27 +7,18 @@ webhook schemas when they are beside the repository."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bluegreen.sandbox import Sandbox
 from tests import events
-from tests.fakegithub import FakeGitHub
-from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git, make_rig
+from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git
 from tests.integration.test_release import ldc_states, theoshift_route
 
 pytestmark = pytest.mark.integration
 
 MARKER = "<!-- bluegreen:report -->"
-
-
-@pytest.fixture
-def rig(tmp_path: Path, sandbox: Sandbox, fake_github: FakeGitHub) -> Rig:
-    made = make_rig(tmp_path, sandbox, fake_github)
-    fake_github.git_dir = made.origin  # GitHub serves the repository's files from what was pushed
-    return made
 
 
 def open_pr(
@@ -54,7 +45,7 @@ def merge_pr(rig: Rig, number: int, branch: str = "release") -> str:
 
 
 def push_run(rig: Rig, sha: str, **inputs: str) -> ActionRun:
-    return rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main", **inputs)
+    return rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main", inputs)
 
 
 FLIP = {"theoshift": {"live": "blue", "version": "2.4.1"}, "ldc-tools": {"live": "green"}}
@@ -115,9 +106,7 @@ def test_merge_releases_commits_status_and_reports_then_revert_rolls_back(rig: R
 def test_a_protected_branch_keeps_the_release_and_warns_with_the_fix(rig: Rig, sandbox: Sandbox) -> None:
     open_pr(rig, 12, FLIP)
     merged = merge_pr(rig, 12)
-    hook = rig.origin / "hooks" / "pre-receive"
-    hook.write_text("#!/bin/sh\necho 'error: GH006: Protected branch update failed for refs/heads/main.' >&2\nexit 1\n")
-    hook.chmod(0o755)
+    rig.github.protect("main")  # the contents API answers 409, as GitHub does for a protected branch
     before = git(rig.origin, "rev-parse", "main")
     ran = push_run(rig, merged)
     assert ran.code == 0, ran.log

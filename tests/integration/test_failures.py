@@ -13,9 +13,11 @@ from bluegreen import config
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, Outcome
 from bluegreen.observe import Clients
-from bluegreen.release import Effects, Request, connected, release
+from bluegreen.release import Effects, Request, Saved, connected, release
 from bluegreen.sandbox import Sandbox
-from bluegreen.ssh import Credentials, HostSession, Streams
+from bluegreen.sources import WorkingTree
+from bluegreen.ssh import HostSession, Streams
+from bluegreen.sshkeys import Credentials, load_credentials
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.test_release import ldc_states, theoshift_route
 
@@ -61,10 +63,16 @@ class Faulty:
 Wrap = Callable[[Mapping[str, HostSession]], Mapping[str, HostSession]]
 
 
-def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theoshift",)) -> Outcome:
-    state = config.load_state(consumer.path)
+def state_and_keys(consumer: Consumer) -> tuple[config.State, Credentials]:
+    """The consumer's state files and the lab's deploy key, as `bluegreen release --repo` reads them."""
+    repo = WorkingTree(consumer.path)
+    state = config.load_state(repo)
     environ = {"BLUEGREEN_SSH_KEY": consumer.lab.private_key}
-    credentials = Credentials(state.environments.ssh, environ, state.environments_path)
+    return state, load_credentials(state.environments.ssh, repo, environ, state.environments_path)
+
+
+def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theoshift",)) -> Outcome:
+    state, credentials = state_and_keys(consumer)
     request = Request(state.desired, state.environments, state.status, only)
 
     async def run() -> Outcome:
@@ -73,7 +81,7 @@ def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theos
             clients = Clients(sessions)
             try:
                 effects = Effects(sessions, clients, lambda _: None)
-                return await release(request, effects, lambda _: None, "2026-11-24T00:00:00Z")
+                return await release(request, effects, lambda _: Saved(True, "not recorded"), "2026-11-24T00:00:00Z")
             finally:
                 await clients.aclose()
 
@@ -165,8 +173,7 @@ def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
         document["haproxy"]["lock"] = {"wait_s": 1}
 
     edit_environments(consumer, short_wait)
-    state = config.load_state(consumer.path)
-    credentials = Credentials(state.environments.ssh, {"BLUEGREEN_SSH_KEY": sandbox.private_key}, "environments.json")
+    state, credentials = state_and_keys(consumer)
 
     async def hold_and_try() -> Any:
         async with (
@@ -184,8 +191,7 @@ def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
 
 
 def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox) -> None:
-    state = config.load_state(consumer.path)
-    credentials = Credentials(state.environments.ssh, {"BLUEGREEN_SSH_KEY": sandbox.private_key}, "environments.json")
+    state, credentials = state_and_keys(consumer)
 
     async def take_and_vanish() -> None:
         async with connected(state.environments.hosts, credentials) as sessions:
@@ -240,4 +246,27 @@ def test_verification_that_cannot_finish_switches_back(consumer: Consumer, sandb
     app = outcome.apps[0]
     assert app.result == "rolled_back"
     assert "verification could not finish: lb1: injected failure of `show stat`" in (app.reason or "")
+    assert theoshift_route(sandbox) == "theoshift_green"
+
+
+class Buggy(Faulty):
+    """A host session on which the nth `fail_on` command raises what no adapter ever should: a bug's TypeError."""
+
+    async def runtime(self, command: str) -> str:
+        self.seen += self.fail_on in command
+        if self.fail_on in command and self.seen == self.nth:
+            raise TypeError("'float' object cannot be interpreted as an integer")
+        return await self.inner.runtime(command)
+
+
+def test_any_exception_after_the_switch_is_a_failed_verification_and_traffic_goes_back(
+    consumer: Consumer, sandbox: Sandbox
+) -> None:
+    # `show stat` runs once in the pre-flight; the second is verification's, after the switch
+    outcome = release_with(consumer, lambda s: {"lb1": Buggy(s["lb1"], "show stat", nth=2)})
+    app = outcome.apps[0]
+    assert app.result == "rolled_back"
+    assert "verification could not finish: TypeError" in (app.reason or "")
+    assert [step.ok for step in app.steps] == [True, True, True, False, True]  # verified, switched back, recorded
+    assert app.hosts == {"lb1": "restored"}
     assert theoshift_route(sandbox) == "theoshift_green"

@@ -150,3 +150,95 @@ def test_outputs_use_a_delimiter_no_value_can_forge(tmp_path: Path) -> None:
 def test_a_release_runs_only_on_the_default_branch(tmp_path: Path, name: str, event: dict[str, Any], mode: str) -> None:
     with pytest.raises(InputError, match="a release runs only on the default branch 'main'"):
         decide(context(tmp_path, name, event, "refs/heads/feature"), inputs(mode=mode))
+
+
+# --- every input checked before anything starts ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "field", "message"),
+    [
+        ({"state_dir": "../x"}, "state_dir", "is not a path inside the repository"),
+        ({"state_dir": "/etc"}, "state_dir", "is not a path inside the repository"),
+        ({"state_dir": "state/.git"}, "state_dir", "is not a path inside the repository"),
+        ({"status_branch": "--force"}, "status_branch", "is not a branch name"),
+        ({"status_branch": "a..b"}, "status_branch", "is not a branch name"),
+        ({"verify_window_s": "1_0"}, "verify_window_s", "must be a number of seconds"),
+        ({"verify_window_s": "1e3"}, "verify_window_s", "must be a number of seconds"),
+        ({"verify_window_s": "nan"}, "verify_window_s", "must be a number of seconds"),
+        ({"verify_window_s": "3601"}, "verify_window_s", "must be a number of seconds"),
+        ({"apps": "theoshift, ../etc"}, "apps", "cannot be in live.json"),
+        ({"plan_status_context": "a\u0007b"}, "plan_status_context", "one line"),
+        ({"deployment_environment": "x" * 300}, "deployment_environment", "one line"),
+    ],
+)
+def test_each_input_is_checked_when_it_is_read(given: dict[str, str], field: str, message: str) -> None:
+    with pytest.raises(InputError, match=message) as caught:
+        inputs(**given)
+    assert caught.value.location == Location("action inputs", field=field)
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("0", 0.0), ("30", 30.0), ("2.5", 2.5), ("3600", 3600.0)])
+def test_plain_decimal_seconds(value: str, seconds: float) -> None:
+    assert inputs(verify_window_s=value).verify_window_s == seconds
+
+
+def test_secrets_never_show_in_a_repr_or_a_message() -> None:
+    read = inputs(github_token="ghs_secret_token", ssh_private_key="-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n")
+    shown = f"{read!r} {read} {read.github_token} {read.ssh_private_key!r}"
+    assert "ghs_secret_token" not in shown
+    assert "PRIVATE" not in shown
+    assert "AAAA" not in shown
+    assert read.github_token.reveal() == "ghs_secret_token"
+    assert not inputs().ssh_private_key  # empty
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda e: e.update(repository="acme/ops"), "repository"),
+        (lambda e: e.update(pull_request="7"), "pull_request"),
+        (lambda e: e["pull_request"].update(number="7"), "pull_request.number"),
+        (lambda e: e["pull_request"].update(number=0), "pull_request.number"),
+        (lambda e: e["pull_request"]["head"].update(sha="main"), "pull_request.head.sha"),
+        (lambda e: e["pull_request"]["base"].update(repo="acme/ops"), "pull_request.base.repo"),
+        (lambda e: e["repository"].update(default_branch="main\n"), "repository.default_branch"),
+    ],
+)
+def test_an_event_of_the_wrong_shape_is_located(tmp_path: Path, change: Any, field: str) -> None:
+    event = events.pull_request("opened", 7, SHA)
+    change(event)
+    with pytest.raises(InputError) as caught:
+        context(tmp_path, "pull_request", event)
+    assert caught.value.location is not None
+    assert (caught.value.location.path, caught.value.location.field) == ("GITHUB_EVENT_PATH", field)
+
+
+def test_a_dispatch_whose_inputs_are_a_string(tmp_path: Path) -> None:
+    event = events.workflow_dispatch("plan")
+    event["inputs"] = "release"
+    with pytest.raises(InputError, match="expected an object or null") as caught:
+        context(tmp_path, "workflow_dispatch", event)
+    assert caught.value.location is not None
+    assert (caught.value.location.path, caught.value.location.field) == ("GITHUB_EVENT_PATH", "inputs")
+
+
+@pytest.mark.parametrize("missing", ["head", "base"])
+def test_a_pull_request_whose_repository_is_not_named_counts_as_a_fork(tmp_path: Path, missing: str) -> None:
+    event = events.pull_request("opened", 7, SHA)
+    event["pull_request"][missing]["repo"] = None  # a deleted fork, or a payload trimmed on the way
+    assert decide(context(tmp_path, "pull_request", event), inputs()).fork
+    del event["pull_request"][missing]["repo"]
+    assert decide(context(tmp_path, "pull_request", event), inputs()).fork
+
+
+def test_repository_names_compare_without_case(tmp_path: Path) -> None:
+    event = events.pull_request("opened", 7, SHA, head_repository="Acme/Ops")
+    assert not decide(context(tmp_path, "pull_request", event), inputs()).fork
+
+
+def test_a_pull_request_decision_carries_its_base(tmp_path: Path) -> None:
+    event = events.pull_request("opened", 7, SHA)
+    event["pull_request"]["base"]["sha"] = "2" * 40
+    decision = decide(context(tmp_path, "pull_request", event), inputs())
+    assert (decision.pr_head_sha, decision.base_sha) == (SHA, "2" * 40)

@@ -34,6 +34,7 @@ from bluegreen.model import (
     Status,
     VerifySettings,
 )
+from bluegreen.sources import WorkingTree
 
 REPO = Path(__file__).resolve().parents[2]
 BLUE, GREEN = Color.BLUE, Color.GREEN
@@ -122,7 +123,7 @@ def changed(text: str, old: str, new: str) -> str:
 
 
 def parse_env(text: str) -> Environments:
-    return config.parse_environments(text, ENV, Path("/repo"))
+    return config.parse_environments(text, ENV)
 
 
 # --- good documents -------------------------------------------------------------------------------------------
@@ -140,7 +141,7 @@ def test_environments_become_the_model() -> None:
             ),
             HaproxyHost("lb2", Endpoint("fd00::2", 22, "deploy2"), "/run/haproxy/lb2.sock", "/run/lock/lb2.lock"),
         ),
-        ssh=SshSettings("/repo/state/known_hosts", "/repo/secrets/deploy_key", None, 7.0, 0.0),
+        ssh=SshSettings("state/known_hosts", "secrets/deploy_key", None, 7.0, 0.0),
         lock=LockSettings(12.0),
         apps={
             "theoshift": AppEnvironment(
@@ -187,7 +188,7 @@ def test_smallest_environments_get_the_defaults() -> None:
     )
     assert parse_env(text) == Environments(
         (HaproxyHost("lb", Endpoint("lb.example.test", 22, "ops"), "/run/haproxy/admin.sock", "/tmp/bluegreen.lock"),),
-        SshSettings("/repo/known_hosts", None, "BLUEGREEN_SSH_KEY"),
+        SshSettings("known_hosts", None, "BLUEGREEN_SSH_KEY"),
         LockSettings(),
         {},
     )
@@ -209,13 +210,12 @@ def test_good_versions(version: str) -> None:
 
 
 def test_the_repos_own_state_loads() -> None:
-    state = config.load_state(REPO)
+    state = config.load_state(WorkingTree(REPO))
     assert set(state.desired.apps) == {"theoshift", "ldc-tools"}
     assert set(state.environments.apps) == {"theoshift", "ldc-tools"}
     assert state.status.apps["theoshift"].live == ColorRecord(GREEN, "2.4.0", "127.0.0.1:3102")
-    assert state.environments.ssh.known_hosts == str(REPO / "state/known_hosts")
+    assert state.environments.ssh.known_hosts == "state/known_hosts"  # read from the same source, never resolved
     assert (state.live_path, state.environments_path, state.status_path) == (LIVE, ENV, "state/status.json")
-    assert state.status_file == REPO / "state/status.json"
 
 
 # --- bad environments.json: hostile and mistaken values -------------------------------------------------------
@@ -579,15 +579,14 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_a_missing_status_is_empty(repo: Path) -> None:
-    state = config.load_state(repo)
+    state = config.load_state(WorkingTree(repo))
     assert state.status == Status()
-    assert state.environments.ssh.known_hosts == str(repo / "state/known_hosts")
 
 
 def test_another_state_dir(repo: Path) -> None:
     shutil.copytree(repo / "state", repo / "deploy/prod")
     (repo / "deploy/prod/status.json").write_text(config.dump_status(FULL_STATUS), encoding="utf-8")
-    state = config.load_state(repo, "deploy/prod/")
+    state = config.load_state(WorkingTree(repo), "deploy/prod/")
     assert (state.live_path, state.status) == ("deploy/prod/live.json", FULL_STATUS)
 
 
@@ -595,33 +594,34 @@ def test_another_state_dir(repo: Path) -> None:
 def test_a_missing_state_file(repo: Path, name: str, words: str) -> None:
     (repo / "state" / name).unlink()
     with pytest.raises(InputError, match=rf"state/{name} is missing") as caught:
-        config.load_state(repo)
+        config.load_state(WorkingTree(repo))
     assert caught.value.location == Location(f"state/{name}")
     assert words in caught.value.hint
 
 
 def test_an_unreadable_state_file(repo: Path) -> None:
     (repo / "state/status.json").write_bytes(b'{"apps": {}, "updated_at": "\xff"}')
-    with pytest.raises(InputError, match=r"cannot read state/status\.json: it is not UTF-8 text"):
-        config.load_state(repo)
+    with pytest.raises(InputError, match=r"state/status\.json is not UTF-8 text \(line 1, byte 29\)") as caught:
+        config.load_state(WorkingTree(repo))
+    assert caught.value.location == Location("state/status.json", 1)
 
 
 def test_a_directory_instead_of_a_file(repo: Path) -> None:
     (repo / "state/status.json").mkdir()
-    with pytest.raises(InputError, match=r"cannot read state/status\.json") as caught:
-        config.load_state(repo)
+    with pytest.raises(InputError, match=r"state/status\.json: `state/status\.json` is a folder") as caught:
+        config.load_state(WorkingTree(repo))
     assert caught.value.location == Location("state/status.json")
 
 
 def test_a_byte_order_mark_is_tolerated(repo: Path) -> None:
     (repo / "state/live.json").write_text("\ufeff" + DESIRED, encoding="utf-8")
-    assert config.load_state(repo).desired.apps["theoshift"].line == 3
+    assert config.load_state(WorkingTree(repo)).desired.apps["theoshift"].line == 3
 
 
 def test_load_state_checks_apps_across_files(repo: Path) -> None:
     (repo / "state/live.json").write_text(changed(DESIRED, '"ldc-tools"', '"ghost"'), encoding="utf-8")
     with pytest.raises(InputError, match="ghost") as caught:
-        config.load_state(repo)
+        config.load_state(WorkingTree(repo))
     assert caught.value.location == Location(LIVE, line_of(DESIRED, "ldc-tools"), "apps.ghost")
 
 
@@ -690,7 +690,7 @@ def test_an_https_public_url_cannot_be_checked_through_ssh() -> None:
     document = json.loads((REPO / "state" / "environments.json").read_text())
     document["apps"]["theoshift"]["public"].update(url="https://theoshift.example.test/version", via="ssh")
     with pytest.raises(InputError, match="an https:// URL cannot be checked through the SSH connection") as caught:
-        config.parse_environments(json.dumps(document, indent=2), "state/environments.json", REPO)
+        config.parse_environments(json.dumps(document, indent=2), "state/environments.json")
     assert caught.value.location is not None
     assert caught.value.location.field == "apps.theoshift.public.url"
     assert caught.value.location.line is not None
@@ -712,7 +712,7 @@ def test_a_final_newline_that_a_schema_pattern_lets_through_is_refused(path: tup
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(InputError, match="contains a control character") as caught:
-        config.parse_environments(json.dumps(document, indent=2), "state/environments.json", REPO)
+        config.parse_environments(json.dumps(document, indent=2), "state/environments.json")
     assert caught.value.location is not None
     assert caught.value.location.field == ".".join(path)
     assert caught.value.location.line is not None

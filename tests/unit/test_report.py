@@ -356,7 +356,7 @@ def test_json_has_stable_keys_and_serialises() -> None:
     app = dataclasses.replace(ROLLED_BACK, durations_ms={"total": 12.5}, switch_ms=1.25, draining=0)
     data = outcome_json(Outcome((app,), trigger=TRIGGER, at="2026-11-24T10:00:00Z"))
     assert json.loads(json.dumps(data)) == data
-    assert list(data) == ["result", "dry_run", "at", "trigger", "apps"]
+    assert list(data) == ["result", "refusal", "dry_run", "at", "trigger", "apps"]
     assert (data["result"], data["dry_run"], data["at"]) == ("rolled_back", False, "2026-11-24T10:00:00Z")
     assert data["trigger"] == {
         "actor": "alice",
@@ -383,11 +383,22 @@ def test_json_of_a_plan_without_apps() -> None:
     data = outcome_json(Outcome((), dry_run=True))
     assert data == {
         "result": "noop",
+        "refusal": None,
         "dry_run": True,
         "at": None,
         "trigger": {"actor": None, "pr": None, "pr_url": None, "commit": None, "reverts_pr": None, "also_prs": []},
         "apps": {},
     }
+
+
+def test_a_refusal_of_the_whole_request_heads_the_report_and_the_json() -> None:
+    why = "this push changes state/status.json, which only bluegreen writes"
+    outcome = Outcome((NOOP,), refusal=why)
+    assert outcome.result == "refused"  # even when every app alone would be a no-op
+    report = lines(outcome_markdown(outcome))
+    assert report[0] == "## ⚠️ Release refused: nothing was changed"
+    assert "❌ **Refused:** this push changes state/status.json, which only bluegreen writes" in report
+    assert outcome_json(outcome)["refusal"] == why
 
 
 # --- GitHub's comment limit -------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ class HostPlan:
 
 def parse_layout(layout: Mapping[str, Any]) -> Apps:
     """The layout's apps, checked: an InputError names the field in state/environments.json."""
-    apps = config.environments_from({**_STAND_INS, "apps": layout.get("apps")}, LAYOUT_PATH, Path()).apps
+    apps = config.environments_from({**_STAND_INS, "apps": layout.get("apps")}, LAYOUT_PATH).apps
     if not apps:
         raise _error("the layout names no apps", "apps")
     return apps

@@ -1,0 +1,149 @@
+"""What the Action may believe: decisions come from reviewed commits only, read from the checkout's git objects.
+
+A pull request proposes one thing, the LIVE colors in live.json. Everything that can move traffic or skip a rule
+comes from what was reviewed and merged before it:
+
+    environments.json     where the deploy key connects, how apps switch, what verification checks
+    known_hosts           which host keys are trusted (unless the input ssh_known_hosts pins them)
+    status.json           the history the rollback rule reads
+
+In a plan that is the base commit: the first parent of GitHub's test merge (the commit checked out for a
+pull_request event), or the event's base sha. When the base commit or its environments.json cannot be read,
+the plan makes no connection at all and says why ("static checks only", as for a fork). A pull request that
+edits status.json, bluegreen's own record, is flagged and its plan refused; a push that edits it is refused at
+release (status_commit reads the record bluegreen itself committed, and writes over the edit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from . import config
+from .action import Context, Decision
+from .errors import InputError, Location
+from .gitobjects import Checkout, GitTree, MissingCommit, full_sha
+from .model import Desired
+
+
+@dataclass(frozen=True)
+class Trusted:
+    """The state a job decides from, where its pinned keys are read, and what the report should say about it."""
+
+    state: config.State
+    source: GitTree  # the reviewed commit: known_hosts and key_file come from here
+    notes: tuple[str, ...] = ()
+    refusal: str | None = None  # why the whole request is refused before anything is switched
+
+
+@dataclass(frozen=True)
+class StaticOnly:
+    """The plan cannot be trusted to connect anywhere: the proposal was checked against the schemas, no more."""
+
+    proposed: config.State
+    why: str
+
+
+def proposal(checkout: Checkout, context: Context, state_dir: str) -> tuple[str, config.State]:
+    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked."""
+    sha = context.sha or checkout.head()
+    if not checkout.has(sha):
+        raise InputError(
+            f"the checkout does not hold the commit {sha[:12]} that the event is about",
+            hint="check out the event's commit (actions/checkout does by default)",
+            location=Location("GITHUB_SHA"),
+        )
+    return sha, config.load_state(GitTree(checkout, sha), state_dir)
+
+
+def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed: config.State) -> Trusted | StaticOnly:
+    base, why = _pull_request_base(checkout, decision, head)
+    if base is None:
+        return StaticOnly(proposed, why)
+    reviewed = GitTree(checkout, base, f"base branch {base[:12]}")
+    text = reviewed.read(proposed.environments_path)
+    if text is None:
+        return StaticOnly(
+            proposed,
+            f"the base branch has no {proposed.environments_path}: a new environments.json is used only once it is "
+            "merged, so the plan asked nothing of HAProxy or the app servers",
+        )
+    try:
+        environments = config.parse_environments(text, reviewed.display(proposed.environments_path))
+        status = config.load_status(reviewed, proposed.status_path)
+    except InputError as error:
+        return StaticOnly(proposed, f"the base branch's state files are not valid ({error}): fix them there first")
+    desired, notes = _known_apps(proposed.desired, environments.apps)
+    if not checkout.same_file(base, head, proposed.environments_path) or _pins_changed(checkout, base, head, proposed):
+        notes.insert(
+            0,
+            f"this PR changes {proposed.environments_path} or the pinned host keys: the plan used the base branch's "
+            "copies (a PR cannot choose where the deploy key connects); the release uses them once merged",
+        )
+    state = replace(proposed, desired=desired, environments=environments, status=status)
+    return Trusted(state, reviewed, tuple(notes), _edited_record(checkout, base, head, proposed.status_path, "PR"))
+
+
+def for_push(checkout: Checkout, context: Context, head: str, merged: config.State) -> Trusted:
+    """A merged change is approved: its files are the reviewed ones. Only status.json, bluegreen's own record,
+    must not have been changed by it (the release reads the record from GitHub, see status_commit)."""
+    source = GitTree(checkout, head)
+    if context.event_name != "push":
+        return Trusted(merged, source)
+    before = full_sha(context.event.get("before"))
+    if before is None or not before.strip("0"):  # a new branch: the push's own first parent
+        parents = checkout.parents(head)
+        before = parents[0] if parents else None
+    if before is None or not checkout.has(before):
+        refusal = (
+            f"cannot tell whether this push changed {merged.status_path}: its previous commit "
+            f"{(before or 'unknown')[:12]} is not in the checkout. Give actions/checkout `fetch-depth: 0`."
+        )
+        return Trusted(merged, source, refusal=refusal)
+    return Trusted(merged, source, refusal=_edited_record(checkout, before, head, merged.status_path, "push"))
+
+
+def _pull_request_base(checkout: Checkout, decision: Decision, head: str) -> tuple[str | None, str]:
+    parents = checkout.parents(head)
+    merge = len(parents) == 2 and parents[1] == decision.pr_head_sha  # GitHub's test merge: base first, head second
+    base = parents[0] if merge else decision.base_sha
+    if base is None:
+        return None, "the event names no base commit, so nothing reviewed could be read"
+    if not checkout.has(base):
+        return None, (
+            f"the base commit {base[:12]} is not in the checkout, so nothing reviewed could be read "
+            "(give actions/checkout `fetch-depth: 2`, or check out the pull request's merge commit)"
+        )
+    return base, ""
+
+
+def _known_apps(desired: Desired, known: Mapping[str, object]) -> tuple[Desired, list[str]]:
+    """Apps new in the pull request are planned once their environments.json entry is merged."""
+    names = [name for name in desired.apps if name not in known]
+    kept = replace(desired, apps={n: a for n, a in desired.apps.items() if n not in names})
+    return kept, [f"new in this PR, planned once merged: {', '.join(names)}"] if names else []
+
+
+def _pins_changed(checkout: Checkout, base: str, head: str, proposed: config.State) -> bool:
+    pins = proposed.environments.ssh.known_hosts
+    try:
+        return not checkout.same_file(base, head, pins)
+    except InputError:
+        return True
+
+
+def _edited_record(checkout: Checkout, base: str, head: str, path: str, what: str) -> str | None:
+    """Whether the change from `base` to `head` edits status.json (compared from where the two meet, so a newer
+    bluegreen record on the base branch is not taken for the change's own edit)."""
+    start = checkout.merge_base(base, head) or base
+    try:
+        unchanged = checkout.same_file(start, head, path)
+    except MissingCommit:
+        unchanged = False  # cannot tell: refuse
+    if unchanged:
+        return None
+    return (
+        f"this {what} changes {path}, which only bluegreen writes: its history decides what counts as a rollback. "
+        f"Nothing is switched. Take the change to {path} out of the {what} (change live.json instead)"
+        + ("." if what == "PR" else "; bluegreen's own record replaces it.")
+    )
