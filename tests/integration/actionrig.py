@@ -36,6 +36,7 @@ class ActionRun:
     log: str
     outputs: dict[str, str]
     summary: str
+    workspace: Path
 
 
 @dataclass
@@ -174,6 +175,7 @@ class Rig:
             done.stdout + done.stderr,
             _outputs(files["output"].read_text()),
             files["summary"].read_text(),
+            workspace,
         )
 
 

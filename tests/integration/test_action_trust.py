@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,27 @@ def leaks(rig: Rig, ran: ActionRun, number: int | None = None) -> list[str]:
     """The secrets that reached the log, the summary, the outputs or the PR's comments."""
     shown = ran.log + ran.summary + json.dumps(ran.outputs) + "".join(rig.github.comments(number or 0))
     return [secret for secret in secrets_of(rig) if secret in shown]
+
+
+def untouched(workspace: Path, added: tuple[str, ...] = ()) -> bool:
+    """Nothing written into the checkout: no pinned-key copies, no temporary files, no status.json (the release
+    commits it through the API). Compared with the commit's tree by plumbing that runs no filter or fsmonitor."""
+    safe = ("-c", f"safe.directory={workspace}")
+    tracked = git(workspace, *safe, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+    files = [p for p in workspace.rglob("*") if (p.is_file() or p.is_symlink()) and ".git" not in p.parts]
+    same = all(_content(workspace / name) == _blob(workspace, name) for name in tracked)
+    return same and sorted(str(p.relative_to(workspace)) for p in files) == sorted([*tracked, *added])
+
+
+def _content(path: Path) -> bytes:
+    return str(path.readlink()).encode() if path.is_symlink() else path.read_bytes()
+
+
+def _blob(workspace: Path, name: str) -> bytes:
+    return subprocess.run(
+        ["git", "-c", f"safe.directory={workspace}", "cat-file", "blob", f"HEAD:{name}"],
+        cwd=workspace, capture_output=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def plain(markdown: str) -> str:
@@ -157,6 +179,7 @@ def test_a_linked_known_hosts_in_a_pull_request_is_never_read_nor_quoted(rig: Ri
     rig.github.add_pull(60, "Release 60", "", "alice", head, False, None)
     plan = rig.run("pull_request", pr_event(rig, "opened", 60, head), head, "refs/pull/60/merge", depth=2)
     assert plan.code == 0, plan.log  # the plan connects with the base branch's pins
+    assert untouched(plan.workspace)
     assert "changes state/environments.json or the pinned host keys" in comment(rig, 60)
     assert not leaks(rig, plan, 60)
     released = push_run(rig, merge_pr(rig, 60, branch="pins"))
@@ -306,6 +329,7 @@ def test_nothing_the_workspace_configures_runs(rig: Rig, sandbox: Sandbox, tmp_p
     ran = rig.run("push", events.push(merged, "0" * 40), merged, "refs/heads/main", prepare=poison)
     assert ran.code == 0, ran.log
     assert not marker.exists()
+    assert untouched(ran.workspace, added=(".gitattributes",))
     recorded, email, subject = rig.origin_status()
     assert (email, recorded["apps"]["theoshift"]["live"]["color"]) == (BOT_EMAIL, "blue")
     assert "[skip ci]" in subject
