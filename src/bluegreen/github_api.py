@@ -26,6 +26,9 @@ from .errors import GitHubError, InputError
 from .safefile import MAX_BYTES, decode
 
 WORKFLOW_BOT = "github-actions[bot]"
+# GitHub's 409 answers to a write that lost a race: the file changed (`<path> does not match <sha>`), or the
+# branch moved while the commit was made (`refs/heads/main expected to be at <sha>`). Others (protection) stay.
+STALE = ("does not match", "expected to be at")
 COMMENT_LIMIT = 65_536
 TRUSTED = frozenset(
     {"OWNER", "MEMBER", "COLLABORATOR"}
@@ -251,7 +254,7 @@ class GitHub:
                 else:
                     written = self._repo.update_file(path, message, text, sha, branch=branch)
             except GithubException as exc:
-                if exc.status == 409 and "does not match" in _github_message(exc):
+                if exc.status == 409 and any(word in _github_message(exc) for word in STALE):
                     raise StaleFile(f"{path} changed on {branch} since it was read") from exc
                 raise
             commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing

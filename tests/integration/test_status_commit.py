@@ -180,3 +180,12 @@ def test_a_status_branch_is_started_at_the_released_commit(origin: Path, github:
     assert git(origin, "rev-parse", "main") == main  # the released branch is left alone
     assert json.loads(shown(origin, "bluegreen-status")) == {"apps": {"a": {}}}
     assert read_record(github, STATUS, "bluegreen-status").text == '{"apps": {"a": {}}}\n'
+
+
+def test_a_branch_that_moved_while_the_commit_was_made_is_tried_again(
+    origin: Path, github: GitHub, fake_github: FakeGitHub
+) -> None:
+    fake_github.fail_next("PUT", r"/contents/", 409, message="refs/heads/main expected to be at " + "e" * 40)
+    committed = commit_record(github, STATUS, '{"apps": {"ours": {}}}\n', "record", "main")
+    assert committed.warning is None
+    assert shown(origin) == '{"apps": {"ours": {}}}\n'
