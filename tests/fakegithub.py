@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from tests import githubspec  # GitHub's OpenAPI description: its example answers, and the check of each exchange
 
@@ -39,6 +39,11 @@ EPOCH = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 REVIEW_STATES = {"APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"}
 COMMIT_STATES = {"error", "failure", "pending", "success"}
 DEPLOYMENT_STATES = {"error", "failure", "inactive", "in_progress", "queued", "pending", "success"}
+# a collaborator's role -> the base permission GitHub's `permission` field gives it (maintain is write, triage read)
+ROLES = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read", "none": "none"}
+# the role a reviewer seeded with add_review gets by default, by the review's author_association (others: none)
+ASSOCIATION_ROLES = {"OWNER": "admin", "MEMBER": "write", "COLLABORATOR": "write"}
+MAX_PULL_COMMITS = 250  # GitHub lists at most this many commits of a pull request
 REPO = r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)"
 BOT = ("github-actions[bot]", "41898282+github-actions[bot]@users.noreply.github.com")
 REPO_ID = 1296269
@@ -47,6 +52,8 @@ GET_REPO = "GET /repos/{owner}/{repo}"
 GET_PULL = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
 COMMIT_PULLS = "GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"
 REVIEWS = "GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews"
+PULL_COMMITS = "GET /repos/{owner}/{repo}/pulls/{pull_number}/commits"
+PERMISSION = "GET /repos/{owner}/{repo}/collaborators/{username}/permission"
 COMMENTS = "GET /repos/{owner}/{repo}/issues/{issue_number}/comments"
 CREATE_STATUS = "POST /repos/{owner}/{repo}/statuses/{sha}"
 CREATE_DEPLOYMENT = "POST /repos/{owner}/{repo}/deployments"
@@ -92,6 +99,19 @@ class _Association:
     asked: int = 0
 
 
+@dataclass(frozen=True)
+class _PullCommit:
+    sha: str
+    author: str | None  # the GitHub login the commit's author is linked to; None: an address GitHub does not know
+    committer: str | None
+
+
+@dataclass(frozen=True)
+class _Role:
+    role_name: str  # what GitHub's `role_name` says: admin, maintain, write, triage, read, or a custom role
+    permission: str  # the base permission: admin, write, read or none
+
+
 @dataclass
 class _Comment:
     number: int  # of the issue (pull request) it is on: the fake's own, not in GitHub's payload
@@ -119,6 +139,8 @@ class FakeGitHub:
         self._failures: list[_Failure] = []
         self._pulls: dict[int, dict[str, Any]] = {}
         self._reviews: dict[int, list[dict[str, Any]]] = {}
+        self._pull_commits: dict[int, list[_PullCommit]] = {}  # unseeded: the head, by the pull request's author
+        self._roles: dict[str, _Role | None] = {}  # lowercased login -> role (None: not a collaborator)
         self._comments: list[_Comment] = []
         self._associations: dict[str, _Association] = {}
         self._statuses: dict[str, list[dict[str, Any]]] = {}
@@ -175,13 +197,34 @@ class FakeGitHub:
     def add_review(
         self, number: int, user: str, state: str, *, commit_id: str | None = None, association: str = "MEMBER"
     ) -> None:
-        """A review of the pull request's head as it is now (or of `commit_id`), by a `MEMBER` (or `association`)."""
+        """A review of the pull request's head as it is now (or of `commit_id`), by a `MEMBER` (or `association`).
+        Unless set_permission said otherwise, a reviewer who is an OWNER has admin on the repository, a MEMBER or
+        COLLABORATOR write, anyone else no access (GET collaborators/{user}/permission answers 404)."""
         assert state in REVIEW_STATES, state
         with self._lock:
+            if user.lower() not in self._roles:
+                role = ASSOCIATION_ROLES.get(association)
+                self._roles[user.lower()] = _Role(role, ROLES[role]) if role else None
             commit = commit_id or self._pulls[number]["head_sha"]
             self._reviews.setdefault(number, []).append(
                 self._review_json(number, user, state, commit_id=commit, association=association)
             )
+
+    def add_pull_commit(self, number: int, sha: str, author_login: str | None, committer_login: str | None) -> None:
+        """A commit of the pull request (GET pulls/{n}/commits lists them in the order added, each with the previous
+        one as its parent), its author and committer linked to these GitHub logins (None: an address GitHub links
+        to no account). Until one is added, the pull request has one commit: its head, by its author."""
+        assert re.fullmatch(r"[0-9a-f]{40}", sha), sha
+        with self._lock:
+            self._pull_commits.setdefault(number, []).append(_PullCommit(sha, author_login, committer_login))
+
+    def set_permission(self, user: str, role: str | None, *, permission: str | None = None) -> None:
+        """`user`'s role on the repository: admin, maintain, write, triage, read or none, or a custom role with its
+        base `permission`; None: not a collaborator (GET collaborators/{user}/permission answers 404)."""
+        base = permission or ROLES.get(role or "none")
+        assert role is None or base in set(ROLES.values()), (role, permission)
+        with self._lock:
+            self._roles[user.lower()] = None if role is None else _Role(role, str(base))
 
     def add_comment(self, number: int, body: str, author: str = "octocat") -> int:
         with self._lock:
@@ -281,6 +324,8 @@ class FakeGitHub:
             ("GET", "", lambda r: (200, self._repo_json(full=True), {})),
             ("GET", r"/pulls/(?P<n>\d+)", lambda r: self._pull_reply(int(r.match["n"]))),
             ("GET", r"/pulls/(?P<n>\d+)/reviews", self._reviews_reply),
+            ("GET", r"/pulls/(?P<n>\d+)/commits", self._pull_commits_reply),
+            ("GET", r"/collaborators/(?P<user>[^/]+)/permission", self._permission_reply),
             ("GET", r"/commits/(?P<sha>[^/]+)/pulls", self._commit_pulls),
             ("GET", r"/issues/(?P<n>\d+)/comments", self._comments_reply),
             ("POST", r"/issues/(?P<n>\d+)/comments", self._create_comment),
@@ -371,6 +416,23 @@ class FakeGitHub:
         if number not in self._pulls:
             return None
         return self._paged(self._reviews[number], r)
+
+    def _pull_commits_reply(self, r: _Request) -> Reply | None:
+        """GET pulls/{n}/commits: the pull request's commits, oldest first, at most 250 (as GitHub lists them)."""
+        number = int(r.match["n"])
+        if number not in self._pulls:
+            return None
+        commits = self._commits_of(number)[:MAX_PULL_COMMITS]
+        parents = ["b" * 40] + [c.sha for c in commits]  # the first one's parent: the base (see _pull_json)
+        return self._paged([self._pull_commit_json(c, parent) for c, parent in zip(commits, parents, strict=False)], r)
+
+    def _permission_reply(self, r: _Request) -> Reply | None:
+        """GET collaborators/{user}/permission: the user's role; 404 for one who is not a collaborator."""
+        login = unquote(r.match["user"])
+        role = self._roles.get(login.lower())
+        if role is None:
+            return None
+        return 200, self._permission_json(login, role), {}
 
     def _commit_pulls(self, r: _Request) -> Reply:
         association = self._associations.get(r.match["sha"], _Association())
@@ -525,10 +587,48 @@ class FakeGitHub:
             values |= {
                 "merged": merged, "mergeable": None, "rebaseable": None, "mergeable_state": "unknown",
                 "merged_by": self._user(pull["author"]) if merged else None, "comments": comments,
-                "review_comments": 0, "maintainer_can_modify": False, "commits": 1, "additions": 1, "deletions": 1,
-                "changed_files": 1,
+                "review_comments": 0, "maintainer_can_modify": False, "commits": len(self._commits_of(n)),
+                "additions": 1, "deletions": 1, "changed_files": 1,
             }  # fmt: skip
         return self._shaped(example, {}, values)
+
+    def _commits_of(self, number: int) -> list[_PullCommit]:
+        pull = self._pulls[number]
+        return self._pull_commits.get(number) or [_PullCommit(pull["head_sha"], pull["author"], pull["author"])]
+
+    def _pull_commit_json(self, commit: _PullCommit, parent: str) -> dict[str, Any]:
+        """A commit as GET pulls/{n}/commits lists it: the git commit, and the GitHub accounts it is linked to."""
+        example = _example(PULL_COMMITS, "200")[0]
+        sha, at = commit.sha, self._stamp()
+
+        def identity(login: str | None) -> dict[str, Any]:
+            email = f"{_number(login)}+{login}@users.noreply.github.com" if login else "someone@laptop.invalid"
+            return {"name": login or "Someone", "email": email, "date": at}
+
+        inner = {
+            "url": self._api(f"git/commits/{sha}"), "author": identity(commit.author),
+            "committer": identity(commit.committer), "message": f"Change {sha[:7]}",
+            "tree": {"url": self._api(f"git/trees/{sha}"), "sha": sha}, "comment_count": 0,
+            "verification": self._verification(sha),
+        }  # fmt: skip
+        return self._shaped(example, {}, {
+            "url": self._api(f"commits/{sha}"), "sha": sha, "node_id": f"C_{sha[:12]}",
+            "html_url": self._web(f"commit/{sha}"), "comments_url": self._api(f"commits/{sha}/comments"),
+            "commit": self._shaped(example["commit"], {}, inner),
+            "author": self._user(commit.author) if commit.author else None,
+            "committer": self._user(commit.committer) if commit.committer else None,
+            "parents": [{"url": self._api(f"commits/{parent}"), "sha": parent}],
+        })  # fmt: skip
+
+    def _permission_json(self, login: str, role: _Role) -> dict[str, Any]:
+        """A collaborator's permission (GET collaborators/{user}/permission), with the user as a collaborator."""
+        example = _example(PERMISSION, "200")
+        levels = ["read", "triage", "write", "maintain", "admin"]
+        level = role.role_name if role.role_name in levels else role.permission
+        rank = levels.index(level) if level in levels else -1  # none: not even read
+        flags = dict(zip(["pull", "triage", "push", "maintain", "admin"], [rank >= n for n in range(5)], strict=True))
+        user = self._user(login) | {"permissions": flags, "role_name": role.role_name}
+        return self._shaped(example, {}, {"permission": role.permission, "role_name": role.role_name, "user": user})
 
     def _review_json(self, number: int, login: str, state: str, *, commit_id: str, association: str) -> dict[str, Any]:
         review_id = self._next_id()

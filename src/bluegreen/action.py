@@ -250,7 +250,14 @@ PLAN_ACTIONS = ("opened", "synchronize", "reopened", "edited", "ready_for_review
 def decide(context: Context, inputs: Inputs) -> Decision:
     """Which job this run does. Pure: the event and the inputs decide."""
     name = context.event_name
-    if name in ("pull_request", "pull_request_target"):
+    if name == "pull_request_target":
+        raise InputError(
+            "bluegreen does not run on pull_request_target: that event checks out the base branch, not the pull "
+            "request, and runs with a writable token and the secrets for a fork's code",
+            hint="start the plan with `on: pull_request` (see .github/workflows/example-consumer.yml)",
+            location=Location("GITHUB_EVENT_NAME"),
+        )
+    if name == "pull_request":
         return _pull_request(context.event, inputs)
     decision = _other_event(context, inputs)
     branch = context.ref.removeprefix("refs/heads/")
@@ -291,6 +298,11 @@ def _pull_request(event: Mapping[str, Any], inputs: Inputs) -> Decision:
     if not isinstance(pull, dict):
         raise InputError("the pull_request event holds no pull request", location=Location(EVENT, field="pull_request"))
     number, action = pull["number"], event.get("action", "")
+    if type(number) is not int:  # JSON Schema calls 12.0 an integer too
+        raise InputError(
+            f"the pull request number {number!r} is not a whole number",
+            location=Location(EVENT, field="pull_request.number"),
+        )
     if action not in PLAN_ACTIONS:
         return Decision(None, f"pull_request {action!r}: merging is released by the push to the default branch")
     if inputs.mode not in ("auto", "plan"):

@@ -5,6 +5,7 @@ static checks only, and connects nowhere."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from . import config, report, report_doc
 from .action_run import Run, credentials, has_key, no_release, notes_markdown, outcome_outputs, with_inputs
@@ -13,9 +14,10 @@ from .errors import RESULT_EXIT_CODES
 from .github_api import CommitState
 from .gitobjects import Checkout, GitTree
 from .jobs import plan_job
-from .model import Trigger
+from .model import Status, Trigger
 from .release import Request
-from .report_doc import Heading, Para
+from .report_doc import Block, Bold, Heading, Para
+from .status_commit import Record, read_record
 
 FORK = (
     "This pull request comes from a fork, so the workflow has no SSH key and a read-only token: HAProxy and the "
@@ -33,25 +35,35 @@ def plan(run: Run) -> int:
         head, proposed = proposal(checkout, run.context, run.inputs.state_dir)
         with_inputs(proposed, run.inputs)  # the `apps` input names apps of live.json
         if run.decision.fork:
-            return _static_plan(run, proposed, FORK, fork=True)
+            return _static_plan(run, StaticOnly(proposed, FORK), fork=True)
         if run.decision.pr is None:  # workflow_dispatch: the checked-out branch is what was merged
             trusted: Trusted | StaticOnly = Trusted(proposed, GitTree(checkout, head))
         else:
             trusted = for_pull_request(checkout, run.decision, head, proposed)
         if isinstance(trusted, StaticOnly):
-            return _static_plan(run, trusted.proposed, trusted.why)
+            return _static_plan(run, trusted)
         if not has_key(run, trusted.state):
-            return _static_plan(run, proposed, NO_KEY)
-        state = with_inputs(trusted.state, run.inputs)
-        keys = credentials(run, state, trusted.source)
+            return _static_plan(run, StaticOnly(proposed, NO_KEY, trusted.refusal))
+        keys = credentials(run, trusted.state, trusted.source)
+    record = read_record(run.github, proposed.status_path, _status_branch(run), keys.record_key)
+    state = with_inputs(replace(trusted.state, status=_recorded_status(record, proposed.status_path)), run.inputs)
     request = Request(
         state.desired, state.environments, state.status, run.inputs.apps, _pr_trigger(run), trusted.refusal
     )
     outcome = asyncio.run(plan_job(request, keys, run.progress))
     ok = outcome.result != "refused"
     _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else _refused(trusted))
-    markdown = report.outcome_markdown(outcome) + notes_markdown(trusted.notes)
+    markdown = report.outcome_markdown(outcome) + notes_markdown([*trusted.notes, record.note])
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
+
+
+def _status_branch(run: Run) -> str:
+    return run.inputs.status_branch or run.context.default_branch
+
+
+def _recorded_status(record: Record, path: str) -> Status:
+    """The history the release will judge by: bluegreen's own record, read the same way."""
+    return Status() if record.text is None else config.parse_status(record.text, f"{path} (bluegreen's record)")
 
 
 def _refused(trusted: Trusted) -> str:
@@ -67,20 +79,25 @@ def _commit_status(run: Run, state: CommitState, description: str) -> None:
         run.best_effort("the commit status", lambda: run.github.set_status(sha, state, description, context, url))
 
 
-def _static_plan(run: Run, state: config.State, why: str, *, fork: bool = False) -> int:
-    """The files are valid against their schemas; nothing more can be said without trusting what to connect to."""
+def _static_plan(run: Run, static: StaticOnly, *, fork: bool = False) -> int:
+    """The files are valid against their schemas; nothing more can be said without trusting what to connect to.
+    Whether the pull request edits status.json is still told (and refused) when the base commit is there."""
+    state, why = static.proposed, static.why[:1].upper() + static.why[1:]
     apps = ", ".join(f"{name} → {app.live.title}" for name, app in state.desired.apps.items())
-    markdown = report_doc.markdown(
-        (
-            Heading(2, ("bluegreen plan: static checks only",)),
-            Para((f"The state files are valid ({apps}). ", why[:1].upper() + why[1:])),
-        )
-    )
+    blocks: list[Block] = [Heading(2, ("bluegreen plan: static checks only",))]
+    blocks.append(Para((f"The state files are valid ({apps}). ", why)))
+    if static.refusal:
+        blocks.append(Para((Bold("Refused:"), f" {static.refusal}")))
+    markdown = report_doc.markdown(tuple(blocks))
+    code = RESULT_EXIT_CODES["refused"] if static.refusal else 0
     if fork:
         run.pr = None  # a read-only token cannot comment
+    elif static.refusal or static.unchecked:
+        unchecked = f"static checks only, and whether this PR edits {state.status_path} cannot be told: {static.why}"
+        _commit_status(run, "failure", static.refusal or unchecked)
     else:
-        _commit_status(run, "success", "static checks only: " + why)
-    return run.finish(markdown, no_release("noop"), 0)
+        _commit_status(run, "success", "static checks only: " + static.why)
+    return run.finish(markdown, no_release("refused" if static.refusal else "noop"), code)
 
 
 def _pr_trigger(run: Run) -> Trigger:

@@ -12,7 +12,7 @@ import asyncio
 from dataclasses import dataclass, replace
 from functools import partial
 
-from . import config, recording, report, workflow
+from . import config, report, report_doc, workflow
 from .action_run import (
     Run,
     credentials,
@@ -23,13 +23,15 @@ from .action_run import (
     run_link,
     with_inputs,
 )
-from .action_trust import for_push, proposal
+from .action_trust import for_push, proposal, stale_run
 from .errors import RESULT_EXIT_CODES
 from .github_api import DeploymentState, PullInfo
 from .gitobjects import Checkout
 from .jobs import release_job
 from .model import Environments, Outcome, Plan, Status, Trigger
 from .release import Request, Saved
+from .report_doc import Heading, Para
+from .seal import Seal
 from .ssh import run_holder
 from .status_commit import Record, commit_record, read_record
 
@@ -37,24 +39,28 @@ from .status_commit import Record, commit_record, read_record
 def release(run: Run) -> int:
     branch = run.inputs.status_branch or run.context.default_branch
     with Checkout.open(run.context.workspace) as checkout:
-        head, merged = proposal(checkout, run.context, run.inputs.state_dir)
-        trusted = for_push(checkout, run.context, head, merged)
-        record = read_record(run.github, merged.status_path, branch)
-        state = with_inputs(replace(trusted.state, status=_recorded_status(record, merged, branch)), run.inputs)
+        head, merged = proposal(checkout, run.context, run.inputs.state_dir, with_status=False)
         pull = run.github.merged_pull_for_commit(head)
-        run.pr = pull.number if pull else None
+        run.pr = pull.number if pull else None  # from here on, an error is reported on the pull request too
+        trusted = for_push(checkout, run.context, head, merged)
+        keys = credentials(run, merged, trusted.source)
+        record = read_record(run.github, merged.status_path, branch, keys.record_key)
+        state = with_inputs(replace(trusted.state, status=_recorded_status(record, merged, branch)), run.inputs)
+        refusal = trusted.refusal or stale_run(checkout, head, state.status)
         trigger = replace(_merge_trigger(run, pull, head), also_prs=_skipped_prs(run, checkout, state, head))
-        keys = credentials(run, state, trusted.source)
     if run.inputs.require_approval:
         approved, why = run.github.approved_by_other(pull.number) if pull else (False, "a direct push has no review")
         if not approved:
-            markdown = (
-                f"## ❌ bluegreen release refused\n\nAn approving review is required: {why}. Nothing was changed.\n"
+            markdown = report_doc.markdown(
+                (
+                    Heading(2, ("❌ bluegreen release refused",)),
+                    Para((f"An approving review is required: {why}. Nothing was changed.",)),
+                )
             )
             return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
     deployments: dict[str, int] = {}
-    save = _StatusSaver(run, state, branch, start=head if run.inputs.status_branch else None)
-    request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger, trusted.refusal)
+    save = _StatusSaver(run, state, branch, head if run.inputs.status_branch else None, keys.record_key, record)
+    request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger, refusal)
     outcome = asyncio.run(
         release_job(
             request,
@@ -81,13 +87,15 @@ def _recorded_status(record: Record, merged: config.State, branch: str) -> Statu
 
 @dataclass
 class _StatusSaver:
-    """Records an outcome by committing status.json through GitHub's API, while the hosts' locks are still held,
-    so the next release reads it."""
+    """Records an outcome by committing status.json, sealed, through GitHub's API, while the hosts' locks are
+    still held, so the next release reads it."""
 
     run: Run
     state: config.State
     branch: str
     start: str | None
+    key: bytes
+    record: Record
     warning: str | None = None
 
     def __call__(self, outcome: Outcome) -> Saved:
@@ -96,18 +104,20 @@ class _StatusSaver:
             return Saved(True, f"{path} not committed: the input commit_status is false")
         if outcome.refusal is None and all(app.result == "noop" for app in outcome.apps):
             return Saved(True, "nothing to record")
-        text = config.dump_status(recording.record_outcome(self.state.status, outcome))
+        status = config.recorded(self.state.status, outcome)
+        sequence = self.record.sequence + 1
+
+        def render(replaced: str | None) -> str:
+            return config.dump_status(status, self.key, Seal(sequence, replaced))
+
         message = f"bluegreen: record {outcome.result} in {path}"
-        committed = commit_record(self.run.github, path, text, message, self.branch, start=self.start)
+        committed = commit_record(self.run.github, path, render, message, self.branch, start=self.start)
         if committed.warning:
             self.warning = committed.warning
             return Saved(False, committed.warning)
         if committed.commit is None:
             return Saved(True, f"{path} already records it")
-        signed = "signed by GitHub" if committed.verified else "NOT signed by GitHub, so no later run will trust it"
-        return Saved(
-            True, f"{path} records the observed LIVE (commit {committed.commit[:12]} on {self.branch}, {signed})"
-        )
+        return Saved(True, f"{path} records the observed LIVE (commit {committed.commit[:12]} on {self.branch})")
 
 
 def _merge_trigger(run: Run, pull: PullInfo | None, head: str) -> Trigger:

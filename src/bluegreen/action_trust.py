@@ -23,7 +23,7 @@ from . import config
 from .action import Context, Decision
 from .errors import InputError, Location
 from .gitobjects import Checkout, GitTree, MissingCommit, full_sha
-from .model import Desired
+from .model import Desired, Status
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,15 @@ class StaticOnly:
 
     proposed: config.State
     why: str
+    refusal: str | None = None  # the pull request edits status.json
+    unchecked: bool = False  # whether it does could not be told (the base commit is not in the checkout)
 
 
-def proposal(checkout: Checkout, context: Context, state_dir: str) -> tuple[str, config.State]:
-    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked."""
+def proposal(
+    checkout: Checkout, context: Context, state_dir: str, *, with_status: bool = True
+) -> tuple[str, config.State]:
+    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked
+    (a release reads its history from bluegreen's record instead: `with_status=False`)."""
     sha = context.sha or checkout.head()
     if not checkout.has(sha):
         raise InputError(
@@ -53,26 +58,28 @@ def proposal(checkout: Checkout, context: Context, state_dir: str) -> tuple[str,
             hint="check out the event's commit (actions/checkout does by default)",
             location=Location("GITHUB_SHA"),
         )
-    return sha, config.load_state(GitTree(checkout, sha), state_dir)
+    return sha, config.load_state(GitTree(checkout, sha), state_dir, with_status=with_status)
 
 
 def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed: config.State) -> Trusted | StaticOnly:
+    """What a pull request's plan decides from: the base commit's environments.json and pinned keys (the history
+    is bluegreen's record, read by the plan); static checks only when they cannot be read."""
     base, why = _pull_request_base(checkout, decision, head)
     if base is None:
-        return StaticOnly(proposed, why)
+        return StaticOnly(proposed, why, unchecked=True)
+    edited = _edited_record(checkout, base, head, proposed.status_path, "PR")
     reviewed = GitTree(checkout, base, f"base branch {base[:12]}")
     text = reviewed.read(proposed.environments_path)
     if text is None:
-        return StaticOnly(
-            proposed,
+        why = (
             f"the base branch has no {proposed.environments_path}: a new environments.json is used only once it is "
-            "merged, so the plan asked nothing of HAProxy or the app servers",
+            "merged, so the plan asked nothing of HAProxy or the app servers"
         )
+        return StaticOnly(proposed, why, edited)
     try:
         environments = config.parse_environments(text, reviewed.display(proposed.environments_path))
-        status = config.load_status(reviewed, proposed.status_path)
     except InputError as error:
-        return StaticOnly(proposed, f"the base branch's state files are not valid ({error}): fix them there first")
+        return StaticOnly(proposed, f"the base branch's {proposed.environments_path} is not valid ({error})", edited)
     desired, notes = _known_apps(proposed.desired, environments.apps)
     if not checkout.same_file(base, head, proposed.environments_path) or _pins_changed(checkout, base, head, proposed):
         notes.insert(
@@ -80,8 +87,8 @@ def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed
             f"this PR changes {proposed.environments_path} or the pinned host keys: the plan used the base branch's "
             "copies (a PR cannot choose where the deploy key connects); the release uses them once merged",
         )
-    state = replace(proposed, desired=desired, environments=environments, status=status)
-    return Trusted(state, reviewed, tuple(notes), _edited_record(checkout, base, head, proposed.status_path, "PR"))
+    state = replace(proposed, desired=desired, environments=environments, status=Status())
+    return Trusted(state, reviewed, tuple(notes), edited)
 
 
 def for_push(checkout: Checkout, context: Context, head: str, merged: config.State) -> Trusted:
@@ -146,4 +153,19 @@ def _edited_record(checkout: Checkout, base: str, head: str, path: str, what: st
         f"this {what} changes {path}, which only bluegreen writes: its history decides what counts as a rollback. "
         f"Nothing is switched. Take the change to {path} out of the {what} (change live.json instead)"
         + ("." if what == "PR" else "; bluegreen's own record replaces it.")
+    )
+
+
+def stale_run(checkout: Checkout, head: str, status: Status) -> str | None:
+    """A run for a commit older than the one the last release was for (a re-run of an old job, say) would undo
+    what was released since: refused. A commit beside it (a force-push) is not older, and may go ahead."""
+    releases = [record for app in status.apps.values() if (record := app.last_release) and record.commit]
+    if not releases:
+        return None
+    last = max(releases, key=lambda record: record.at).commit or ""
+    if last == head or full_sha(last) is None or not checkout.has(last) or not checkout.is_ancestor(head, last):
+        return None
+    return (
+        f"this run is for commit {head[:12]}, older than commit {last[:12]} of the last release: running it would "
+        "undo what was released since. Run the workflow for the branch's newest commit instead"
     )

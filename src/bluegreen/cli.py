@@ -129,7 +129,7 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     if args.command == "plan":
         outcome = await plan_job(request, credentials, console.progress)
     else:
-        save = status_saver(state, args.repo)
+        save = status_saver(state, args.repo, credentials.record_key)
         outcome = await release_job(request, credentials, console.progress, save, run_holder(environ))
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")

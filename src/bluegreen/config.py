@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.resources import files
@@ -19,7 +20,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from bluegreen import jsonloc, recording, safefile
+from bluegreen import jsonloc, recording, safefile, seal
 from bluegreen.errors import InputError, Location
 from bluegreen.jsonloc import Document, Finding, JsonPath, show
 from bluegreen.model import (
@@ -32,6 +33,7 @@ from bluegreen.model import (
     HaproxyHost,
     LockSettings,
     MapSwitch,
+    Outcome,
     Probes,
     PublicEntry,
     ServersSwitch,
@@ -40,6 +42,7 @@ from bluegreen.model import (
     Switch,
     VerifySettings,
 )
+from bluegreen.seal import Seal
 from bluegreen.sources import Source
 
 # defaults the model's dataclasses do not hold; the schemas document the same values (a test keeps them equal)
@@ -73,12 +76,13 @@ def state_paths(state_dir: str) -> tuple[str, str, str]:
     return live, environments, status
 
 
-def load_state(source: Source, state_dir: str = "state") -> State:
-    """Read `<state_dir>/{live,environments,status}.json` from `source`; a missing status.json is an empty Status."""
+def load_state(source: Source, state_dir: str = "state", *, with_status: bool = True) -> State:
+    """Read `<state_dir>/{live,environments,status}.json` from `source`; a missing status.json is an empty Status
+    (and so is one not read: `with_status=False`)."""
     live_path, environments_path, status_path = state_paths(state_dir)
     desired = parse_desired(_read_required(source, live_path), source.display(live_path))
     environments = parse_environments(_read_required(source, environments_path), source.display(environments_path))
-    status = load_status(source, status_path)
+    status = load_status(source, status_path) if with_status else Status()
     check_apps(desired, environments, source.display(live_path))
     return State(desired, environments, status, live_path, environments_path, status_path)
 
@@ -247,15 +251,25 @@ def _same_colors(name: str, app: Mapping[str, Any]) -> Iterator[_Rule]:
 
 
 def _shared_switches(apps: Mapping[str, Any]) -> Iterator[_Rule]:
+    """Two apps never switch the same map entry or backend. The map file is compared as a normal path: the schema
+    takes one spelling only, and this holds even if it ever took two (`//x`, `/./x` and `/x` are one file)."""
     owners: dict[str, str] = {}
     for name, app in apps.items():
         switch = app["switch"]
-        map_entry = f"map entry {show(switch.get('key'))} of {switch.get('map_file')}"
-        target = map_entry if switch["method"] == "map" else f"backend {show(switch['backend'])}"
+        if switch["method"] == "map":
+            target = f"map entry {show(switch['key'])} of {_normal_path(switch['map_file'])}"
+        else:
+            target = f"backend {show(switch['backend'])}"
         if target in owners:
             message = f"switches the same {target} as app {show(owners[target])}"
             yield ("apps", name, "switch"), message, "each app needs its own map key or backend"
         owners.setdefault(target, name)
+
+
+def _normal_path(path: str) -> str:
+    """An absolute path as one spelling: `.` segments and repeated or trailing slashes gone, `..` taken back
+    lexically (posixpath.normpath keeps a leading `//`, which POSIX lets a system read its own way)."""
+    return "/" + posixpath.normpath(path).lstrip("/")
 
 
 def _located(rules: Iterator[_Rule], doc: Document, display: str) -> list[Finding]:
@@ -283,9 +297,29 @@ def recorded_value_problem(kind: str, value: object) -> str | None:
     return f"got {show(value)}; expected {schema['$defs'][kind]['description']}"
 
 
-def dump_status(status: Status) -> str:
-    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back."""
-    return json.dumps(recording.status_to_json(status), indent=2, allow_nan=False) + "\n"
+def dump_status(status: Status, key: bytes | None = None, sealing: Seal | None = None) -> str:
+    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back.
+    With a key, sealed (see seal): the Action believes only a record its own key sealed."""
+    data = recording.status_to_json(status)
+    if key is not None and sealing is not None:
+        data = seal.sealed(data, key, sealing)
+    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+
+
+def recorded(status: Status, outcome: Outcome) -> Status:
+    """status.json's content after `outcome`, kept small enough to be read back (recording.fitted)."""
+    return recording.fitted(recording.record_outcome(status, outcome), lambda fitted: len(dump_status(fitted)))
+
+
+def opened_seal(text: str | None, key: bytes) -> Seal | None:
+    """The seal of status.json's `text` when `key` made it, else None (no seal, another key's, or edited since)."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return seal.opened(data, key) if isinstance(data, dict) else None
 
 
 # --- files and schemas ----------------------------------------------------------------------------------------

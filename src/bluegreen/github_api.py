@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Literal
+from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
@@ -22,17 +23,13 @@ from github.GithubObject import NotSet
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
-from .errors import GitHubError, InputError
+from .errors import GitHubError, InputError, Location
 from .safefile import MAX_BYTES, decode
 
-WORKFLOW_BOT = "github-actions[bot]"
 # GitHub's 409 answers to a write that lost a race: the file changed (`<path> does not match <sha>`), or the
 # branch moved while the commit was made (`refs/heads/main expected to be at <sha>`). Others (protection) stay.
 STALE = ("does not match", "expected to be at")
-COMMENT_LIMIT = 65_536
-TRUSTED = frozenset(
-    {"OWNER", "MEMBER", "COLLABORATOR"}
-)  # review authors whose approval counts  # GitHub refuses a longer comment body
+COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
 DESCRIPTION_LIMIT = 140  # a commit status's description
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["in_progress", "success", "failure", "error"]
@@ -66,19 +63,11 @@ class RepoFile:
 class PathCommit:
     sha: str
     author: str | None  # the GitHub account the commit is linked to (None: an address GitHub does not know)
-    verified: bool  # GitHub verified its signature
-
-    @property
-    def by_workflow(self) -> bool:
-        """Made through the API by a workflow's token: github-actions[bot], signed by GitHub. A person can put
-        the bot's name and address on a commit, but not GitHub's signature."""
-        return self.author == WORKFLOW_BOT and self.verified
 
 
 @dataclass(frozen=True)
 class Written:
     commit: str
-    verified: bool
 
 
 class StaleFile(GitHubError):
@@ -125,6 +114,13 @@ def fit_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+# A collaborator's base `permission` (admin, write, read, none) that may push and merge: `role_name` maintain is
+# write's, triage read's, and a custom role has one of these as its base.
+WRITE_PERMISSIONS = frozenset({"admin", "write"})
+MAX_PULL_COMMITS = 250  # GitHub lists at most this many commits of a pull request
+Access = Callable[[str], tuple[str, str]]  # a login -> its (permission, role_name) on the repository
+
+
 def latest_reviews(reviews: list[tuple[str, str]]) -> dict[str, str]:
     """Each reviewer's state that counts (reviews in order): a later comment does not undo an approval."""
     latest: dict[str, str] = {}
@@ -134,17 +130,62 @@ def latest_reviews(reviews: list[tuple[str, str]]) -> dict[str, str]:
     return latest
 
 
-def approval(author: str, reviews: list[tuple[str, str]]) -> tuple[bool, str]:
-    """Whether someone other than the author approved, and who did or why not (for the report)."""
+def not_counted(user: str, author: str, pushers: Collection[str], access: Access) -> str | None:
+    """Why `user`'s approval does not count, None when it does. Not the author's, nor one of an author or committer
+    of the pull request's commits (GitHub's rule: not by whoever pushed what is approved; the commits' authors and
+    committers stand in for the pushers, whom the API does not name); and only by someone with write, maintain or
+    admin access to the repository. `access` is asked only about someone who is neither author nor committer."""
+    login = user.lower()
+    if login == author.lower():
+        return "is its author"
+    if login in {pusher.lower() for pusher in pushers}:
+        return "pushed commits to it"
+    permission, role = access(user)
+    if permission in WRITE_PERMISSIONS:
+        return None
+    if permission == "read":
+        return f"has {role} ({permission}) access only" if role not in {"", "read"} else "has read access only"
+    return "has no access to the repository" if permission == "none" else f"has {permission} access, not write"
+
+
+def approval(
+    author: str,
+    reviews: list[tuple[str, str]],
+    *,
+    access: Access,
+    pushers: Collection[str] = (),
+    older: Collection[str] = (),
+    unlinked: int = 0,
+) -> tuple[bool, str]:
+    """Whether an approval counts, and who approved, who was not counted and why (for the report).
+
+    `reviews`: (user, state) of the merged head, in order; each reviewer's latest state counts (latest_reviews).
+    `pushers`: the GitHub logins of the pull request's commits' authors and committers. `access`: a reviewer's
+    permission (see not_counted). `older`: who approved an older push (told, never counted). `unlinked`: how many
+    commits GitHub links to no account (whoever made them cannot be excluded: told).
+    """
     latest = latest_reviews(reviews)
-    approvers = sorted(u for u, s in latest.items() if s == "APPROVED" and u.lower() != author.lower())
-    blockers = sorted(u for u, s in latest.items() if s == "CHANGES_REQUESTED")
-    blocked = f"; changes requested by {', '.join(blockers)}" if blockers else ""
-    if approvers:
-        return True, f"approved by {', '.join(approvers)}{blocked}"
-    own_approval = any(u.lower() == author.lower() and s == "APPROVED" for u, s in latest.items())
-    own = " (the author's own approval does not count)" if own_approval else ""
-    return False, f"not approved by anyone but the author {author}{own}{blocked}"
+    counted: list[str] = []
+    skipped: list[str] = []
+    for user in sorted((u for u, s in latest.items() if s == "APPROVED"), key=str.lower):
+        why = not_counted(user, author, pushers, access)
+        if why is None:
+            counted.append(user)
+        else:
+            skipped.append(f"{user} {why}")
+    reviewed = {user.lower() for user in latest}
+    skipped += [f"{u} approved an older push" for u in sorted(older, key=str.lower) if u.lower() not in reviewed]
+    blockers = sorted((u for u, s in latest.items() if s == "CHANGES_REQUESTED"), key=str.lower)
+    if counted:
+        parts = [f"approved by {', '.join(counted)}"]
+    else:
+        parts = ["no approval that counts" if skipped else "no approving review of the merged head"]
+    parts += [f"not counted: {', '.join(skipped)}"] if skipped else []
+    parts += [f"changes requested by {', '.join(blockers)}"] if blockers else []
+    if unlinked:
+        commits = "1 commit has" if unlinked == 1 else f"{unlinked} commits have"
+        parts.append(f"{commits} an author or committer GitHub links to no account, who could not be excluded")
+    return bool(counted), "; ".join(parts)
 
 
 class GitHub:
@@ -225,26 +266,25 @@ class GitHub:
                 return None
             if isinstance(found, list) or found.type != "file":
                 return None
-            if found.size > MAX_BYTES or found.encoding != "base64":
-                raise GitHubError(f"{path} at {ref[:40]} is larger than {MAX_BYTES // 1024} KiB")
+            if found.size > MAX_BYTES or found.encoding != "base64":  # GitHub sends no content over 1 MiB
+                display = f"{path} ({ref[:12]})"
+                raise InputError(f"{display} is larger than {MAX_BYTES // 1024} KiB", location=Location(display))
             return RepoFile(decode(found.decoded_content, f"{path} ({ref[:12]})"), found.sha)
 
     def path_commits(self, path: str, branch: str, limit: int = 20) -> list[PathCommit]:
         """The newest commits on `branch` that changed `path`, newest first, each with the account GitHub links
-        it to and whether GitHub verified its signature."""
+        it to."""
         _check_path(path)
         with self._call(f"listing the commits of {path} on {branch}", "contents: read"):
             found: list[PathCommit] = []
             for commit in islice(self._repo.get_commits(sha=branch, path=path), limit):
                 # attributes, not raw_data: reading raw_data of a listed commit would fetch each one again
-                verification = commit.commit.verification
-                login = commit.author.login if commit.author is not None else None
-                found.append(PathCommit(commit.sha, login, verification is not None and verification.verified))
+                found.append(PathCommit(commit.sha, commit.author.login if commit.author is not None else None))
             return found
 
     def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written:
         """One commit on `branch` that sets `path` to `text`, as the token's own identity (the workflow token's
-        commits are github-actions[bot]'s, signed by GitHub). `sha` is the blob being replaced (None: a new
+        commits are github-actions[bot]'s). `sha` is the blob being replaced (None: a new
         file): GitHub refuses with 409 when the file changed since, raised here as StaleFile."""
         _check_path(path)
         with self._call(f"committing {path} to {branch}", "contents: write"):
@@ -258,8 +298,7 @@ class GitHub:
                     raise StaleFile(f"{path} changed on {branch} since it was read") from exc
                 raise
             commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing
-            verification = commit.get("verification") or {}
-            return Written(str(commit["sha"]), verification.get("verified") is True)
+            return Written(str(commit["sha"]))
 
     def branch_exists(self, branch: str) -> bool:
         with self._call(f"looking for branch {branch}", "contents: read"):
@@ -300,18 +339,42 @@ class GitHub:
             commit.create_status(state, target_url or NotSet, fit_line(description), context)
 
     def approved_by_other(self, number: int) -> tuple[bool, str]:
-        """Approvals that count: of the head that was merged (not an older one), by someone the repository
-        trusts (its owner, an organisation member or a collaborator), and not by the author."""
-        with self._call(f"reading the reviews of pull request #{number}", "pull-requests: read"):
+        """Whether an approval counts, in the spirit of GitHub's "approval of the most recent reviewable push": a
+        review of the head that was merged (not of an older one), the reviewer's latest state, by someone with
+        write, maintain or admin access to the repository who is neither the author nor an author or committer of
+        any of its commits. A pull request with more commits than GitHub lists (250) is never approved: who made
+        them cannot be told."""
+        with self._call(f"reading the reviews and commits of pull request #{number}", "pull-requests: read"):
             pull = self._repo.get_pull(number)
-            reviews = [
-                (r.user.login, r.state)
-                for r in pull.get_reviews()
-                if r.user is not None
-                and r.commit_id == pull.head.sha
-                and r.raw_data.get("author_association") in TRUSTED
-            ]
-            return approval(pull.user.login, reviews)
+            head = pull.head.sha
+            listed = [r for r in pull.get_reviews() if r.user is not None]
+            reviews = [(r.user.login, r.state) for r in listed if r.commit_id == head]
+            older = {r.user.login for r in listed if r.commit_id != head and r.state == "APPROVED"}
+            # attributes, not raw_data: reading raw_data of a listed commit would fetch each one again
+            commits = list(islice(pull.get_commits(), MAX_PULL_COMMITS))
+            if pull.commits > len(commits):  # fail closed: an unlisted commit's maker would not be excluded
+                many = f"it has {pull.commits} commits, more than GitHub lists ({MAX_PULL_COMMITS})"
+                return False, f"{many}: who made them cannot be told"
+            people = [person for commit in commits for person in (commit.author, commit.committer)]
+            pushers = {person.login for person in people if person is not None}
+            unlinked = sum(1 for commit in commits if commit.author is None or commit.committer is None)
+            return approval(
+                pull.user.login, reviews, access=self._access, pushers=pushers, older=older, unlinked=unlinked
+            )
+
+    def _access(self, login: str) -> tuple[str, str]:
+        """`login`'s base permission and role on the repository; ("none", "none") when GitHub answers 404 (no
+        collaborator)."""
+        with self._call(f"reading the permission of {login} on the repository", "metadata: read"):
+            url = f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
+            try:
+                _, data = self._repo.requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return "none", "none"
+                raise
+            answer = data if isinstance(data, dict) else {}
+            return str(answer.get("permission") or "none"), str(answer.get("role_name") or "")
 
     def create_deployment(self, ref: str, environment: str, description: str) -> int:
         with self._call(f"creating a deployment of {ref} to {environment}", "deployments: write"):

@@ -117,7 +117,7 @@ class Checkout:
     def commits_touching(self, base: str | None, head: str, path: str, *, limit: int = 200) -> list[str]:
         """The commits after `base` up to `head` that changed `path`, oldest first; just `head` when `base` is
         unknown or not an ancestor (a force-push), or when the history is not in the checkout."""
-        if base is None or not self.has(base) or not self._is_ancestor(base, head):
+        if base is None or not self.has(base) or not self.is_ancestor(base, head):
             return [head]
         walker = self._repo.get_walker(
             include=[ObjectID(head.encode())],
@@ -129,7 +129,8 @@ class Checkout:
             return [entry.commit.id.decode() for entry in walker][::-1]
         return [head]
 
-    def _is_ancestor(self, base: str, head: str) -> bool:
+    def is_ancestor(self, base: str, head: str) -> bool:
+        """Whether `base` is `head` or in its history, as far as the checkout holds it."""
         seen: set[str] = set()
         todo = [head]
         while todo and len(seen) < 100_000:

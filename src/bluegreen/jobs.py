@@ -13,11 +13,12 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import config, recording, safefile
+from . import config, safefile
 from .errors import InputError
 from .model import HaproxyHost, Observation, Outcome, Plan
 from .observe import Clients, observe
 from .release import Effects, Request, Saved, SaveStatus, connected, dry_run, locked, preflight, release
+from .seal import Seal, blob_id
 from .ssh import Credentials, SshHost
 from .verify import Progress
 
@@ -72,14 +73,17 @@ async def status_job(state: config.State, only: tuple[str, ...], credentials: Cr
             await clients.aclose()
 
 
-def status_saver(state: config.State, repo: Path) -> SaveStatus:
-    """Record an outcome in status.json in the working tree `repo` (replaced atomically, never through a link);
-    an error is reported, not raised."""
+def status_saver(state: config.State, repo: Path, key: bytes) -> SaveStatus:
+    """Record an outcome in status.json in the working tree `repo`, sealed with `key` as the Action seals it
+    (replaced atomically, never through a link); an error is reported, not raised."""
 
     def save(outcome: Outcome) -> Saved:
-        updated = recording.record_outcome(state.status, outcome)
         try:
-            safefile.write_text(repo, state.status_path, config.dump_status(updated))
+            current = safefile.read_text(repo, state.status_path)
+            opened = config.opened_seal(current, key)
+            sealing = Seal(opened.sequence + 1 if opened else 1, None if current is None else blob_id(current))
+            text = config.dump_status(config.recorded(state.status, outcome), key, sealing)
+            safefile.write_text(repo, state.status_path, text)
         except InputError as error:
             return Saved(False, error.message)
         except OSError as exc:

@@ -6,13 +6,14 @@ config.dump_status writes `status_to_json` out.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from bluegreen.model import AppOutcome, AppStatus, Color, ColorRecord, Outcome, ReleaseRecord, Status
 
 HISTORY_LIMIT = 20
+SIZE_LIMIT = 512 * 1024  # status.json's text at most; the state files are read up to 1 MiB
 
 
 def record_outcome(status: Status, outcome: Outcome, *, history_limit: int = HISTORY_LIMIT) -> Status:
@@ -24,6 +25,17 @@ def record_outcome(status: Status, outcome: Outcome, *, history_limit: int = HIS
     for app in outcome.apps:
         apps[app.plan.app] = _record_app(apps.get(app.plan.app, AppStatus()), app, outcome, history_limit)
     return Status(apps=apps, updated_at=outcome.at)
+
+
+def fitted(status: Status, size: Callable[[Status], int], limit: int = SIZE_LIMIT) -> Status:
+    """`status` with the oldest history dropped, from the app with the longest, until `size` of it is at most
+    `limit`: however many apps and hosts there are, the next run can read what this one records."""
+    while size(status) > limit:
+        name, longest = max(status.apps.items(), key=lambda item: len(item[1].history), default=("", AppStatus()))
+        if not longest.history:
+            break
+        status = replace(status, apps={**status.apps, name: replace(longest, history=longest.history[:-1])})
+    return status
 
 
 def _record_app(current: AppStatus, app: AppOutcome, outcome: Outcome, history_limit: int) -> AppStatus:
@@ -138,9 +150,9 @@ def _release_json(record: ReleaseRecord) -> dict[str, object]:
     }
 
 
-def clean_text(text: str, limit: int = 4000) -> str:
+def clean_text(text: str, limit: int = 1000) -> str:
     """Free text as status.json's schema allows it: no control characters (an error message may quote a
-    server's answer) and at most 4096 characters, so what one run records can never make the file unreadable
-    for the next."""
+    server's answer) and at most 1000 characters (the schema reads 4096), so what one run records can never make
+    the file unreadable for the next."""
     text = "".join(char if char.isprintable() else " " for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"

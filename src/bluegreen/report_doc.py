@@ -3,7 +3,9 @@
 The builders (`report`, `report_status`) say *what* to show; this module alone says *how*, and it alone escapes.
 Every string a builder hands in is treated as untrusted: versions, reasons and host answers come from outside.
   Markdown   control and bidi characters shown as {U+XXXX}, newlines folded, Markdown and HTML punctuation escaped,
-             so a hostile string cannot break a table, start a heading, inject HTML or a link
+             so a hostile string cannot break a table, start a heading, inject HTML or a link; and a zero-width
+             space where GitHub's autolinker would see a bare URL (`https://`, `www.`) or an address (`a@b.c`), so
+             none becomes a link, nor an `@` a mention: only a Link or a Mention span makes one
   terminal   the same characters shown as {U+XXXX}, so a hostile string cannot move the cursor or recolour output
 """
 
@@ -125,6 +127,13 @@ _MD_ESCAPES = str.maketrans(
         "@": "@\u200b",  # a version or a name from elsewhere must not ping anyone: only a Mention does
     }
 )
+_ZWSP = "\u200b"  # zero width space: invisible, and none that clean() lets through (it shows {U+200B})
+# Where GitHub's autolinker (cmark-gfm's autolink extension) starts a link, whatever the escapes (it reads past
+# them): `:` followed by `//` (it wants `//` right after the colon, and takes any character that is neither space
+# nor punctuation, a zero-width one too, as a host's first: so the break goes before the slashes, for any scheme),
+# `www.` (it wants those four characters; any case, to be sure), and an `@` after a character an address holds
+# (the escape table breaks its other side)
+_AUTOLINK_STARTS = re.compile(r":(?=//)|(?i:www)(?=\.)|(?<=[A-Za-z0-9._+-])(?=@)")
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _LINE_START = re.compile(r"^(\d{1,9}(?=[.)](?:\s|$)))?([#+.)-])")  # a heading, a bullet, `1.` or `1)`
 _SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/%+=?#-]*)?")  # nothing that ends a link early
@@ -132,7 +141,13 @@ _SAFE_CODE = re.compile(r"[A-Za-z0-9._:/@+ -]+")
 
 
 def md_escape(value: str) -> str:
-    return clean(value).translate(_MD_ESCAPES)
+    return _AUTOLINK_STARTS.sub(_unlinked, clean(value).translate(_MD_ESCAPES))
+
+
+def _unlinked(start: re.Match[str]) -> str:
+    """What starts an autolink, a zero-width space after it: `https:` ZWSP `//`, `www` ZWSP `.`, `a` ZWSP `@` (the
+    escape table puts another after the `@`)."""
+    return start[0] + _ZWSP
 
 
 def markdown(doc: Doc) -> str:

@@ -158,6 +158,7 @@ class Rig:
             "GITHUB_OUTPUT": str(files["output"]),
             "GITHUB_STEP_SUMMARY": str(files["summary"]),
             "INPUT_GITHUB_TOKEN": self.github.token,
+            "BLUEGREEN_GITHUB_WRITE_INTERVAL_S": "0",  # the fake has no secondary rate limit to respect
             "INPUT_SSH_PRIVATE_KEY": self.lab.private_key,
             **{f"INPUT_{name.upper()}": value for name, value in inputs.items()},
         }

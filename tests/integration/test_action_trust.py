@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bluegreen.github_api import GitHub
 from bluegreen.model import Color
 from bluegreen.sandbox import Sandbox
 from tests import events
@@ -166,7 +167,7 @@ def test_a_hand_edit_that_slipped_in_without_a_run_is_not_believed(rig: Rig, san
     assert released.code == 3, released.log
     assert ldc_states(sandbox) == {"blue": "8", "green": "0"}  # Green 1.8.0 stays LIVE
     said = comment(rig, 13)
-    assert "was changed by hand after bluegreen's last record" in said
+    assert "was changed after bluegreen's last record" in said
     assert "older than LIVE" in said
     assert "::warning title=status.json changed by hand::" in released.log
 
@@ -333,3 +334,90 @@ def test_nothing_the_workspace_configures_runs(rig: Rig, sandbox: Sandbox, tmp_p
     recorded, email, subject = rig.origin_status()
     assert (email, recorded["apps"]["theoshift"]["live"]["color"]) == (BOT_EMAIL, "blue")
     assert "[skip ci]" in subject
+
+
+# --- found by a second review: what else could write the history or run a stale release -----------------------
+
+
+def test_a_record_written_by_another_workflows_token_is_not_believed(rig: Rig, sandbox: Sandbox) -> None:
+    """Any workflow's token commits as github-actions[bot], signed by GitHub; only bluegreen's seal (keyed by the
+    deploy key) makes a history count."""
+    sandbox.set_app("ldc-tools", Color.GREEN, version="1.0.0")
+    status = json.loads((rig.dev / "state" / "status.json").read_text())
+    fake = fake_release("green", "blue", "1.0.0", "1.7.2")
+    status["apps"]["ldc-tools"].update(last_release=fake, history=[fake])
+    other = GitHub(rig.github.token, rig.github.url, "acme/ops", write_interval_s=0)  # "another workflow"
+    current = other.file("state/status.json", "main")
+    assert current is not None
+    other.put_file("state/status.json", json.dumps(status, indent=2) + "\n", "tidy [skip ci]", "main", current.sha)
+    git(rig.dev, "pull", "-q", "origin", "main")
+    open_pr(rig, 52, {"theoshift": {"live": "green"}, "ldc-tools": {"live": "green"}}, branch="downgrade")
+    released = push_run(rig, merge_pr(rig, 52, branch="downgrade"))
+    assert released.code == 3, released.log
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}  # Blue 1.7.2 stays LIVE
+    said = comment(rig, 52)
+    assert "older than LIVE" in said
+    assert "is sealed by this deploy key" in said
+
+
+def test_re_running_an_old_release_job_is_refused(rig: Rig, sandbox: Sandbox) -> None:
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    assert push_run(rig, merged).code == 0
+    git(rig.dev, "pull", "-q", "origin", "main")
+    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
+    git(rig.dev, "push", "-q", "origin", "main")
+    reverted = git(rig.dev, "rev-parse", "HEAD")
+    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
+    rig.github.associate(reverted, 13)
+    assert push_run(rig, reverted).code == 0
+    assert theoshift_route(sandbox) == "theoshift_green"
+    rerun = push_run(rig, merged)  # "Re-run jobs" of PR 12's release: the same GITHUB_SHA as then
+    assert rerun.code == 3, rerun.log
+    assert theoshift_route(sandbox) == "theoshift_green"  # the revert stands
+    assert "older than commit" in comment(rig, 12)
+
+
+@pytest.mark.parametrize(("depth", "key"), [(2, ""), (1, "given")])
+def test_a_plan_that_connects_nowhere_still_refuses_an_edited_status(
+    rig: Rig, sandbox: Sandbox, depth: int, key: str
+) -> None:
+    status = json.loads((rig.dev / "state" / "status.json").read_text())
+    status["apps"]["theoshift"]["history"] = [fake_release("blue", "green", "2.4.1", "2.4.0")]
+    head = open_pr(rig, 56, FLIP, branch="edited", more={"state/status.json": status})
+    inputs = {"ssh_private_key": ""} if not key else {}
+    plan = rig.run("pull_request", pr_event(rig, "opened", 56, head), head, "refs/pull/56/merge", inputs, depth=depth)
+    assert "static checks only" in plan.summary
+    assert rig.github.statuses(head)[-1]["state"] == "failure"
+    if depth == 2:  # the base commit is there: the edit is seen and refused
+        assert plan.code == 3, plan.log
+        assert "this PR changes state/status.json" in plain(plan.summary)
+    else:  # it is not: the plan cannot tell, and says so instead of success
+        assert plan.code == 0, plan.log
+        assert "cannot be told" in rig.github.statuses(head)[-1]["description"]
+
+
+def test_a_plan_reads_the_history_where_the_release_will(rig: Rig, sandbox: Sandbox) -> None:
+    """With status_branch, the records are on that branch, not in the base commit: a revert's plan is a rollback."""
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    assert push_run(rig, merged, status_branch="bluegreen-status").code == 0
+    git(rig.dev, "checkout", "-q", "-B", "revert-12", "origin/main")
+    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
+    git(rig.dev, "push", "-q", "origin", "HEAD:refs/heads/revert-12")
+    head = git(rig.dev, "rev-parse", "HEAD")
+    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", head, False, None)
+    event = pr_event(rig, "opened", 13, head)
+    plan = rig.run("pull_request", event, head, "refs/pull/13/merge", depth=2, status_branch="bluegreen-status")
+    assert plan.code == 0, plan.log
+    assert "rollback to the previous LIVE" in comment(rig, 13)
+    assert rig.github.statuses(head)[-1]["state"] == "success"
+
+
+def test_pull_request_target_is_refused(rig: Rig, sandbox: Sandbox) -> None:
+    head = open_pr(rig, 57, FLIP, branch="target")
+    base = git(rig.dev, "rev-parse", "origin/main")
+    ran = rig.run("pull_request_target", pr_event(rig, "opened", 57, head), base, "refs/heads/main", depth=2)
+    assert ran.code == 2, ran.log
+    assert "does not run on pull_request_target" in ran.log
+    assert ran.outputs["result"] == "failed"

@@ -242,3 +242,17 @@ def test_a_pull_request_decision_carries_its_base(tmp_path: Path) -> None:
     event["pull_request"]["base"]["sha"] = "2" * 40
     decision = decide(context(tmp_path, "pull_request", event), inputs())
     assert (decision.pr_head_sha, decision.base_sha) == (SHA, "2" * 40)
+
+
+def test_pull_request_target_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not run on pull_request_target") as caught:
+        decide(context(tmp_path, "pull_request_target", events.pull_request("opened", 7, SHA)), inputs())
+    assert caught.value.location == Location("GITHUB_EVENT_NAME")
+
+
+def test_a_pull_request_number_written_as_a_float_is_refused(tmp_path: Path) -> None:
+    event = events.pull_request("opened", 7, SHA)
+    event["pull_request"]["number"] = 7.0  # JSON Schema calls it an integer
+    with pytest.raises(InputError, match="is not a whole number") as caught:
+        decide(context(tmp_path, "pull_request", event), inputs())
+    assert caught.value.location == Location("GITHUB_EVENT_PATH", field="pull_request.number")

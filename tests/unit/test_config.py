@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 from collections.abc import Iterator, Mapping
@@ -420,6 +421,72 @@ def test_more_bad_environments(change: Any, field: str, words: str) -> None:
     assert caught.value.location is not None
     assert caught.value.location.field == field
     assert words in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "//etc/haproxy/apps.map",
+        "/etc//haproxy/apps.map",
+        "/etc/./haproxy/apps.map",
+        "/./etc/haproxy/apps.map",
+        "/etc/haproxy/apps.map/",
+        "/etc/haproxy/apps.map/.",
+        "/etc/haproxy/./apps.map/",
+    ],
+)
+@pytest.mark.parametrize(
+    "field", [("apps", "theoshift", "switch", "map_file"), ("haproxy", "socket"), ("haproxy", "lock", "path")]
+)
+def test_a_remote_path_has_one_spelling_only(spelling: str, field: tuple[str, ...]) -> None:
+    """`//x`, `/./x`, `x/` name the same file as `/x`: the schema takes only the plain spelling, so the rule that
+    two apps never switch one map entry compares like with like, and HAProxy's runtime commands get one path."""
+
+    def respell(data: dict[str, Any]) -> None:
+        *parents, last = field
+        target = functools.reduce(lambda node, key: node[key], parents, data)
+        target[last] = spelling
+
+    with pytest.raises(InputError) as caught:
+        parse_env(edited(respell))
+    assert caught.value.location is not None
+    assert caught.value.location.field == ".".join(field)
+    assert "spelled one way only" in caught.value.message
+    assert "no `//`" in caught.value.message
+
+
+@pytest.mark.parametrize("plain", ["/etc/haproxy/apps.map", "/etc/haproxy/.apps.map", "/etc/ha...proxy/apps.map.d"])
+def test_a_plain_remote_path_is_taken(plain: str) -> None:
+    environments = parse_env(changed(ENVIRONMENTS, '"/etc/haproxy/apps.map"', f'"{plain}"'))
+    switch = environments.apps["theoshift"].switch
+    assert isinstance(switch, MapSwitch)
+    assert switch.map_file == plain
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["/etc/haproxy/apps.map", "//etc/haproxy/apps.map", "/etc/./haproxy/apps.map", "/etc/haproxy//apps.map/"],
+)
+def test_two_spellings_of_one_map_file_switch_the_same_entry(spelling: str) -> None:
+    """The rule's own second line, behind the schema: it compares normal paths."""
+    data = json.loads(ENVIRONMENTS)
+    data["apps"]["copy"] = json.loads(json.dumps(data["apps"]["theoshift"]))
+    data["apps"]["copy"]["switch"]["map_file"] = spelling
+    found = list(config._shared_switches(data["apps"]))
+    assert found == [
+        (
+            ("apps", "copy", "switch"),
+            'switches the same map entry "theoshift.example.test" of /etc/haproxy/apps.map as app "theoshift"',
+            "each app needs its own map key or backend",
+        )
+    ]
+
+
+def test_the_same_key_in_another_map_file_is_another_entry() -> None:
+    data = json.loads(ENVIRONMENTS)
+    data["apps"]["copy"] = json.loads(json.dumps(data["apps"]["theoshift"]))
+    data["apps"]["copy"]["switch"]["map_file"] = "/etc/haproxy/other/apps.map"
+    assert list(config._shared_switches(data["apps"])) == []
 
 
 @pytest.mark.parametrize(

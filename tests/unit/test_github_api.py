@@ -207,26 +207,104 @@ def test_fit_line(text: str, expected: str) -> None:
     assert fit_line(text) == expected
 
 
+# each reviewer's (permission, role_name) on the repository, as GET collaborators/{user}/permission tells it
+ACCESS = {
+    "bob": ("write", "write"), "carol": ("admin", "admin"), "maya": ("write", "maintain"),
+    "reader": ("read", "read"), "triager": ("read", "triage"), "auditor": ("read", "auditor"),
+    "stranger": ("none", "none"), "releaser": ("write", "release-manager"),
+}  # fmt: skip
+
+
+def access(user: str) -> tuple[str, str]:
+    return ACCESS.get(user, ("none", "none"))
+
+
 @pytest.mark.parametrize(
-    ("reviews", "approved", "why"),
+    ("reviews", "pushers", "approved", "why"),
     [
-        ([], False, "not approved by anyone but the author alice"),
-        ([("bob", "APPROVED")], True, "approved by bob"),
-        ([("alice", "APPROVED")], False, "alice (the author's own approval does not count)"),
-        ([("ALICE", "APPROVED")], False, "alice (the author's own approval does not count)"),
-        ([("bob", "APPROVED"), ("bob", "CHANGES_REQUESTED")], False, "; changes requested by bob"),
-        ([("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")], True, "approved by bob"),
-        ([("bob", "APPROVED"), ("bob", "COMMENTED")], True, "approved by bob"),
-        ([("bob", "APPROVED"), ("bob", "DISMISSED")], False, "not approved"),
-        ([("bob", "APPROVED"), ("carol", "CHANGES_REQUESTED")], True, "approved by bob; changes requested by carol"),
-        ([("carol", "APPROVED"), ("bob", "APPROVED")], True, "approved by bob, carol"),
-        ([("bob", "PENDING")], False, "not approved"),
+        ([], (), False, "no approving review of the merged head"),
+        ([("bob", "APPROVED")], (), True, "approved by bob"),
+        ([("alice", "APPROVED")], (), False, "no approval that counts; not counted: alice is its author"),
+        ([("ALICE", "APPROVED")], (), False, "not counted: ALICE is its author"),
+        (
+            [("bob", "APPROVED"), ("bob", "CHANGES_REQUESTED")],
+            (),
+            False,
+            "review of the merged head; changes requested by bob",
+        ),
+        ([("bob", "CHANGES_REQUESTED"), ("bob", "APPROVED")], (), True, "approved by bob"),
+        ([("bob", "APPROVED"), ("bob", "COMMENTED")], (), True, "approved by bob"),
+        ([("bob", "APPROVED"), ("bob", "DISMISSED")], (), False, "no approving review of the merged head"),
+        (
+            [("bob", "APPROVED"), ("carol", "CHANGES_REQUESTED")],
+            (),
+            True,
+            "approved by bob; changes requested by carol",
+        ),
+        ([("carol", "APPROVED"), ("bob", "APPROVED")], (), True, "approved by bob, carol"),
+        ([("bob", "PENDING")], (), False, "no approving review of the merged head"),
+        # a pusher (an author or committer of a commit) never approves their own push, whatever their access
+        (
+            [("carol", "APPROVED")],
+            ("carol",),
+            False,
+            "no approval that counts; not counted: carol pushed commits to it",
+        ),
+        ([("carol", "APPROVED")], ("Carol",), False, "not counted: carol pushed commits to it"),
+        ([("carol", "APPROVED"), ("bob", "APPROVED")], ("carol",), True, "approved by bob; not counted: carol pushed"),
+        # only write, maintain or admin access counts (permission write/admin; a custom role by its base)
+        ([("maya", "APPROVED")], (), True, "approved by maya"),
+        ([("releaser", "APPROVED")], (), True, "approved by releaser"),
+        ([("reader", "APPROVED")], (), False, "no approval that counts; not counted: reader has read access only"),
+        ([("triager", "APPROVED")], (), False, "not counted: triager has triage (read) access only"),
+        ([("auditor", "APPROVED")], (), False, "not counted: auditor has auditor (read) access only"),
+        ([("stranger", "APPROVED")], (), False, "not counted: stranger has no access to the repository"),
+        ([("nobody", "APPROVED")], (), False, "not counted: nobody has no access to the repository"),
+        (
+            [("alice", "APPROVED"), ("reader", "APPROVED"), ("mallory", "APPROVED"), ("bob", "CHANGES_REQUESTED")],
+            ("alice", "mallory"),
+            False,
+            "no approval that counts; not counted: alice is its author, mallory pushed commits to it, reader has read "
+            "access only; changes requested by bob",
+        ),
     ],
 )
-def test_approval(reviews: list[tuple[str, str]], approved: bool, why: str) -> None:
-    result, reason = approval("alice", reviews)
+def test_approval(reviews: list[tuple[str, str]], pushers: tuple[str, ...], approved: bool, why: str) -> None:
+    result, reason = approval("alice", reviews, access=access, pushers=pushers)
     assert result is approved
     assert why in reason
+
+
+def test_approval_asks_the_access_only_of_those_it_could_count() -> None:
+    asked: list[str] = []
+
+    def recorded(user: str) -> tuple[str, str]:
+        asked.append(user)
+        return access(user)
+
+    reviews = [("alice", "APPROVED"), ("mallory", "APPROVED"), ("bob", "APPROVED"), ("carol", "CHANGES_REQUESTED")]
+    assert approval("alice", reviews, access=recorded, pushers={"mallory"}) == (
+        True,
+        "approved by bob; not counted: alice is its author, mallory pushed commits to it; changes requested by carol",
+    )
+    assert asked == ["bob"]
+
+
+@pytest.mark.parametrize(
+    ("older", "unlinked", "why"),
+    [
+        ({"bob"}, 0, "approved by carol; not counted: bob approved an older push"),
+        ({"carol"}, 0, "approved by carol"),  # approved the merged head too: no word about the older one
+        ({"dave"}, 0, "approved by carol; not counted: dave approved an older push"),
+        (set(), 1, "approved by carol; 1 commit has an author or committer GitHub links to no account, who could "
+                   "not be excluded"),
+        (set(), 3, "approved by carol; 3 commits have an author or committer GitHub links to no account, who could "
+                   "not be excluded"),
+    ],
+)  # fmt: skip
+def test_approval_tells_older_approvals_and_unlinked_commits(older: set[str], unlinked: int, why: str) -> None:
+    reviews = [("carol", "APPROVED")]
+    assert approval("alice", reviews, access=access, older=older, unlinked=unlinked) == (True, why)
 
 
 def test_approved_by_other_reads_the_reviews_in_order(fake_github: FakeGitHub, github: GitHub) -> None:
@@ -237,10 +315,104 @@ def test_approved_by_other_reads_the_reviews_in_order(fake_github: FakeGitHub, g
     fake_github.add_review(8, "carol", "APPROVED")
     assert github.approved_by_other(7) == (
         False,
-        "not approved by anyone but the author alice (the author's own approval does not count); "
-        "changes requested by bob",
+        "no approval that counts; not counted: alice is its author; changes requested by bob",
     )
     assert github.approved_by_other(8) == (True, "approved by carol")
+
+
+def sha(n: int) -> str:
+    return f"{n:040x}"
+
+
+def permission_calls(fake: FakeGitHub) -> list[str]:
+    return [c.path.split("/")[-2] for c in fake.calls if c.path.endswith("/permission")]
+
+
+def test_a_pushers_approval_does_not_count(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    fake_github.add_pull_commit(7, sha(1), "alice", "alice")
+    fake_github.add_pull_commit(7, HEAD, "mallory", "mallory")  # mallory pushed the last commit, then approved it
+    fake_github.add_review(7, "mallory", "APPROVED", association="COLLABORATOR")
+    assert github.approved_by_other(7) == (False, "no approval that counts; not counted: mallory pushed commits to it")
+    add_pull(fake_github, 8)
+    fake_github.add_pull_commit(8, HEAD, "alice", "dave")  # dave only committed it (a rebase, a cherry-pick)
+    fake_github.add_review(8, "dave", "APPROVED")
+    fake_github.add_review(8, "bob", "APPROVED")
+    assert github.approved_by_other(8) == (True, "approved by bob; not counted: dave pushed commits to it")
+    assert permission_calls(fake_github) == ["bob"]  # a pusher's access is never asked: it cannot matter
+
+
+def test_a_read_only_collaborators_approval_does_not_count(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    fake_github.set_permission("reader", "read")  # an organisation member (MEMBER) without write access
+    fake_github.set_permission("triager", "triage")
+    fake_github.set_permission("gone", None)  # no longer a collaborator: GitHub answers 404
+    fake_github.add_review(7, "reader", "APPROVED", association="MEMBER")
+    fake_github.add_review(7, "triager", "APPROVED", association="COLLABORATOR")
+    fake_github.add_review(7, "gone", "APPROVED", association="COLLABORATOR")
+    fake_github.add_review(7, "drive-by", "APPROVED", association="NONE")  # anyone, on a public repository
+    assert github.approved_by_other(7) == (
+        False,
+        "no approval that counts; not counted: drive-by has no access to the repository, gone has no access to the "
+        "repository, reader has read access only, triager has triage (read) access only",
+    )
+    assert sorted(permission_calls(fake_github)) == ["drive-by", "gone", "reader", "triager"]
+
+
+@pytest.mark.parametrize(
+    ("role", "permission"), [("write", None), ("maintain", None), ("admin", None), ("ship", "write")]
+)
+def test_a_writers_approval_counts(fake_github: FakeGitHub, github: GitHub, role: str, permission: str | None) -> None:
+    add_pull(fake_github, 7)
+    fake_github.set_permission("wendy", role, permission=permission)
+    fake_github.add_review(7, "wendy", "APPROVED", association="CONTRIBUTOR")  # the association does not matter
+    assert github.approved_by_other(7) == (True, "approved by wendy")
+
+
+def test_commits_linked_to_no_account_exclude_no_one(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    fake_github.add_pull_commit(7, sha(1), None, None)  # an address GitHub links to no account
+    fake_github.add_pull_commit(7, HEAD, "alice", None)
+    fake_github.add_review(7, "bob", "APPROVED")
+    assert github.approved_by_other(7) == (
+        True,
+        "approved by bob; 2 commits have an author or committer GitHub links to no account, who could not be excluded",
+    )
+
+
+def test_the_commits_are_read_page_by_page(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    for n in range(1, 70):
+        fake_github.add_pull_commit(7, sha(n), "alice", "alice")
+    fake_github.add_pull_commit(7, HEAD, "mallory", "web-flow")  # the 70th commit: on the third page of 30
+    fake_github.add_review(7, "mallory", "APPROVED")
+    assert github.approved_by_other(7) == (False, "no approval that counts; not counted: mallory pushed commits to it")
+    pages = [c.query.get("page", "1") for c in fake_github.calls if c.path == "/repos/acme/ops/pulls/7/commits"]
+    assert pages == ["1", "2", "3"]
+
+
+def test_more_commits_than_github_lists_are_never_approved(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    for n in range(1, 251):
+        fake_github.add_pull_commit(7, sha(n), "alice", "alice")
+    fake_github.add_pull_commit(7, HEAD, "mallory", "mallory")  # the 251st: GitHub does not list it
+    fake_github.add_review(7, "mallory", "APPROVED")
+    assert github.approved_by_other(7) == (
+        False,
+        "it has 251 commits, more than GitHub lists (250): who made them cannot be told",
+    )
+    assert permission_calls(fake_github) == []
+
+
+def test_a_permission_github_refuses_to_tell_fails_the_check(fake_github: FakeGitHub, github: GitHub) -> None:
+    add_pull(fake_github, 7)
+    fake_github.add_review(7, "bob", "APPROVED")
+    fake_github.fail_next("GET", r"/collaborators/bob/permission$", 403, message="Resource not accessible")
+    with pytest.raises(
+        GitHubError, match="reading the permission of bob on the repository: GitHub answered 403"
+    ) as caught:
+        github.approved_by_other(7)
+    assert "metadata: read" in caught.value.hint
 
 
 def test_deployment_and_its_statuses(fake_github: FakeGitHub, github: GitHub) -> None:
@@ -413,13 +585,19 @@ def test_the_fake_answers_like_github(fake_github: FakeGitHub) -> None:
     assert [c.method for c in fake_github.calls] == ["GET"] * 4
 
 
-def test_only_approvals_of_the_merged_head_by_trusted_reviewers_count(fake_github: FakeGitHub, github: GitHub) -> None:
+def test_only_approvals_of_the_merged_head_by_writers_count(fake_github: FakeGitHub, github: GitHub) -> None:
     add_pull(fake_github, 9)
     fake_github.add_review(9, "bob", "APPROVED", commit_id="1" * 40)  # an older head, before the last push
     fake_github.add_review(9, "drive-by", "APPROVED", association="NONE")  # anyone, on a public repository
-    assert github.approved_by_other(9)[0] is False
+    assert github.approved_by_other(9) == (
+        False,
+        "no approval that counts; not counted: drive-by has no access to the repository, bob approved an older push",
+    )
     fake_github.add_review(9, "carol", "APPROVED", association="COLLABORATOR")
-    assert github.approved_by_other(9) == (True, "approved by carol")
+    assert github.approved_by_other(9) == (
+        True,
+        "approved by carol; not counted: drive-by has no access to the repository, bob approved an older push",
+    )
 
 
 def test_a_persons_comment_with_the_marker_is_never_taken_over(fake_github: FakeGitHub, github: GitHub) -> None:

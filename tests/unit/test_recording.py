@@ -150,4 +150,29 @@ def test_long_reasons_are_clipped_so_status_json_stays_readable() -> None:
     parsed = config.parse_status(text, "state/status.json")
     reason = parsed.apps["theoshift"].last_release.reason  # type: ignore[union-attr]
     assert reason is not None
-    assert len(reason) == 4000
+    assert len(reason) == 1000
+
+
+def test_a_record_that_would_outgrow_what_the_next_run_reads_loses_its_oldest_history() -> None:
+    from bluegreen import config, recording
+
+    outcome = outcome_of("failed")
+    hosts = {f"lb{n}": "failed: " + "x" * 2000 for n in range(16)}  # 16 hosts, each saying a lot
+    one = replace(outcome.apps[0], hosts=hosts, reason="y" * 5000)
+    apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(4))
+    status = Status()
+    for _ in range(25):
+        status = config.recorded(status, replace(outcome, apps=apps))
+    assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
+    for name in ("app-0", "app-3"):
+        history = status.apps[name].history
+        assert 0 < len(history) < recording.HISTORY_LIMIT  # the newest kept, the oldest dropped
+        assert history[0] == status.apps[name].last_release
+    assert config.parse_status(config.dump_status(status), "state/status.json") == status
+
+
+def test_fitting_a_small_record_changes_nothing() -> None:
+    from bluegreen import config, recording
+
+    status = config.recorded(Status(), outcome_of("success"))
+    assert recording.fitted(status, lambda s: len(config.dump_status(s))) == status

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bluegreen.report_doc import (
     MAX_SPAN,
@@ -12,6 +16,7 @@ from bluegreen.report_doc import (
     Doc,
     Heading,
     Link,
+    Mention,
     Para,
     Table,
     Toned,
@@ -50,7 +55,7 @@ def test_version_label_has_one_leading_v(version: str | None, label: str) -> Non
         ("a\nb\r\nc\td", "a b  c d"),
         ("`x`", "\\`x\\`"),
         ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
-        ("[a](https://evil.test)", "\\[a\\](https://evil.test)"),
+        ("[a](https://evil.test)", "\\[a\\](https:\u200b//evil.test)"),
         ("**b** _i_ ~s~ $m$", "\\*\\*b\\*\\* \\_i\\_ \\~s\\~ \\$m\\$"),
         ("a\\|b", "a\\\\\\|b"),
         ("R&D &lt;", "R&amp;D &amp;lt;"),
@@ -61,6 +66,80 @@ def test_version_label_has_one_leading_v(version: str | None, label: str) -> Non
 )
 def test_markdown_escape_neutralises_markup_and_control_characters(raw: str, escaped: str) -> None:
     assert md_escape(raw) == escaped
+
+
+Z = "\u200b"  # the zero-width space that breaks an autolink
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        # bare URLs, any scheme GitHub links (http, https, ftp) and any other: broken between `:` and `//`
+        ("https://evil.example/login", f"https:{Z}//evil.example/login"),
+        ("http://10.0.0.1:8080/", f"http:{Z}//10.0.0.1:8080/"),
+        ("HTTPS://EVIL.EXAMPLE", f"HTTPS:{Z}//EVIL.EXAMPLE"),
+        ("ftp://files.example/x", f"ftp:{Z}//files.example/x"),
+        ("2.4.1 (https://evil.example)", f"2.4.1 (https:{Z}//evil.example)"),
+        ("x https://a.test https://b.test", f"x https:{Z}//a.test https:{Z}//b.test"),
+        ("https:/evil.example", "https:/evil.example"),  # no autolink without `//`: left as it is
+        # `www.`, in any case, wherever it stands
+        ("www.evil.example", f"www{Z}.evil.example"),
+        ("WWW.Evil.Example/x", f"WWW{Z}.Evil.Example/x"),
+        ("(www.evil.example)", f"(www{Z}.evil.example)"),
+        ("https://www.evil.example", f"https:{Z}//www{Z}.evil.example"),
+        ("www", "www"),
+        # addresses: a zero-width space on both sides of the `@` (the one after it also stops a mention)
+        ("admin@evil.example", f"admin{Z}@{Z}evil.example"),
+        ("mailto:admin@evil.example", f"mailto:admin{Z}@{Z}evil.example"),
+        ("xmpp:bot@evil.example/res", f"xmpp:bot{Z}@{Z}evil.example/res"),
+        ("a.b+c-d_e@x.test", f"a.b+c-d\\_e{Z}@{Z}x.test"),
+        ("@acme/oncall", f"@{Z}acme/oncall"),  # a mention, not an address: only its far side
+        ("see @alice", f"see @{Z}alice"),
+        # hostile: what looks like our own break is shown, not taken for one; markup and links stay text
+        (f"https:{Z}//evil.example", "https:{U+200B}//evil.example"),
+        ("https:\u200d//evil.example", "https:{U+200D}//evil.example"),
+        ("<https://evil.example>", f"&lt;https:{Z}//evil.example&gt;"),
+        ("[x](https://evil.example)", f"\\[x\\](https:{Z}//evil.example)"),
+        ("https\\://evil.example", f"https\\\\:{Z}//evil.example"),
+        ("https&#58;//evil.example", "https&amp;#58;//evil.example"),
+        # normal text reads as before
+        ("2.4.1-rc.1+build.7", "2.4.1-rc.1+build.7"),
+        ("checked at 10:30, next at 11:00", "checked at 10:30, next at 11:00"),
+        ("a / b // c", "a / b // c"),
+        ("swww", "swww"),
+    ],
+)
+def test_markdown_escape_breaks_autolinks(raw: str, escaped: str) -> None:
+    assert md_escape(raw) == escaped
+
+
+def autolink_starts(markdown_text: str) -> list[str]:
+    """What GitHub's autolinker would start a link (or an address) at, read past Markdown's backslash escapes."""
+    unescaped = re.sub(r"\\(.)", r"\1", markdown_text)
+    return re.findall(r"[A-Za-z]+://|(?i:www)\.|[A-Za-z0-9._+-]@|@[A-Za-z0-9]", unescaped)
+
+
+FRAGMENTS = [
+    "https://",
+    "http:",
+    "//",
+    "www",
+    ".",
+    "WwW",
+    "@",
+    "mailto:",
+    "a",
+    "evil.example",
+    "\\",
+    "_",
+    " ",
+    "\u200b",
+]
+
+
+@given(st.lists(st.sampled_from(FRAGMENTS) | st.text(max_size=3), max_size=12).map("".join))
+def test_no_escaped_string_starts_an_autolink(raw: str) -> None:
+    assert autolink_starts(md_escape(raw)) == []
 
 
 def test_a_long_string_is_cut() -> None:
@@ -87,6 +166,24 @@ def test_a_long_string_is_cut() -> None:
         (Para((Link("PR #1", "https://x.test/a) [b](https://evil.test"),)), "PR #1"),
         (Para((Link("PR #1", "https://x.test/<script>"),)), "PR #1"),
         (Para((mark("warn"), " careful")), "⚠️ careful"),
+        # the module's own links and mentions still are links and mentions; a bare URL or address beside them is not
+        (
+            Para((Link("PR #1", "https://github.com/o/r/pull/1"), " by ", Mention("alice"), " https://evil.example")),
+            "[PR #1](https://github.com/o/r/pull/1) by @alice https:\u200b//evil.example",
+        ),
+        (
+            Para((Link("https://evil.example", "https://github.com/o/r/pull/1"),)),
+            "[https:\u200b//evil.example](https://github.com/o/r/pull/1)",
+        ),
+        (Para((Bold("www.evil.example"),)), "**www\u200b.evil.example**"),
+        (Heading(2, ("v2 from https://evil.example/login",)), "## v2 from https:\u200b//evil.example/login"),
+        (Bullets((("root@evil.example",),)), "- root\u200b@\u200bevil.example"),
+        (Para((Code("https://evil.example"),)), "`https://evil.example`"),  # a code span: never autolinked
+        (
+            Table(("version", "URL https://x.test"), ((("https://evil.example/login",), ("www.evil.example",)),)),
+            "| version | URL https:\u200b//x.test |\n| --- | --- |\n"
+            "| https:\u200b//evil.example/login | www\u200b.evil.example |",
+        ),
         (Table(("A", "B"), (((("x|y",), (Toned("✅", "ok"), " z"))),)), "| A | B |\n| --- | --- |\n| x\\|y | ✅ z |"),
     ],
 )
@@ -173,8 +270,6 @@ def test_one_huge_line_is_cut_by_characters() -> None:
 
 
 def test_only_a_mention_can_ping_someone() -> None:
-    from bluegreen.report_doc import Mention
-
     doc = (Para(("version 2.4.1 @acme/oncall by ", Mention("alice"), " and ", Mention("evil @x"))),)
     rendered = markdown(doc)
     assert "@\u200bacme/oncall" in rendered  # a version naming a team pings nobody
