@@ -44,6 +44,18 @@ def merge_pr(rig: Rig, number: int, branch: str = "release") -> str:
     return merged
 
 
+def revert_pr(rig: Rig, merged: str, number: int, revert: int) -> str:
+    """GitHub's Revert button on the merged PR `number`, merged at once as PR `revert`: its merge commit."""
+    git(rig.dev, "pull", "-q", "origin", "main")
+    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
+    git(rig.dev, "push", "-q", "origin", "main")
+    reverted = git(rig.dev, "rev-parse", "HEAD")
+    title, body = f'Revert "Release {number}"', f"Reverts acme/ops#{number}"
+    rig.github.add_pull(revert, title, body, "bob", reverted, True, reverted)
+    rig.github.associate(reverted, revert)
+    return reverted
+
+
 def push_run(rig: Rig, sha: str, **inputs: str) -> ActionRun:
     return rig.run("push", events.push(sha, "0" * 40), sha, "refs/heads/main", inputs)
 
@@ -89,12 +101,7 @@ def test_merge_releases_commits_status_and_reports_then_revert_rolls_back(rig: R
     assert json.loads(released.outputs["live"])["theoshift"] == {"color": "blue", "version": "2.4.1"}
     assert "New LIVE" in released.summary
 
-    git(rig.dev, "pull", "-q", "origin", "main")
-    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
-    git(rig.dev, "push", "-q", "origin", "main")
-    reverted = git(rig.dev, "rev-parse", "HEAD")
-    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
-    rig.github.associate(reverted, 13)
+    reverted = revert_pr(rig, merged, 12, 13)
     rolled = push_run(rig, reverted)
     assert rolled.code == 0, rolled.log
     assert theoshift_route(sandbox) == "theoshift_green"
@@ -242,12 +249,7 @@ def test_a_revert_is_a_rollback_when_the_status_lives_on_its_own_branch(rig: Rig
     open_pr(rig, 12, FLIP)
     merged = merge_pr(rig, 12)
     assert push_run(rig, merged, status_branch="bluegreen-status").code == 0
-    git(rig.dev, "pull", "-q", "origin", "main")
-    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
-    git(rig.dev, "push", "-q", "origin", "main")
-    reverted = git(rig.dev, "rev-parse", "HEAD")
-    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
-    rig.github.associate(reverted, 13)
+    reverted = revert_pr(rig, merged, 12, 13)
     # main's own status.json never saw release 12: the history is read from the status branch
     rolled = push_run(rig, reverted, status_branch="bluegreen-status")
     assert rolled.code == 0, rolled.log

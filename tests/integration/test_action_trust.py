@@ -23,7 +23,7 @@ from bluegreen.model import Color
 from bluegreen.sandbox import Sandbox
 from tests import events
 from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git
-from tests.integration.test_action import FLIP, merge_pr, open_pr, pr_event, push_run
+from tests.integration.test_action import FLIP, merge_pr, open_pr, pr_event, push_run, revert_pr
 from tests.integration.test_release import ldc_states, theoshift_route
 
 pytestmark = pytest.mark.integration
@@ -364,12 +364,7 @@ def test_re_running_an_old_release_job_is_refused(rig: Rig, sandbox: Sandbox) ->
     open_pr(rig, 12, FLIP)
     merged = merge_pr(rig, 12)
     assert push_run(rig, merged).code == 0
-    git(rig.dev, "pull", "-q", "origin", "main")
-    git(rig.dev, "revert", "--no-edit", "-m", "1", merged)
-    git(rig.dev, "push", "-q", "origin", "main")
-    reverted = git(rig.dev, "rev-parse", "HEAD")
-    rig.github.add_pull(13, 'Revert "Release 12"', "Reverts acme/ops#12", "bob", reverted, True, reverted)
-    rig.github.associate(reverted, 13)
+    reverted = revert_pr(rig, merged, 12, 13)
     assert push_run(rig, reverted).code == 0
     assert theoshift_route(sandbox) == "theoshift_green"
     rerun = push_run(rig, merged)  # "Re-run jobs" of PR 12's release: the same GITHUB_SHA as then
