@@ -62,6 +62,7 @@ GET_CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
 PUT_CONTENTS = "PUT /repos/{owner}/{repo}/contents/{path}"
 LIST_COMMITS = "GET /repos/{owner}/{repo}/commits"
 GET_REF = "GET /repos/{owner}/{repo}/git/ref/{ref}"
+GET_BLOB = "GET /repos/{owner}/{repo}/git/blobs/{file_sha}"
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -148,7 +149,10 @@ class FakeGitHub:
         self._deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self._ids = 1000
         self._signed: set[str] = set()  # commits made through the API: signed by GitHub
-        self._protected: dict[str, str] = {}  # branch -> GitHub's refusal of a write to it
+        self._protected: dict[str, str] = {}
+        self._collected: set[str] = (
+            set()
+        )  # blobs GitHub no longer serves  # branch -> GitHub's refusal of a write to it
         self.accounts: dict[str, str] = {}  # commit address -> the GitHub login it belongs to
         self.spec_problems: list[str] = []  # what tests/githubspec.py found wrong with each exchange
         self._undeclared: set[tuple[str, str]] = set()  # (method, path) a test asks although GitHub has no such path
@@ -236,6 +240,11 @@ class FakeGitHub:
             association = self._associations.setdefault(sha, _Association())
             association.numbers.append(number)
             association.after_calls = max(association.after_calls, after_calls)
+
+    def forget_blob(self, sha: str) -> None:
+        """GitHub collected the blob (no ref reaches it any more): GET git/blobs answers 404."""
+        with self._lock:
+            self._collected.add(sha)
 
     def protect(self, branch: str, message: str = "") -> None:
         """Branch protection: the contents API refuses writes to `branch` (409, as GitHub answers)."""
@@ -337,6 +346,7 @@ class FakeGitHub:
             ("PUT", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._put_contents),
             ("GET", r"/commits", self._list_commits),
             ("GET", r"/git/ref/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._get_ref),
+            ("GET", r"/git/blobs/(?P<sha>[0-9a-f]{40})", self._get_blob),
             ("POST", r"/git/refs", self._create_ref),
         ]
 
@@ -395,6 +405,19 @@ class FakeGitHub:
             else None
         )
         return None if sha is None else (200, self._ref_json(f"refs/heads/{r.match['branch']}", sha), {})
+
+    def _get_blob(self, r: _Request) -> Reply | None:
+        """A blob by its id, whether or not a branch still reaches it (as on GitHub, until it is collected);
+        `forget_blob` makes one collected."""
+        sha = r.match["sha"]
+        if self.git_dir is None or sha in self._collected or self._git_out("cat-file", "-t", sha) != "blob":
+            return None
+        content = self._git_bytes("cat-file", "blob", sha)
+        example = _example(GET_BLOB, "200")
+        return 200, self._shaped(example, {example["url"]: self._api(f"git/blobs/{sha}")}, {
+            "sha": sha, "node_id": f"B_{sha[:12]}", "size": len(content), "url": self._api(f"git/blobs/{sha}"),
+            "content": base64.encodebytes(content).decode(), "encoding": "base64",
+        }), {}  # fmt: skip
 
     def _create_ref(self, r: _Request) -> Reply | None:
         body = r.body

@@ -5,9 +5,8 @@ static checks only, and connects nowhere."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 
-from . import config, report, report_doc
+from . import report, report_doc
 from .action_run import Run, credentials, has_key, no_release, notes_markdown, outcome_outputs, with_inputs
 from .action_trust import StaticOnly, Trusted, for_pull_request, proposal
 from .errors import RESULT_EXIT_CODES
@@ -17,7 +16,7 @@ from .jobs import plan_job
 from .model import Status, Trigger
 from .release import Request
 from .report_doc import Block, Bold, Heading, Para
-from .status_commit import Record, read_record
+from .status_commit import GitHubLedger
 
 FORK = (
     "This pull request comes from a fork, so the workflow has no SSH key and a read-only token: HAProxy and the "
@@ -45,25 +44,15 @@ def plan(run: Run) -> int:
         if not has_key(run, trusted.state):
             return _static_plan(run, StaticOnly(proposed, NO_KEY, trusted.refusal))
         keys = credentials(run, trusted.state, trusted.source)
-    record = read_record(run.github, proposed.status_path, _status_branch(run), keys.record_key)
-    state = with_inputs(replace(trusted.state, status=_recorded_status(record, proposed.status_path)), run.inputs)
-    request = Request(
-        state.desired, state.environments, state.status, run.inputs.apps, _pr_trigger(run), trusted.refusal
-    )
-    outcome = asyncio.run(plan_job(request, keys, run.progress))
+    branch = run.inputs.status_branch or run.context.default_branch
+    record = GitHubLedger(run.github, run.context.repository, proposed.status_path, branch)
+    state = with_inputs(trusted.state, run.inputs)
+    request = Request(state.desired, state.environments, Status(), run.inputs.apps, _pr_trigger(run), trusted.refusal)
+    outcome = asyncio.run(plan_job(request, keys, run.progress, record))
     ok = outcome.result != "refused"
     _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else _refused(trusted))
-    markdown = report.outcome_markdown(outcome) + notes_markdown([*trusted.notes, record.note])
+    markdown = report.outcome_markdown(outcome) + notes_markdown([*trusted.notes, *record.notes])
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
-
-
-def _status_branch(run: Run) -> str:
-    return run.inputs.status_branch or run.context.default_branch
-
-
-def _recorded_status(record: Record, path: str) -> Status:
-    """The history the release will judge by: bluegreen's own record, read the same way."""
-    return Status() if record.text is None else config.parse_status(record.text, f"{path} (bluegreen's record)")
 
 
 def _refused(trusted: Trusted) -> str:

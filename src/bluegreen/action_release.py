@@ -2,17 +2,17 @@
 committed back through GitHub's API, deployments, and the report on the PR.
 
 The merged commit's files are the approved ones (read from the checkout's objects). The history that decides
-what counts as a rollback is bluegreen's own record on GitHub (status_commit), and a push that edits status.json
-by hand is refused, with nothing switched.
+what counts as a rollback is the record the HAProxy hosts remember (status_commit, ledger); a push that edits
+status.json by hand, or a run for a commit older than the last release's, is refused, with nothing switched.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 
-from . import config, report, report_doc, workflow
+from . import report, report_doc, workflow
 from .action_run import (
     Run,
     credentials,
@@ -23,101 +23,75 @@ from .action_run import (
     run_link,
     with_inputs,
 )
-from .action_trust import for_push, proposal, stale_run
+from .action_trust import for_push, last_released_commit, proposal, stale_run
 from .errors import RESULT_EXIT_CODES
 from .github_api import DeploymentState, PullInfo
 from .gitobjects import Checkout
 from .jobs import release_job
 from .model import Environments, Outcome, Plan, Status, Trigger
-from .release import Request, Saved
+from .release import Request
 from .report_doc import Heading, Para
-from .seal import Seal
 from .ssh import run_holder
-from .status_commit import Record, commit_record, read_record
+from .status_commit import GitHubLedger
 
 
 def release(run: Run) -> int:
-    branch = run.inputs.status_branch or run.context.default_branch
-    with Checkout.open(run.context.workspace) as checkout:
+    with Checkout.open(run.context.workspace) as checkout:  # open throughout: the stale-run check reads history
         head, merged = proposal(checkout, run.context, run.inputs.state_dir, with_status=False)
         pull = run.github.merged_pull_for_commit(head)
         run.pr = pull.number if pull else None  # from here on, an error is reported on the pull request too
         trusted = for_push(checkout, run.context, head, merged)
         keys = credentials(run, merged, trusted.source)
-        record = read_record(run.github, merged.status_path, branch, keys.record_key)
-        state = with_inputs(replace(trusted.state, status=_recorded_status(record, merged, branch)), run.inputs)
-        refusal = trusted.refusal or stale_run(checkout, head, state.status)
-        trigger = replace(_merge_trigger(run, pull, head), also_prs=_skipped_prs(run, checkout, state, head))
-    if run.inputs.require_approval:
-        approved, why = run.github.approved_by_other(pull.number) if pull else (False, "a direct push has no review")
-        if not approved:
-            markdown = report_doc.markdown(
-                (
-                    Heading(2, ("❌ bluegreen release refused",)),
-                    Para((f"An approving review is required: {why}. Nothing was changed.",)),
-                )
-            )
-            return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
-    deployments: dict[str, int] = {}
-    save = _StatusSaver(run, state, branch, head if run.inputs.status_branch else None, keys.record_key, record)
-    request = Request(state.desired, state.environments, state.status, run.inputs.apps, trigger, refusal)
-    outcome = asyncio.run(
-        release_job(
-            request,
-            keys,
-            run.progress,
-            save,
-            run_holder(run.environ),
-            announce=lambda plan: _announce(run, plan, deployments),
+        state = with_inputs(trusted.state, run.inputs)
+        refused = _approval_refusal(run, pull)
+        if refused is not None:
+            return refused
+        record = GitHubLedger(
+            run.github,
+            run.context.repository,
+            state.status_path,
+            run.inputs.status_branch or run.context.default_branch,
+            start=head if run.inputs.status_branch else None,
+            commit_status=run.inputs.commit_status,
+            stale=lambda status: stale_run(checkout, head, status),
         )
-    )
+        deployments: dict[str, int] = {}
+        trigger = _merge_trigger(run, pull, head)
+        request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
+        outcome = asyncio.run(
+            release_job(
+                request,
+                keys,
+                run.progress,
+                record,
+                run_holder(run.environ),
+                announce=lambda plan: _announce(run, plan, deployments),
+            )
+        )
+        also = _skipped_prs(run, checkout, record.status, head)  # by the history the release was judged by
+    outcome = replace(outcome, trigger=replace(outcome.trigger, also_prs=also))
     _deployment_results(run, state.environments, outcome, deployments)
-    for title, said in (("status.json changed by hand", record.note), ("status.json not committed", save.warning)):
+    for title, said in (("bluegreen's record", "; ".join(record.notes)), ("status.json not committed", record.warning)):
         if said:
             workflow.annotate(run.out, "warning", said, title=title)
-    markdown = report.outcome_markdown(outcome) + notes_markdown([record.note]) + notes_markdown([save.warning], "⚠️")
+    markdown = report.outcome_markdown(outcome) + notes_markdown(record.notes) + notes_markdown([record.warning], "⚠️")
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 
 
-def _recorded_status(record: Record, merged: config.State, branch: str) -> Status:
-    if record.text is None:
-        return Status()
-    return config.parse_status(record.text, f"{merged.status_path} (bluegreen's record on {branch})")
-
-
-@dataclass
-class _StatusSaver:
-    """Records an outcome by committing status.json, sealed, through GitHub's API, while the hosts' locks are
-    still held, so the next release reads it."""
-
-    run: Run
-    state: config.State
-    branch: str
-    start: str | None
-    key: bytes
-    record: Record
-    warning: str | None = None
-
-    def __call__(self, outcome: Outcome) -> Saved:
-        path = self.state.status_path
-        if not self.run.inputs.commit_status:
-            return Saved(True, f"{path} not committed: the input commit_status is false")
-        if outcome.refusal is None and all(app.result == "noop" for app in outcome.apps):
-            return Saved(True, "nothing to record")
-        status = config.recorded(self.state.status, outcome)
-        sequence = self.record.sequence + 1
-
-        def render(replaced: str | None) -> str:
-            return config.dump_status(status, self.key, Seal(sequence, replaced))
-
-        message = f"bluegreen: record {outcome.result} in {path}"
-        committed = commit_record(self.run.github, path, render, message, self.branch, start=self.start)
-        if committed.warning:
-            self.warning = committed.warning
-            return Saved(False, committed.warning)
-        if committed.commit is None:
-            return Saved(True, f"{path} already records it")
-        return Saved(True, f"{path} records the observed LIVE (commit {committed.commit[:12]} on {self.branch})")
+def _approval_refusal(run: Run, pull: PullInfo | None) -> int | None:
+    """With `require_approval`, a release without an approval that counts ends here, nothing changed."""
+    if not run.inputs.require_approval:
+        return None
+    approved, why = run.github.approved_by_other(pull.number) if pull else (False, "a direct push has no review")
+    if approved:
+        return None
+    markdown = report_doc.markdown(
+        (
+            Heading(2, ("❌ bluegreen release refused",)),
+            Para((f"An approving review is required: {why}. Nothing was changed.",)),
+        )
+    )
+    return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
 
 
 def _merge_trigger(run: Run, pull: PullInfo | None, head: str) -> Trigger:
@@ -127,15 +101,14 @@ def _merge_trigger(run: Run, pull: PullInfo | None, head: str) -> Trigger:
     return Trigger(actor=actor, pr=pull.number, pr_url=pull.url, commit=head, reverts_pr=pull.reverts)
 
 
-def _skipped_prs(run: Run, checkout: Checkout, state: config.State, head: str) -> tuple[int, ...]:
-    """PRs merged after the last recorded release whose own runs never released them (a concurrency group
-    cancels a pending run): this run releases them too, and the report names them. Needs the branch's history
+def _skipped_prs(run: Run, checkout: Checkout, status: Status, head: str) -> tuple[int, ...]:
+    """PRs merged after the last release whose own runs never released them (a concurrency group cancels a
+    pending run): this run releases them too, and the report names them. Needs the branch's history
     (`fetch-depth: 0`); with a shallow checkout only the pushed commit is known."""
-    releases = [r for app in state.status.apps.values() if (r := app.last_release) and r.commit]
-    if not releases:
+    base = last_released_commit(status)
+    if base is None:
         return ()
-    base = max(releases, key=lambda record: record.at).commit
-    touched = checkout.commits_touching(base, head, state.live_path)
+    touched = checkout.commits_touching(base, head, run.inputs.state_dir.rstrip("/") + "/live.json")
     earlier = [sha for sha in touched if sha != head][-20:]
     found = (run.github.merged_pull_for_commit(sha, just_pushed=False) for sha in earlier)
     return tuple(dict.fromkeys(p.number for p in found if p is not None and p.number != run.pr))

@@ -156,16 +156,35 @@ def _edited_record(checkout: Checkout, base: str, head: str, path: str, what: st
     )
 
 
+def last_released_commit(status: Status) -> str | None:
+    """The commit of the newest release that moved traffic (a refused run moved nothing: it does not count, or a
+    refused re-run of an old job would make the next re-run look new)."""
+    moved = [
+        record
+        for app in status.apps.values()
+        for record in app.history
+        if record.commit and record.result in ("success", "rolled_back", "failed")
+    ]
+    return max(moved, key=lambda record: record.at).commit if moved else None
+
+
 def stale_run(checkout: Checkout, head: str, status: Status) -> str | None:
-    """A run for a commit older than the one the last release was for (a re-run of an old job, say) would undo
-    what was released since: refused. A commit beside it (a force-push) is not older, and may go ahead."""
-    releases = [record for app in status.apps.values() if (record := app.last_release) and record.commit]
-    if not releases:
+    """A run for a commit older than the last release's (a re-run of an old job, say) would undo what was released
+    since: refused. A commit beside it (a force-push) is not older, and may go ahead."""
+    last = last_released_commit(status)
+    if last is None or last == head:
         return None
-    last = max(releases, key=lambda record: record.at).commit or ""
-    if last == head or full_sha(last) is None or not checkout.has(last) or not checkout.is_ancestor(head, last):
+    if not checkout.has(last):  # not in a full checkout: on no branch any more (force-pushed away), not newer
+        if not checkout.shallow:
+            return None
+        return (
+            f"cannot tell whether this run's commit {head[:12]} is older than the last release's ({last[:12]}): the "
+            "checkout does not hold that commit. Give actions/checkout `fetch-depth: 0`"
+        )
+    if not checkout.is_ancestor(head, last):
         return None
     return (
         f"this run is for commit {head[:12]}, older than commit {last[:12]} of the last release: running it would "
-        "undo what was released since. Run the workflow for the branch's newest commit instead"
+        "undo what was released since. Push a new commit that asks for what you want, or run the workflow for the "
+        "branch's newest commit"
     )

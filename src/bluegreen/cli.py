@@ -24,7 +24,7 @@ from typing import TextIO
 
 from . import config, planner, report
 from .errors import RESULT_EXIT_CODES, InputError
-from .jobs import plan_job, release_job, status_job, status_saver
+from .jobs import FileLedger, plan_job, release_job, status_job
 from .model import Trigger
 from .release import Request
 from .sources import WorkingTree
@@ -117,7 +117,7 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     planner.selected_apps(state.desired, only, state.live_path)  # a name not in live.json is an input error
     credentials = load_credentials(state.environments.ssh, repo, environ, state.environments_path)
     if args.command == "status":
-        observation = await status_job(state, only, credentials)
+        observation, _ = await status_job(state, only, credentials, FileLedger(state, args.repo))
         if args.json:
             shown = report.status_json(observation, state.environments, state.status)
             console.out.write(json.dumps(shown, indent=2) + "\n")
@@ -126,11 +126,11 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
         return 0
     trigger = Trigger(actor=args.actor, pr=args.pr, commit=args.commit)
     request = Request(state.desired, state.environments, state.status, only, trigger)
+    ledger = FileLedger(state, args.repo)
     if args.command == "plan":
-        outcome = await plan_job(request, credentials, console.progress)
+        outcome = await plan_job(request, credentials, console.progress, ledger)
     else:
-        save = status_saver(state, args.repo, credentials.record_key)
-        outcome = await release_job(request, credentials, console.progress, save, run_holder(environ))
+        outcome = await release_job(request, credentials, console.progress, ledger, run_holder(environ))
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:

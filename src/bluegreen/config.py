@@ -20,7 +20,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from bluegreen import jsonloc, recording, safefile, seal
+from bluegreen import jsonloc, recording, safefile
 from bluegreen.errors import InputError, Location
 from bluegreen.jsonloc import Document, Finding, JsonPath, show
 from bluegreen.model import (
@@ -42,7 +42,6 @@ from bluegreen.model import (
     Switch,
     VerifySettings,
 )
-from bluegreen.seal import Seal
 from bluegreen.sources import Source
 
 # defaults the model's dataclasses do not hold; the schemas document the same values (a test keeps them equal)
@@ -297,29 +296,14 @@ def recorded_value_problem(kind: str, value: object) -> str | None:
     return f"got {show(value)}; expected {schema['$defs'][kind]['description']}"
 
 
-def dump_status(status: Status, key: bytes | None = None, sealing: Seal | None = None) -> str:
-    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back.
-    With a key, sealed (see seal): the Action believes only a record its own key sealed."""
-    data = recording.status_to_json(status)
-    if key is not None and sealing is not None:
-        data = seal.sealed(data, key, sealing)
-    return json.dumps(data, indent=2, allow_nan=False) + "\n"
+def dump_status(status: Status) -> str:
+    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back."""
+    return json.dumps(recording.status_to_json(status), indent=2, allow_nan=False) + "\n"
 
 
 def recorded(status: Status, outcome: Outcome) -> Status:
     """status.json's content after `outcome`, kept small enough to be read back (recording.fitted)."""
     return recording.fitted(recording.record_outcome(status, outcome), lambda fitted: len(dump_status(fitted)))
-
-
-def opened_seal(text: str | None, key: bytes) -> Seal | None:
-    """The seal of status.json's `text` when `key` made it, else None (no seal, another key's, or edited since)."""
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return seal.opened(data, key) if isinstance(data, dict) else None
 
 
 # --- files and schemas ----------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ every PyGithub or network error into a `GitHubError` naming the call and the per
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -19,6 +20,7 @@ from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
+from github.ContentFile import ContentFile
 from github.GithubObject import NotSet
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
@@ -68,6 +70,7 @@ class PathCommit:
 @dataclass(frozen=True)
 class Written:
     commit: str
+    blob: str  # the git blob id of the file as written
 
 
 class StaleFile(GitHubError):
@@ -271,6 +274,16 @@ class GitHub:
                 raise InputError(f"{display} is larger than {MAX_BYTES // 1024} KiB", location=Location(display))
             return RepoFile(decode(found.decoded_content, f"{path} ({ref[:12]})"), found.sha)
 
+    def file_sha(self, path: str, ref: str) -> str | None:
+        """The blob id of a file at `ref`, whatever its size or content; None when it does not exist there."""
+        _check_path(path)
+        with self._call(f"looking at {path} at {ref[:40]}", "contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except UnknownObjectException:
+                return None
+            return None if isinstance(found, list) or found.type != "file" else found.sha
+
     def path_commits(self, path: str, branch: str, limit: int = 20) -> list[PathCommit]:
         """The newest commits on `branch` that changed `path`, newest first, each with the account GitHub links
         it to."""
@@ -298,7 +311,23 @@ class GitHub:
                     raise StaleFile(f"{path} changed on {branch} since it was read") from exc
                 raise
             commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing
-            return Written(str(commit["sha"]))
+            content = written["content"]
+            assert isinstance(content, ContentFile)
+            return Written(str(commit["sha"]), content.sha)  # (an attribute: lazy, but already known)
+
+    def blob_text(self, sha: str) -> str | None:
+        """A file's text by its git blob id, whether or not a branch still holds it; None when GitHub has no such
+        blob (never, or collected since)."""
+        _check_sha(sha)
+        with self._call(f"reading blob {sha[:12]}", "contents: read"):
+            try:
+                blob = self._repo.get_git_blob(sha)
+                if blob.size > MAX_BYTES:
+                    raise InputError(f"blob {sha[:12]} is larger than {MAX_BYTES // 1024} KiB")
+                data = base64.b64decode(blob.content)
+            except UnknownObjectException:
+                return None
+            return decode(data, f"blob {sha[:12]}")
 
     def branch_exists(self, branch: str) -> bool:
         with self._call(f"looking for branch {branch}", "contents: read"):

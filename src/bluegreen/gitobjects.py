@@ -67,6 +67,11 @@ class Checkout:
         except KeyError as exc:
             raise MissingCommit("HEAD") from exc
 
+    @property
+    def shallow(self) -> bool:
+        """Whether the checkout was fetched with a depth (its history is cut somewhere)."""
+        return bool(self._repo.get_shallow())
+
     def has(self, sha: str) -> bool:
         try:
             self._commit(sha)

@@ -1,7 +1,8 @@
-"""Git names as values, pure: a branch name git and GitHub accept, and the `[skip ci]` marker of a commit."""
+"""Git names as values, pure: a branch name git and GitHub accept, a blob's id, and the `[skip ci]` marker."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from .errors import InputError, Location
@@ -29,3 +30,9 @@ def with_skip_ci(message: str) -> str:
         return message
     subject, newline, body = message.partition("\n")
     return f"{subject.rstrip()} {SKIP_CI}".lstrip() + newline + body
+
+
+def blob_id(text: str) -> str:
+    """git's id of a blob holding `text` (what GitHub's contents API calls a file's sha)."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id

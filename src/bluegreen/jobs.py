@@ -10,16 +10,28 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import config, safefile
 from .errors import InputError
-from .model import HaproxyHost, Observation, Outcome, Plan
+from .model import HaproxyHost, Observation, Outcome, Plan, Status
 from .observe import Clients, observe
-from .release import Effects, Request, Saved, SaveStatus, connected, dry_run, locked, preflight, release
-from .seal import Seal, blob_id
-from .ssh import Credentials, SshHost
+from .release import (
+    Effects,
+    Ledger,
+    Recalled,
+    Request,
+    Saved,
+    connected,
+    dry_run,
+    locked,
+    preflight,
+    recalled,
+    release,
+)
+from .ssh import Credentials, HostSession, SshHost
 from .verify import Progress
 
 
@@ -37,10 +49,11 @@ async def reached(
             await clients.aclose()
 
 
-async def plan_job(request: Request, credentials: Credentials, progress: Progress) -> Outcome:
-    """Pre-flight only: what a release would do. Takes no lock and changes nothing."""
+async def plan_job(request: Request, credentials: Credentials, progress: Progress, ledger: Ledger) -> Outcome:
+    """Pre-flight only: what a release would do, judged by the history the release would read. Takes no lock
+    and changes nothing."""
     async with reached(request.environments.hosts, credentials, progress) as (sessions, clients):
-        plan, observation, _ = await preflight(request, sessions, clients)
+        plan, observation, _ = await preflight(await recalled(request, ledger, sessions), sessions, clients)
         return dry_run(plan, observation, now())
 
 
@@ -48,7 +61,7 @@ async def release_job(
     request: Request,
     credentials: Credentials,
     progress: Progress,
-    save: SaveStatus,
+    ledger: Ledger,
     holder: str,
     announce: Callable[[Plan], None] = lambda plan: None,
 ) -> Outcome:
@@ -60,37 +73,42 @@ async def release_job(
     ):
         effects = Effects(sessions, clients, progress, announce=announce)
         with interrupts_deferred(effects.stop, progress):
-            return await release(request, effects, save, now())
+            return await release(request, effects, ledger, now())
 
 
-async def status_job(state: config.State, only: tuple[str, ...], credentials: Credentials) -> Observation:
+async def status_job(
+    state: config.State, only: tuple[str, ...], credentials: Credentials, ledger: Ledger
+) -> tuple[Observation, Status]:
+    """What HAProxy and the app servers say now, and what the ledger recorded (to show drift between them)."""
     environments = state.environments
-    async with connected(environments.hosts, credentials) as sessions:
-        clients = Clients(sessions)
+    async with reached(environments.hosts, credentials, lambda message: None) as (sessions, clients):
+        recorded = (await ledger.recall(sessions)).status
+        return await observe(sessions, environments, only or tuple(state.desired.apps), clients), recorded
+
+
+@dataclass
+class FileLedger:
+    """The command line's record: status.json in the working tree `repo`, believed as it is (the operator's own
+    checkout), written back atomically and never through a link."""
+
+    state: config.State
+    repo: Path
+
+    async def recall(self, sessions: Mapping[str, HostSession]) -> Recalled:
+        return Recalled(self.state.status)
+
+    def save(self, outcome: Outcome) -> Saved:
+        text = config.dump_status(config.recorded(self.state.status, outcome))
         try:
-            return await observe(sessions, environments, only or tuple(state.desired.apps), clients)
-        finally:
-            await clients.aclose()
-
-
-def status_saver(state: config.State, repo: Path, key: bytes) -> SaveStatus:
-    """Record an outcome in status.json in the working tree `repo`, sealed with `key` as the Action seals it
-    (replaced atomically, never through a link); an error is reported, not raised."""
-
-    def save(outcome: Outcome) -> Saved:
-        try:
-            current = safefile.read_text(repo, state.status_path)
-            opened = config.opened_seal(current, key)
-            sealing = Seal(opened.sequence + 1 if opened else 1, None if current is None else blob_id(current))
-            text = config.dump_status(config.recorded(state.status, outcome), key, sealing)
-            safefile.write_text(repo, state.status_path, text)
+            safefile.write_text(self.repo, self.state.status_path, text)
         except InputError as error:
             return Saved(False, error.message)
         except OSError as exc:
-            return Saved(False, f"cannot write {state.status_path}: {exc.strerror or type(exc).__name__}")
-        return Saved(True, f"{state.status_path} records the observed LIVE")
+            return Saved(False, f"cannot write {self.state.status_path}: {exc.strerror or type(exc).__name__}")
+        return Saved(True, f"{self.state.status_path} records the observed LIVE")
 
-    return save
+    async def remember(self, sessions: Mapping[str, HostSession], saved: Saved) -> Saved:
+        return saved
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 from . import planner
 from .errors import BluegreenError
@@ -45,9 +46,25 @@ class Saved:
 
     ok: bool
     detail: str
+    record: str | None = None  # the id of what was recorded (status.json's git blob), for the ledger to remember
+    commit: str | None = None  # the commit that holds it
 
 
-SaveStatus = Callable[[Outcome], Saved]  # records the outcome (status.json); never raises
+@dataclass(frozen=True)
+class Recalled:
+    """The history the rules read, as the ledger believes it, and why nothing may switch, if so."""
+
+    status: Status
+    refusal: str | None = None
+
+
+class Ledger(Protocol):
+    """Where the history comes from and where the outcome is recorded: the working tree's status.json for the
+    command line; for the Action, the version the HAProxy hosts remember, committed through GitHub's API."""
+
+    async def recall(self, sessions: Mapping[str, HostSession]) -> Recalled: ...
+    def save(self, outcome: Outcome) -> Saved: ...  # blocking (files, GitHub): run in a thread
+    async def remember(self, sessions: Mapping[str, HostSession], saved: Saved) -> Saved: ...
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,14 @@ class Effects:
     announce: Callable[[Plan], None] = lambda plan: None  # told the plan before the first switch
 
 
-async def release(request: Request, effects: Effects, save: SaveStatus, at: str) -> Outcome:
+async def recalled(request: Request, ledger: Ledger, sessions: Mapping[str, HostSession]) -> Request:
+    """The request with the history the ledger believes, and its refusal, if any."""
+    found = await ledger.recall(sessions)
+    return replace(request, status=found.status, refusal=request.refusal or found.refusal)
+
+
+async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -> Outcome:
+    request = await recalled(request, ledger, effects.sessions)
     plan, observation, preflight_ms = await preflight(request, effects.sessions, effects.clients)
     if plan.refused:
         effects.progress("pre-flight refused the release: nothing was changed")
@@ -131,13 +155,14 @@ async def release(request: Request, effects: Effects, save: SaveStatus, at: str)
             appl = AppRelease(request.environments.apps[app.app], app, seen, effects, {"preflight": preflight_ms})
             outcomes.append(await appl.run())
     outcome = Outcome(tuple(outcomes), plan.trigger, at, refusal=plan.refusal)
-    return _recorded(outcome, await asyncio.to_thread(_saved, save, outcome))
+    return _recorded(outcome, await _saved(ledger, effects.sessions, outcome))
 
 
-def _saved(save: SaveStatus, outcome: Outcome) -> Saved:
+async def _saved(ledger: Ledger, sessions: Mapping[str, HostSession], outcome: Outcome) -> Saved:
     """What the traffic did is already decided: recording it may fail, but never hides the outcome."""
     try:
-        return save(outcome)
+        saved = await asyncio.to_thread(ledger.save, outcome)
+        return await ledger.remember(sessions, saved)
     except Exception as error:  # reported in the step, the report is still written
         return Saved(False, f"status.json was not recorded: {type(error).__name__}: {error}")
 

@@ -9,8 +9,6 @@ known_hosts path that points at the wrong file (an environment, a key) would oth
 from __future__ import annotations
 
 import binascii
-import hashlib
-import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,13 +36,6 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(pins={self.pins!r}, key=***)"
-
-    @property
-    def record_key(self) -> bytes:
-        """The key that seals status.json (see seal), derived from the deploy key: whoever may switch traffic
-        may write the history, and no one else. A new deploy key starts a new history."""
-        der = self.client_key.export_private_key("pkcs8-der")
-        return hmac.new(b"bluegreen status.json seal v1", der, hashlib.sha256).digest()
 
 
 def load_credentials(

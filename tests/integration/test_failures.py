@@ -11,9 +11,10 @@ import pytest
 
 from bluegreen import config
 from bluegreen.errors import RuntimeApiError
+from bluegreen.jobs import FileLedger
 from bluegreen.model import Color, HaproxyHost, Outcome
 from bluegreen.observe import Clients
-from bluegreen.release import Effects, Request, Saved, connected, release
+from bluegreen.release import Effects, Request, connected, release
 from bluegreen.sandbox import Sandbox
 from bluegreen.sources import WorkingTree
 from bluegreen.ssh import HostSession, Streams
@@ -81,7 +82,7 @@ def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theos
             clients = Clients(sessions)
             try:
                 effects = Effects(sessions, clients, lambda _: None)
-                return await release(request, effects, lambda _: Saved(True, "not recorded"), "2026-11-24T00:00:00Z")
+                return await release(request, effects, FileLedger(state, consumer.path), "2026-11-24T00:00:00Z")
             finally:
                 await clients.aclose()
 
