@@ -14,7 +14,7 @@ from . import report, report_doc, workflow
 from .action import Context, Inputs, decide
 from .action_plan import plan
 from .action_release import release
-from .action_run import Run, credentials, no_release, notes_markdown, with_inputs
+from .action_run import Run, credentials, ledger, no_release, notes_markdown, with_inputs
 from .action_trust import proposal
 from .errors import BluegreenError, InputError, Location
 from .github_api import GitHub
@@ -22,7 +22,6 @@ from .gitobjects import Checkout, GitTree
 from .jobs import status_job
 from .report_doc import Bold, Code, Heading, Para, Spans
 from .report_status import observed_live
-from .status_commit import GitHubLedger
 
 
 def status(run: Run) -> int:
@@ -31,8 +30,7 @@ def status(run: Run) -> int:
         head, checked_out = proposal(checkout, run.context, run.inputs.state_dir, with_status=False)
         state = with_inputs(checked_out, run.inputs)
         keys = credentials(run, state, GitTree(checkout, head))
-    branch = run.inputs.status_branch or run.context.default_branch
-    record = GitHubLedger(run.github, run.context.repository, state.status_path, branch)
+    record = ledger(run, state.status_path)
     observation, recorded = asyncio.run(status_job(state, run.inputs.apps, keys, record))
     markdown = report.status_markdown(observation, state.environments, recorded) + notes_markdown(record.notes)
     live = {}

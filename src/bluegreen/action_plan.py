@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from . import report, report_doc
-from .action_run import Run, credentials, has_key, no_release, notes_markdown, outcome_outputs, with_inputs
+from .action_run import Run, credentials, has_key, ledger, no_release, notes_markdown, outcome_outputs, with_inputs
 from .action_trust import StaticOnly, Trusted, for_pull_request, proposal
 from .errors import RESULT_EXIT_CODES
 from .github_api import CommitState
@@ -16,7 +16,6 @@ from .jobs import plan_job
 from .model import Status, Trigger
 from .release import Request
 from .report_doc import Block, Bold, Heading, Para
-from .status_commit import GitHubLedger
 
 FORK = (
     "This pull request comes from a fork, so the workflow has no SSH key and a read-only token: HAProxy and the "
@@ -44,8 +43,7 @@ def plan(run: Run) -> int:
         if not has_key(run, trusted.state):
             return _static_plan(run, StaticOnly(proposed, NO_KEY, trusted.refusal))
         keys = credentials(run, trusted.state, trusted.source)
-    branch = run.inputs.status_branch or run.context.default_branch
-    record = GitHubLedger(run.github, run.context.repository, proposed.status_path, branch)
+    record = ledger(run, proposed.status_path)
     state = with_inputs(trusted.state, run.inputs)
     request = Request(state.desired, state.environments, Status(), run.inputs.apps, _pr_trigger(run), trusted.refusal)
     outcome = asyncio.run(plan_job(request, keys, run.progress, record))

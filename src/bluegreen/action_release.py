@@ -16,6 +16,7 @@ from . import report, report_doc, workflow
 from .action_run import (
     Run,
     credentials,
+    ledger,
     no_release,
     notes_markdown,
     outcome_outputs,
@@ -32,7 +33,6 @@ from .model import Environments, Outcome, Plan, Status, Trigger
 from .release import Request
 from .report_doc import Heading, Para
 from .ssh import run_holder
-from .status_commit import GitHubLedger
 
 
 def release(run: Run) -> int:
@@ -46,11 +46,9 @@ def release(run: Run) -> int:
         refused = _approval_refusal(run, pull)
         if refused is not None:
             return refused
-        record = GitHubLedger(
-            run.github,
-            run.context.repository,
+        record = ledger(
+            run,
             state.status_path,
-            run.inputs.status_branch or run.context.default_branch,
             start=head if run.inputs.status_branch else None,
             commit_status=run.inputs.commit_status,
             stale=lambda status: stale_run(checkout, head, status),

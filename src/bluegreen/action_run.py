@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TextIO, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from . import config, planner, report_doc, workflow
 from .action import Context, Decision, Inputs
@@ -16,6 +16,7 @@ from .model import Environments, Outcome
 from .report_doc import Para
 from .sources import Source
 from .sshkeys import Credentials, load_credentials
+from .status_commit import GitHubLedger
 
 MARKER = "<!-- bluegreen:report -->"
 Recorded = TypeVar("Recorded", str, int)
@@ -97,6 +98,13 @@ def credentials(run: Run, state: config.State, source: Source) -> Credentials:
         known_hosts=run.inputs.ssh_known_hosts.reveal(),
         private_key=run.inputs.ssh_private_key.reveal(),
     )
+
+
+def ledger(run: Run, status_path: str, **more: Any) -> GitHubLedger:
+    """bluegreen's record of this repository as every job reads it: the version the hosts remember, on the
+    branch the status is committed to (`status_branch`, else the default branch)."""
+    branch = run.inputs.status_branch or run.context.default_branch
+    return GitHubLedger(run.github, run.context.repository, status_path, branch, **more)
 
 
 def recordable(kind: str, value: Recorded | None) -> Recorded | None:

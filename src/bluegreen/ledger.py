@@ -72,7 +72,7 @@ def parsed(text: str | None) -> Memory | None:
         return None
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or set(data) != {"sequence", "blob", "commit"}:
         return None

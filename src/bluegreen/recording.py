@@ -28,14 +28,29 @@ def record_outcome(status: Status, outcome: Outcome, *, history_limit: int = HIS
 
 
 def fitted(status: Status, size: Callable[[Status], int], limit: int = SIZE_LIMIT) -> Status:
-    """`status` with the oldest history dropped, from the app with the longest, until `size` of it is at most
-    `limit`: however many apps and hosts there are, the next run can read what this one records."""
+    """`status` small enough that `size` of it is at most `limit`, however many apps and hosts there are: first the
+    oldest history goes (one entry from each of the apps with the longest history at a time), then every record's
+    free text is cut short. What the next run reads is always readable."""
     while size(status) > limit:
-        name, longest = max(status.apps.items(), key=lambda item: len(item[1].history), default=("", AppStatus()))
-        if not longest.history:
-            break
-        status = replace(status, apps={**status.apps, name: replace(longest, history=longest.history[:-1])})
+        longest = max((len(app.history) for app in status.apps.values()), default=0)
+        if not longest:
+            return _shortened(status)
+        apps = {name: replace(app, history=app.history[:-1]) if len(app.history) == longest else app
+                for name, app in status.apps.items()}  # fmt: skip
+        status = replace(status, apps=apps)
     return status
+
+
+def _shortened(status: Status, limit: int = 200) -> Status:
+    def short(record: ReleaseRecord | None) -> ReleaseRecord | None:
+        if record is None:
+            return None
+        hosts = {host: clean_text(text, limit) for host, text in record.hosts.items()}
+        return replace(record, hosts=hosts, reason=clean_text(record.reason, limit) if record.reason else None)
+
+    return replace(
+        status, apps={name: replace(app, last_release=short(app.last_release)) for name, app in status.apps.items()}
+    )
 
 
 def _record_app(current: AppStatus, app: AppOutcome, outcome: Outcome, history_limit: int) -> AppStatus:

@@ -61,3 +61,7 @@ def test_each_repository_and_status_file_has_its_own_memory_beside_the_lock() ->
     assert memory_path(host, "ACME/Ops", "state/status.json") == path  # GitHub's names ignore case
     assert memory_path(host, "acme/other", "state/status.json") != path
     assert memory_path(host, "acme/ops", "prod/status.json") != path
+
+
+def test_a_memory_nested_too_deep_for_json_is_no_memory() -> None:
+    assert parsed("[" * 4000) is None

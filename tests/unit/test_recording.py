@@ -176,3 +176,18 @@ def test_fitting_a_small_record_changes_nothing() -> None:
 
     status = config.recorded(Status(), outcome_of("success"))
     assert recording.fitted(status, lambda s: len(config.dump_status(s))) == status
+
+
+def test_when_history_is_not_enough_every_records_text_is_cut_short() -> None:
+    from bluegreen import config, recording
+
+    outcome = outcome_of("failed")
+    hosts = {f"lb{n}": "failed: " + "x" * 2000 for n in range(16)}
+    one = replace(outcome.apps[0], hosts=hosts, reason="y" * 5000)
+    apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(60))  # 60 apps, 16 hosts each
+    status = config.recorded(Status(), replace(outcome, apps=apps))
+    assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
+    last = status.apps["app-59"].last_release
+    assert last is not None
+    assert last.result == "failed"  # what happened is kept; only how much of it is said is cut
+    assert all(len(text) <= 200 for text in last.hosts.values())
