@@ -60,9 +60,7 @@ CREATE_DEPLOYMENT = "POST /repos/{owner}/{repo}/deployments"
 DEPLOYMENT_STATUS = "POST /repos/{owner}/{repo}/deployments/{deployment_id}/statuses"
 GET_CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
 PUT_CONTENTS = "PUT /repos/{owner}/{repo}/contents/{path}"
-LIST_COMMITS = "GET /repos/{owner}/{repo}/commits"
 GET_REF = "GET /repos/{owner}/{repo}/git/ref/{ref}"
-GET_BLOB = "GET /repos/{owner}/{repo}/git/blobs/{file_sha}"
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -149,11 +147,7 @@ class FakeGitHub:
         self._deployment_statuses: dict[int, list[dict[str, Any]]] = {}
         self._ids = 1000
         self._signed: set[str] = set()  # commits made through the API: signed by GitHub
-        self._protected: dict[str, str] = {}
-        self._collected: set[str] = (
-            set()
-        )  # blobs GitHub no longer serves  # branch -> GitHub's refusal of a write to it
-        self.accounts: dict[str, str] = {}  # commit address -> the GitHub login it belongs to
+        self._protected: dict[str, str] = {}  # branch -> GitHub's refusal of a write to it
         self.spec_problems: list[str] = []  # what tests/githubspec.py found wrong with each exchange
         self._undeclared: set[tuple[str, str]] = set()  # (method, path) a test asks although GitHub has no such path
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
@@ -240,11 +234,6 @@ class FakeGitHub:
             association = self._associations.setdefault(sha, _Association())
             association.numbers.append(number)
             association.after_calls = max(association.after_calls, after_calls)
-
-    def forget_blob(self, sha: str) -> None:
-        """GitHub collected the blob (no ref reaches it any more): GET git/blobs answers 404."""
-        with self._lock:
-            self._collected.add(sha)
 
     def protect(self, branch: str, message: str = "") -> None:
         """Branch protection: the contents API refuses writes to `branch` (409, as GitHub answers)."""
@@ -344,9 +333,7 @@ class FakeGitHub:
             ("POST", r"/deployments/(?P<id>\d+)/statuses", self._deployment_status),
             ("GET", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._contents),
             ("PUT", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._put_contents),
-            ("GET", r"/commits", self._list_commits),
             ("GET", r"/git/ref/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._get_ref),
-            ("GET", r"/git/blobs/(?P<sha>[0-9a-f]{40})", self._get_blob),
             ("POST", r"/git/refs", self._create_ref),
         ]
 
@@ -387,17 +374,6 @@ class FakeGitHub:
         content = self._content_json(path, branch, blob, self._git_bytes("cat-file", "blob", blob), full=False)
         return (200 if current else 201), {"content": content, "commit": self._git_commit_json(commit)}, {}
 
-    def _list_commits(self, r: _Request) -> Reply | None:
-        """GET /commits?sha=&path=: the branch's history of a path, newest first, with who and whether signed."""
-        start = r.query.get("sha", self.default_branch)
-        if self.git_dir is None or not re.fullmatch(r"[0-9A-Za-z_./-]+", start):
-            return None
-        if self._git_out("rev-parse", "--verify", "--quiet", f"{start}^{{commit}}") is None:
-            return 404, {"message": f"No commit found for SHA: {start}", "documentation_url": DOCS}, {}
-        paths = ["--", r.query["path"]] if r.query.get("path") else []
-        shas = (self._git_out("rev-list", "--max-count=500", start, *paths) or "").split()
-        return self._paged([self._commit_json(sha) for sha in shas], r)
-
     def _get_ref(self, r: _Request) -> Reply | None:
         sha = (
             self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{r.match['branch']}")
@@ -405,19 +381,6 @@ class FakeGitHub:
             else None
         )
         return None if sha is None else (200, self._ref_json(f"refs/heads/{r.match['branch']}", sha), {})
-
-    def _get_blob(self, r: _Request) -> Reply | None:
-        """A blob by its id, whether or not a branch still reaches it (as on GitHub, until it is collected);
-        `forget_blob` makes one collected."""
-        sha = r.match["sha"]
-        if self.git_dir is None or sha in self._collected or self._git_out("cat-file", "-t", sha) != "blob":
-            return None
-        content = self._git_bytes("cat-file", "blob", sha)
-        example = _example(GET_BLOB, "200")
-        return 200, self._shaped(example, {example["url"]: self._api(f"git/blobs/{sha}")}, {
-            "sha": sha, "node_id": f"B_{sha[:12]}", "size": len(content), "url": self._api(f"git/blobs/{sha}"),
-            "content": base64.encodebytes(content).decode(), "encoding": "base64",
-        }), {}  # fmt: skip
 
     def _create_ref(self, r: _Request) -> Reply | None:
         body = r.body
@@ -755,30 +718,6 @@ class FakeGitHub:
                         for p in parents.split()],
             "verification": self._verification(sha),
         })  # fmt: skip
-
-    def _commit_json(self, sha: str) -> dict[str, Any]:
-        """A commit as GET /commits lists it: the git commit, and the GitHub accounts its addresses belong to."""
-        example = _example(LIST_COMMITS, "200")[0]
-        git_commit = self._git_commit_json(sha)
-        inner = {k: git_commit[k] for k in ("author", "committer", "message", "tree", "url", "verification")}
-        parents = [
-            {"sha": p["sha"], "url": self._api(f"commits/{p['sha']}"), "html_url": p["html_url"]}
-            for p in git_commit["parents"]
-        ]
-        return self._shaped(example, {}, {
-            "sha": sha, "node_id": git_commit["node_id"],
-            "commit": self._shaped(example["commit"], {}, inner | {"comment_count": 0}),
-            "url": self._api(f"commits/{sha}"), "html_url": git_commit["html_url"],
-            "comments_url": self._api(f"commits/{sha}/comments"),
-            "author": self._account(git_commit["author"]["email"]),
-            "committer": self._account(git_commit["committer"]["email"]),
-            "parents": parents,
-        })  # fmt: skip
-
-    def _account(self, email: str) -> dict[str, Any] | None:
-        """The GitHub account an address belongs to, as GitHub links it (anyone may write any address)."""
-        login = {BOT[1]: BOT[0], "noreply@github.com": "web-flow"}.get(email) or self.accounts.get(email)
-        return self._user(login) if login else None
 
     def _verification(self, sha: str) -> dict[str, Any]:
         if sha in self._signed:

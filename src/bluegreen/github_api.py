@@ -8,7 +8,6 @@ every PyGithub or network error into a `GitHubError` naming the call and the per
 
 from __future__ import annotations
 
-import base64
 import re
 import time
 from collections.abc import Callable, Collection, Iterator
@@ -20,13 +19,11 @@ from urllib.parse import quote
 
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
-from github.ContentFile import ContentFile
 from github.GithubObject import NotSet
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
-from .errors import GitHubError, InputError, Location
-from .safefile import MAX_BYTES, decode
+from .errors import GitHubError, InputError
 
 # GitHub's 409 answers to a write that lost a race: the file changed (`<path> does not match <sha>`), or the
 # branch moved while the commit was made (`refs/heads/main expected to be at <sha>`). Others (protection) stay.
@@ -56,21 +53,8 @@ def reverted_pull(title: str, body: str, repository: str) -> int | None:
 
 
 @dataclass(frozen=True)
-class RepoFile:
-    text: str
-    sha: str  # the blob's sha: what an update names as the version it replaces
-
-
-@dataclass(frozen=True)
-class PathCommit:
-    sha: str
-    author: str | None  # the GitHub account the commit is linked to (None: an address GitHub does not know)
-
-
-@dataclass(frozen=True)
 class Written:
     commit: str
-    blob: str  # the git blob id of the file as written
 
 
 class StaleFile(GitHubError):
@@ -259,21 +243,6 @@ class GitHub:
                 return by_merge
             return next((p for p in rebased if p.base_ref == self._repo.default_branch), None)
 
-    def file(self, path: str, ref: str) -> RepoFile | None:
-        """A file of the repository as it is at `ref` (a sha or branch), with its blob sha; None when not there."""
-        _check_path(path)
-        with self._call(f"reading {path} at {ref[:40]}", "contents: read"):
-            try:
-                found = self._repo.get_contents(path, ref=ref)
-            except UnknownObjectException:
-                return None
-            if isinstance(found, list) or found.type != "file":
-                return None
-            if found.size > MAX_BYTES or found.encoding != "base64":  # GitHub sends no content over 1 MiB
-                display = f"{path} ({ref[:12]})"
-                raise InputError(f"{display} is larger than {MAX_BYTES // 1024} KiB", location=Location(display))
-            return RepoFile(decode(found.decoded_content, f"{path} ({ref[:12]})"), found.sha)
-
     def file_sha(self, path: str, ref: str) -> str | None:
         """The blob id of a file at `ref`, whatever its size or content; None when it does not exist there."""
         _check_path(path)
@@ -283,17 +252,6 @@ class GitHub:
             except UnknownObjectException:
                 return None
             return None if isinstance(found, list) or found.type != "file" else found.sha
-
-    def path_commits(self, path: str, branch: str, limit: int = 20) -> list[PathCommit]:
-        """The newest commits on `branch` that changed `path`, newest first, each with the account GitHub links
-        it to."""
-        _check_path(path)
-        with self._call(f"listing the commits of {path} on {branch}", "contents: read"):
-            found: list[PathCommit] = []
-            for commit in islice(self._repo.get_commits(sha=branch, path=path), limit):
-                # attributes, not raw_data: reading raw_data of a listed commit would fetch each one again
-                found.append(PathCommit(commit.sha, commit.author.login if commit.author is not None else None))
-            return found
 
     def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written:
         """One commit on `branch` that sets `path` to `text`, as the token's own identity (the workflow token's
@@ -311,23 +269,7 @@ class GitHub:
                     raise StaleFile(f"{path} changed on {branch} since it was read") from exc
                 raise
             commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing
-            content = written["content"]
-            assert isinstance(content, ContentFile)
-            return Written(str(commit["sha"]), content.sha)  # (an attribute: lazy, but already known)
-
-    def blob_text(self, sha: str) -> str | None:
-        """A file's text by its git blob id, whether or not a branch still holds it; None when GitHub has no such
-        blob (never, or collected since)."""
-        _check_sha(sha)
-        with self._call(f"reading blob {sha[:12]}", "contents: read"):
-            try:
-                blob = self._repo.get_git_blob(sha)
-                if blob.size > MAX_BYTES:
-                    raise InputError(f"blob {sha[:12]} is larger than {MAX_BYTES // 1024} KiB")
-                data = base64.b64decode(blob.content)
-            except UnknownObjectException:
-                return None
-            return decode(data, f"blob {sha[:12]}")
+            return Written(str(commit["sha"]))
 
     def branch_exists(self, branch: str) -> bool:
         with self._call(f"looking for branch {branch}", "contents: read"):

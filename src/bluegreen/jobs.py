@@ -97,7 +97,10 @@ class FileLedger:
     async def recall(self, sessions: Mapping[str, HostSession]) -> Recalled:
         return Recalled(self.state.status)
 
-    def save(self, outcome: Outcome) -> Saved:
+    async def record(self, sessions: Mapping[str, HostSession], outcome: Outcome) -> Saved:
+        return await asyncio.to_thread(self._write, outcome)
+
+    def _write(self, outcome: Outcome) -> Saved:
         text = config.dump_status(config.recorded(self.state.status, outcome))
         try:
             safefile.write_text(self.repo, self.state.status_path, text)
@@ -106,9 +109,6 @@ class FileLedger:
         except OSError as exc:
             return Saved(False, f"cannot write {self.state.status_path}: {exc.strerror or type(exc).__name__}")
         return Saved(True, f"{self.state.status_path} records the observed LIVE")
-
-    async def remember(self, sessions: Mapping[str, HostSession], saved: Saved) -> Saved:
-        return saved
 
 
 @contextmanager

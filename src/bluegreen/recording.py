@@ -18,7 +18,8 @@ SIZE_LIMIT = 512 * 1024  # status.json's text at most; the state files are read 
 
 def record_outcome(status: Status, outcome: Outcome, *, history_limit: int = HISTORY_LIMIT) -> Status:
     """The status after `outcome`: a noop only refreshes what was observed; anything else is also recorded as
-    the app's last release and at the head of its history (newest first). A dry run changes nothing."""
+    the app's last release, and what switched (or tried to) at the head of its history (newest first). A dry run
+    changes nothing."""
     if outcome.dry_run:
         return status
     apps = dict(status.apps)
@@ -58,6 +59,8 @@ def _record_app(current: AppStatus, app: AppOutcome, outcome: Outcome, history_l
     if app.result == "noop":
         return observed
     record = _release_record(app, outcome)
+    if app.result == "refused":  # nothing moved: it is the last word, but not history (which twenty refused
+        return replace(observed, last_release=record)  # re-runs would otherwise wash out)
     history = (record, *current.history)[: max(history_limit, 0)]
     return replace(observed, last_release=record, history=history)
 

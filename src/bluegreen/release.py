@@ -46,8 +46,6 @@ class Saved:
 
     ok: bool
     detail: str
-    record: str | None = None  # the id of what was recorded (status.json's git blob), for the ledger to remember
-    commit: str | None = None  # the commit that holds it
 
 
 @dataclass(frozen=True)
@@ -60,11 +58,10 @@ class Recalled:
 
 class Ledger(Protocol):
     """Where the history comes from and where the outcome is recorded: the working tree's status.json for the
-    command line; for the Action, the version the HAProxy hosts remember, committed through GitHub's API."""
+    command line; for the Action, the record kept on the HAProxy hosts (and published to the branch)."""
 
     async def recall(self, sessions: Mapping[str, HostSession]) -> Recalled: ...
-    def save(self, outcome: Outcome) -> Saved: ...  # blocking (files, GitHub): run in a thread
-    async def remember(self, sessions: Mapping[str, HostSession], saved: Saved) -> Saved: ...
+    async def record(self, sessions: Mapping[str, HostSession], outcome: Outcome) -> Saved: ...
 
 
 @dataclass(frozen=True)
@@ -161,8 +158,7 @@ async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -
 async def _saved(ledger: Ledger, sessions: Mapping[str, HostSession], outcome: Outcome) -> Saved:
     """What the traffic did is already decided: recording it may fail, but never hides the outcome."""
     try:
-        saved = await asyncio.to_thread(ledger.save, outcome)
-        return await ledger.remember(sessions, saved)
+        return await ledger.record(sessions, outcome)
     except Exception as error:  # reported in the step, the report is still written
         return Saved(False, f"status.json was not recorded: {type(error).__name__}: {error}")
 

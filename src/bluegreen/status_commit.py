@@ -1,10 +1,10 @@
-"""The Action's record: status.json committed through GitHub's REST API, and the history read back from the
-exact version the HAProxy hosts remember (see ledger).
+"""The Action's record: kept on the HAProxy hosts (see ledger), and published to the branch as status.json
+through GitHub's REST API.
 
-Writing is a compare-and-swap on the file's blob sha: if the file changed since it was read, GitHub answers 409
-and the write is tried again on the new version. No git runs and no credential is left in the checkout. Reading
-never trusts the branch: whatever a person or another workflow's token wrote there since, the history is the
-blob whose id the hosts keep, fetched by that id.
+Publishing is a compare-and-swap on the file's blob sha: if the file changed since it was read, GitHub answers 409
+and the write is tried again on the new version. No git runs and no credential is left in the checkout. The
+history is never read back from the branch: whatever a person or another workflow's token wrote there since, it
+is the record the hosts keep.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from . import config, ledger
-from .errors import GitHubError, InputError
+from .errors import GitHubError
 from .github_api import StaleFile, Written
 from .gitrefs import blob_id, with_skip_ci
 from .ledger import Memory
@@ -30,7 +30,6 @@ class StatusRepository(Protocol):
     """What this needs of GitHub; github_api.GitHub is one."""
 
     def file_sha(self, path: str, ref: str) -> str | None: ...
-    def blob_text(self, sha: str) -> str | None: ...
     def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written: ...
     def branch_exists(self, branch: str) -> bool: ...
     def create_branch(self, branch: str, sha: str) -> None: ...
@@ -39,7 +38,6 @@ class StatusRepository(Protocol):
 @dataclass(frozen=True)
 class Committed:
     commit: str | None  # None: the file held it already, or not committed (see warning)
-    blob: str | None = None  # the file's blob id as it is now (what the hosts are to remember)
     warning: str | None = None  # why it was not committed, with the fix
 
 
@@ -69,12 +67,12 @@ def _compare_and_swap(
     for _ in range(attempts):
         current = github.file_sha(path, branch)  # the blob id only: a hand edit too large to read is replaced too
         if current == blob_id(text):
-            return Committed(None, current)
+            return Committed(None)
         try:
             written = github.put_file(path, text, message, branch, current)
         except StaleFile:
             continue
-        return Committed(written.commit, written.blob)
+        return Committed(written.commit)
     return Committed(
         None,
         warning=f"{path} was not committed: it changed on `{branch}` during each of {attempts} attempts. Nothing "
@@ -94,85 +92,79 @@ def _refused_warning(path: str, branch: str, error: GitHubError) -> str:
 
 @dataclass
 class GitHubLedger:
-    """The Action's ledger (release.Ledger): the history is the status.json the HAProxy hosts remember, fetched
-    by its blob id; a release commits the new one through the API and the hosts remember it, under the lock."""
+    """The Action's ledger (release.Ledger): the history is the record the HAProxy hosts keep (see ledger); a
+    release keeps the new one there, under the lock, then publishes it to the branch as status.json."""
 
     github: StatusRepository
-    repository: str  # owner/name: the hosts keep one memory per repository and status.json
+    repository: str  # owner/name: the hosts keep one record per repository and status.json
     path: str
-    branch: str  # where status.json is committed: the default branch or `status_branch`
+    branch: str  # where status.json is published: the default branch or `status_branch`
     start: str | None = None  # a status branch that does not exist yet starts at this commit
-    commit_status: bool = True
+    commit_status: bool = True  # publish to the branch (the hosts keep the record either way)
     stale: Callable[[Status], str | None] = lambda status: None  # the release's check that its commit is not old
     memory: Memory | None = None
-    status: Status = field(default_factory=Status)
+    status: Status = field(default_factory=Status)  # the history recalled
     notes: list[str] = field(default_factory=list)
-    warning: str | None = None
+    refused: str | None = None  # the history could not be told: nothing is switched, nothing recorded
+    warning: str | None = None  # why the record was not published
 
     async def recall(self, sessions: Mapping[str, HostSession]) -> Recalled:
         found = await ledger.recall(sessions, self.repository, self.path)
         if found.conflict:
+            self.refused = found.conflict
             return Recalled(Status(), found.conflict)
         self.notes += [found.note] if found.note else []
         if found.memory is None:
             self.notes.append(
-                f"no HAProxy host remembers a record of bluegreen's yet: no earlier history counts (no switch back "
-                f"is a rollback); the next release's record of {self.path} starts it"
+                "no HAProxy host holds a record of bluegreen's yet: no earlier history counts (no switch back is a "
+                f"rollback); the next release's record starts it, and {self.path} is published from it"
             )
             return Recalled(Status())
-        self.notes += [note] if (note := await asyncio.to_thread(self._edited, found.memory)) else []
-        text = await asyncio.to_thread(self.github.blob_text, found.memory.blob)
-        if text is None:
-            return Recalled(Status(), _lost(self.path, found.memory))
-        try:
-            status = config.parse_status(text, f"{self.path} (bluegreen's record {found.memory.blob[:12]})")
-        except InputError as error:
-            return Recalled(Status(), f"bluegreen's record of {self.path} cannot be read: {error.message}")
-        self.memory, self.status = found.memory, status
-        return Recalled(status, self.stale(status))
+        self.memory, self.status = found.memory, found.memory.status
+        self.notes += [note] if (note := await asyncio.to_thread(self._published_differs)) else []
+        return Recalled(self.status, self.stale(self.status))
 
-    def _edited(self, memory: Memory) -> str | None:
-        """Whether the branch's status.json is still the record the hosts remember; the report says so if not."""
-        current = self.github.file_sha(self.path, self.branch)
-        if current is None or current == memory.blob:
-            return None
-        return (
-            f"{self.path} on `{self.branch}` is not the record bluegreen last wrote (blob {memory.blob[:12]}, which "
-            "the HAProxy hosts remember): it was changed since, by hand or by another workflow. The history is "
-            "bluegreen's record; its next record replaces the file"
-        )
-
-    def save(self, outcome: Outcome) -> Saved:
-        if not self.commit_status:
-            return Saved(True, f"{self.path} not committed: the input commit_status is false")
+    async def record(self, sessions: Mapping[str, HostSession], outcome: Outcome) -> Saved:
+        if self.refused:
+            return Saved(False, f"nothing recorded: {self.refused}")
         if outcome.refusal is None and all(app.result == "noop" for app in outcome.apps):
             return Saved(True, "nothing to record")
-        text = config.dump_status(config.recorded(self.status, outcome))
+        status = config.recorded(self.status, outcome)
+        sequence = (self.memory.sequence if self.memory else 0) + 1
+        failed = await ledger.remember(sessions, self.repository, self.path, Memory(sequence, status))
+        kept = sorted(set(sessions) - set(failed))
+        if not kept:
+            return Saved(False, "bluegreen's record was kept on no HAProxy host: " + _hosts(failed))
+        published = await asyncio.to_thread(self._publish, status, outcome)
+        missing = f"; not on {_hosts(failed)}" if failed else ""
+        return Saved(not failed, f"recorded on {', '.join(kept)}{missing}; {published}")
+
+    def _publish(self, status: Status, outcome: Outcome) -> str:
+        if not self.commit_status:
+            return f"{self.path} not published: the input commit_status is false"
         message = f"bluegreen: record {outcome.result} in {self.path}"
+        text = config.dump_status(status)
         committed = commit_record(self.github, self.path, text, message, self.branch, start=self.start)
         if committed.warning:
             self.warning = committed.warning
-            return Saved(False, committed.warning)
-        where = f"commit {committed.commit[:12]} on {self.branch}" if committed.commit else f"already on {self.branch}"
-        return Saved(True, f"{self.path} records the observed LIVE ({where})", committed.blob, committed.commit)
+            return f"{self.path} not published: see the warning"
+        where = f"commit {committed.commit[:12]}" if committed.commit else "unchanged"
+        return f"published to {self.path} on {self.branch} ({where})"
 
-    async def remember(self, sessions: Mapping[str, HostSession], saved: Saved) -> Saved:
-        if saved.record is None:
-            return saved
-        sequence = (self.memory.sequence if self.memory else 0) + 1
-        failed = await ledger.remember(
-            sessions, self.repository, self.path, Memory(sequence, saved.record, saved.commit)
+    def _published_differs(self) -> str | None:
+        """Whether the branch's status.json is still the published copy of the record; the report says if not."""
+        try:
+            published = self.github.file_sha(self.path, self.branch)
+        except GitHubError:  # only for the report: the history does not depend on it
+            return None
+        if published is None or self.memory is None or published == blob_id(config.dump_status(self.memory.status)):
+            return None
+        return (
+            f"{self.path} on `{self.branch}` differs from bluegreen's record (kept on the HAProxy hosts): it was "
+            "changed since, or bluegreen's last copy of it could not be committed. The history is the record; its "
+            "next copy replaces the file"
         )
-        if not failed:
-            return saved
-        hosts = "; ".join(f"{host}: {why}" for host, why in sorted(failed.items()))
-        return Saved(False, f"{saved.detail}, but not every HAProxy host remembers it ({hosts})", saved.record)
 
 
-def _lost(path: str, memory: Memory) -> str:
-    where = f" (committed in {memory.commit[:12]})" if memory.commit else ""
-    return (
-        f"the record of {path} that the HAProxy hosts remember, blob {memory.blob[:12]}{where}, is not on GitHub any "
-        "more, so the history cannot be read and nothing is switched. If the repository was rewritten on purpose, "
-        "remove the memory files beside the release lock on each host (`<lock path>.record-*`) to start a new history"
-    )
+def _hosts(failed: Mapping[str, str]) -> str:
+    return "; ".join(f"{host}: {why}" for host, why in sorted(failed.items()))

@@ -106,8 +106,9 @@ def test_refusals_change_nothing(
     assert refusal in ran.out
     assert theoshift_route(sandbox) == "theoshift_green"
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}  # the other app waits too: one request, one verdict
-    history = consumer.status()["apps"]["theoshift"]["history"]
-    assert history[0]["result"] == "refused"
+    theoshift = consumer.status()["apps"]["theoshift"]
+    assert theoshift["last_release"]["result"] == "refused"
+    assert theoshift["history"] == []  # nothing moved: a refusal is the last word, not history
     held_back = consumer.status()["apps"]["ldc-tools"]["last_release"]
     assert held_back["result"] == "refused"
     assert "held back" in held_back["reason"]

@@ -1,6 +1,6 @@
-"""The Action's record on GitHub: status.json written with the contents API's compare-and-swap, and the history
-read back from exactly the version the HAProxy hosts remember. The GitHub adapter against the fake GitHub serving a
-real bare repository; the hosts are in memory here (tests/integration/test_action_trust.py uses the real lab)."""
+"""The Action's record: kept on the HAProxy hosts, published to the branch with the contents API's
+compare-and-swap. The GitHub adapter against the fake GitHub serving a real bare repository; the hosts are in
+memory here (tests/integration/test_action_trust.py uses the real lab)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,7 +45,6 @@ def origin(tmp_path: Path, fake_github: FakeGitHub) -> Path:
     git(seed, "-c", "user.name=Alice", "-c", "user.email=alice@example.test", "commit", "-qm", "seed")
     git(seed, "push", "-q", str(bare), "main")
     fake_github.git_dir = bare
-    fake_github.accounts["alice@example.test"] = "alice"
     return bare
 
 
@@ -105,10 +105,9 @@ def ledger(github: GitHub, branch: str = "main") -> GitHubLedger:
 
 
 def released(record: GitHubLedger, hosts: dict[str, Host], result: Result = "success") -> Saved:
-    """One release's bookkeeping: recall, save, remember (what release.release does around the switch)."""
+    """One release's bookkeeping: recall before the switch, record after it (what release.release does)."""
     asyncio.run(record.recall(hosts))
-    saved = record.save(outcome_of(result))
-    return asyncio.run(record.remember(hosts, saved))
+    return asyncio.run(record.record(hosts, outcome_of(result)))
 
 
 def recalled(github: GitHub, hosts: dict[str, Host]) -> tuple[Status, str | None, GitHubLedger]:
@@ -117,56 +116,66 @@ def recalled(github: GitHub, hosts: dict[str, Host]) -> tuple[Status, str | None
     return found.status, found.refusal, record
 
 
-def test_a_record_is_committed_by_the_bot_and_remembered_by_every_host(origin: Path, github: GitHub) -> None:
+def kept(host: Host) -> dict[str, Any]:
+    """The record a host keeps, as JSON."""
+    found: dict[str, Any] = json.loads(host.files[memory_path(host.host, "acme/ops", STATUS)])
+    return found
+
+
+def test_a_record_is_kept_on_every_host_and_published_by_the_bot(origin: Path, github: GitHub) -> None:
     hosts = {"lb1": Host("lb1"), "lb2": Host("lb2")}
     saved = released(ledger(github), hosts)
     assert saved.ok, saved.detail
-    assert saved.record == git(origin, "rev-parse", f"main:{STATUS}")
+    assert saved.detail.startswith("recorded on lb1, lb2; published to state/status.json on main (commit ")
     assert git(origin, "log", "-1", "--format=%an <%ae>|%s", "main") == (
         f"{BOT[0]} <{BOT[1]}>|bluegreen: record success in state/status.json [skip ci]"
     )
-    path = memory_path(hosts["lb1"].host, "acme/ops", STATUS)
-    memory = json.loads(hosts["lb1"].files[path])
-    assert memory == {"sequence": 1, "blob": saved.record, "commit": git(origin, "rev-parse", "main")}
+    assert kept(hosts["lb1"])["sequence"] == 1
+    assert kept(hosts["lb1"])["status"] == json.loads(shown(origin))  # the branch holds the published copy
     assert hosts["lb2"].files == hosts["lb1"].files
     status, refusal, record = recalled(github, hosts)
     assert refusal is None
     assert status.apps["theoshift"].last_release is not None
     assert record.notes == []
     released(record, hosts)
-    assert json.loads(hosts["lb1"].files[path])["sequence"] == 2
+    assert kept(hosts["lb1"])["sequence"] == 2
 
 
-def test_no_memory_means_no_history(origin: Path, github: GitHub) -> None:
+def test_no_record_on_the_hosts_means_no_history(origin: Path, github: GitHub) -> None:
     status, refusal, record = recalled(github, {"lb1": Host("lb1")})
     assert (status, refusal) == (Status(), None)
-    assert "no HAProxy host remembers a record of bluegreen's yet" in record.notes[0]
+    assert "no HAProxy host holds a record of bluegreen's yet" in record.notes[0]
 
 
-def test_whatever_the_branch_holds_now_the_history_is_the_remembered_version(
+def test_whatever_the_branch_holds_now_the_history_is_the_hosts_record(
     origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:
     hosts = {"lb1": Host("lb1")}
     released(ledger(github), hosts)
     person = ("Alice", "alice@example.test")
-    for n in range(10):  # more versions than any window, then a fake record on top, signed by whoever
+    for n in range(10):  # many versions, then a fake record on top, committed by another workflow's token
         push_as(origin, tmp_path, person, text_of({f"junk-{n}": {}}))
-    other = GitHub(fake_github.token, fake_github.url, "acme/ops", write_interval_s=0)  # another workflow's token
+    other = GitHub(fake_github.token, fake_github.url, "acme/ops", write_interval_s=0)
     other.put_file(STATUS, text_of({"forged": {}}), "tidy [skip ci]", "main", other.file_sha(STATUS, "main"))
     status, refusal, record = recalled(github, hosts)
     assert refusal is None
     assert set(status.apps) == {"theoshift"}
-    assert "is not the record bluegreen last wrote" in record.notes[0]
+    assert "differs from bluegreen's record (kept on the HAProxy hosts)" in record.notes[0]
 
 
-def test_a_record_gone_from_github_refuses(origin: Path, github: GitHub, fake_github: FakeGitHub) -> None:
+def test_the_record_is_kept_even_when_github_refuses_the_copy(
+    origin: Path, github: GitHub, fake_github: FakeGitHub
+) -> None:
+    fake_github.protect("main")
     hosts = {"lb1": Host("lb1")}
-    saved = released(ledger(github), hosts)
-    fake_github.forget_blob(str(saved.record))  # the branch was rewritten and GitHub collected the blob
-    status, refusal, _ = recalled(github, hosts)
-    assert status == Status()
-    assert "is not on GitHub any more" in (refusal or "")
-    assert "`<lock path>.record-*`" in (refusal or "")
+    record = ledger(github)
+    saved = released(record, hosts)
+    assert saved.ok
+    assert "not published: see the warning" in saved.detail
+    assert "Changes must be made through a pull request" in (record.warning or "")
+    status, _, again = recalled(github, hosts)
+    assert status.apps["theoshift"].last_release is not None  # nothing was lost: the hosts keep the record
+    assert "differs from bluegreen's record" in again.notes[0]
 
 
 def test_a_host_that_missed_a_record_is_named_and_caught_up(origin: Path, github: GitHub) -> None:
@@ -175,24 +184,48 @@ def test_a_host_that_missed_a_record_is_named_and_caught_up(origin: Path, github
     hosts["lb2"].down = True
     missed = released(ledger(github), hosts)
     assert not missed.ok
-    assert "not every HAProxy host remembers it (lb2: OSError: the connection broke)" in missed.detail
+    assert "recorded on lb1; not on lb2: OSError: the connection broke" in missed.detail
     hosts["lb2"].down = False
     _, refusal, record = recalled(github, hosts)
     assert refusal is None
     assert record.memory is not None
     assert record.memory.sequence == 2
-    assert record.notes[0].startswith("lb2 remembered an older record")
+    assert "lb2 held an older record, or none" in record.notes[0]
     released(record, hosts)
     assert hosts["lb1"].files == hosts["lb2"].files
 
 
-def test_two_hosts_that_remember_different_records_under_one_count_refuse(origin: Path, github: GitHub) -> None:
+def test_a_broken_record_file_is_named_and_passed_over(origin: Path, github: GitHub) -> None:
     hosts = {"lb1": Host("lb1"), "lb2": Host("lb2")}
     released(ledger(github), hosts)
-    path = memory_path(hosts["lb2"].host, "acme/ops", STATUS)
-    hosts["lb2"].files[path] = json.dumps({"sequence": 1, "blob": "e" * 40, "commit": None})
-    _, refusal, _ = recalled(github, hosts)
-    assert "remember different records of bluegreen's as number 1 (lb1 " in (refusal or "")
+    hosts["lb2"].files[memory_path(hosts["lb2"].host, "acme/ops", STATUS)] = '{"sequence": 9, "stat'
+    status, refusal, record = recalled(github, hosts)
+    assert refusal is None
+    assert status.apps["theoshift"].last_release is not None
+    assert "lb2's record of bluegreen's cannot be read (it is not JSON)" in record.notes[0]
+
+
+@pytest.mark.parametrize("rival", ["different", "broken"])
+def test_a_history_that_cannot_be_told_refuses_and_records_nothing(origin: Path, github: GitHub, rival: str) -> None:
+    hosts = {"lb1": Host("lb1"), "lb2": Host("lb2")}
+    released(ledger(github), hosts)
+    if rival == "different":  # the same count, another record
+        other = kept(hosts["lb1"])
+        other["status"]["apps"] = {}
+        hosts["lb2"].files[memory_path(hosts["lb2"].host, "acme/ops", STATUS)] = json.dumps(other)
+    else:  # no readable record anywhere
+        for host in hosts.values():
+            host.files[memory_path(host.host, "acme/ops", STATUS)] = "garbage"
+    before = {name: dict(host.files) for name, host in hosts.items()}
+    head = git(origin, "rev-parse", "main")
+    record = ledger(github)
+    refusal = asyncio.run(record.recall(hosts)).refusal
+    assert "cannot be told" in (refusal or "")
+    saved = asyncio.run(record.record(hosts, outcome_of("refused")))
+    assert not saved.ok
+    assert saved.detail.startswith("nothing recorded")
+    assert {name: host.files for name, host in hosts.items()} == before  # no fresh history written over it
+    assert git(origin, "rev-parse", "main") == head
 
 
 def test_a_status_branch_continues_the_history(origin: Path, github: GitHub) -> None:
@@ -201,7 +234,7 @@ def test_a_status_branch_continues_the_history(origin: Path, github: GitHub) -> 
     record = ledger(github, "bluegreen-status")
     record.start = git(origin, "rev-parse", "main")
     found = asyncio.run(record.recall(hosts))
-    assert found.status.apps["theoshift"].last_release is not None  # the memory follows the record, not the branch
+    assert found.status.apps["theoshift"].last_release is not None  # the record is the hosts', not a branch's
 
 
 class MovingUnder:
@@ -212,9 +245,6 @@ class MovingUnder:
 
     def file_sha(self, path: str, ref: str) -> str | None:
         return self.github.file_sha(path, ref)
-
-    def blob_text(self, sha: str) -> str | None:
-        return self.github.blob_text(sha)
 
     def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written:
         if self.times:
@@ -277,7 +307,7 @@ def test_a_status_branch_is_started_at_the_released_commit(origin: Path, github:
     assert git(origin, "rev-parse", "bluegreen-status~1") == main
     assert git(origin, "rev-parse", "main") == main  # the released branch is left alone
     assert apps_of(shown(origin, "bluegreen-status")) == {"a"}
-    assert committed.blob == git(origin, "rev-parse", f"bluegreen-status:{STATUS}")
+    assert committed.commit == git(origin, "rev-parse", "bluegreen-status")
 
 
 def test_a_branch_that_moved_while_the_commit_was_made_is_tried_again(
@@ -291,4 +321,4 @@ def test_a_branch_that_moved_while_the_commit_was_made_is_tried_again(
 
 def test_text_the_file_holds_already_is_not_committed_again(origin: Path, github: GitHub) -> None:
     committed = commit_record(github, STATUS, '{"apps": {}}\n', "record", "main")
-    assert (committed.commit, committed.blob) == (None, git(origin, "rev-parse", f"main:{STATUS}"))
+    assert (committed.commit, committed.warning) == (None, None)

@@ -85,7 +85,7 @@ def expected_record(result: Result) -> ReleaseRecord:
     )
 
 
-@pytest.mark.parametrize("result", ["success", "refused", "rolled_back", "failed"])
+@pytest.mark.parametrize("result", ["success", "rolled_back", "failed"])
 def test_a_release_is_recorded_newest_first(result: Result) -> None:
     after = record_outcome(BEFORE, outcome_of(result))
     record = expected_record(result)
@@ -93,6 +93,12 @@ def test_a_release_is_recorded_newest_first(result: Result) -> None:
         apps={"theoshift": AppStatus(NEW_LIVE, NEW_STANDBY, record, (record, EARLIER)), "ldc-tools": OTHER_APP},
         updated_at=AT,
     )
+
+
+def test_a_refused_run_is_the_last_word_but_not_history() -> None:
+    after = record_outcome(BEFORE, outcome_of("refused"))
+    assert after.apps["theoshift"].last_release == expected_record("refused")
+    assert after.apps["theoshift"].history == (EARLIER,)  # twenty refusals cannot wash out what was released
 
 
 @pytest.mark.parametrize("result", ["success", "refused", "rolled_back", "failed", "noop"])
