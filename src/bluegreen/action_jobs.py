@@ -32,7 +32,8 @@ def status(run: Run) -> int:
         keys = credentials(run, state, GitTree(checkout, head))
     record = ledger(run, state.status_path)
     observation, recorded = asyncio.run(status_job(state, run.inputs.apps, keys, record))
-    markdown = report.status_markdown(observation, state.environments, recorded) + notes_markdown(record.notes)
+    notes = [*record.notes, record.refused]  # a history that cannot be told is worth saying here too
+    markdown = report.status_markdown(observation, state.environments, recorded) + notes_markdown(notes)
     live = {}
     for name, seen in observation.apps.items():
         color = observed_live(seen)

@@ -99,5 +99,10 @@ class GitHubError(BluegreenError):
     exit_code = 6
 
 
+def said(error: BaseException) -> str:
+    """An error in one line for a report: bluegreen's own message, or what Python says, with the error's type."""
+    return error.message if isinstance(error, BluegreenError) else f"{type(error).__name__}: {error}"
+
+
 # How a finished run's result ends the process (an error ends it with its own exit_code, above).
 RESULT_EXIT_CODES: Mapping[str, int] = {"success": 0, "noop": 0, "refused": 3, "rolled_back": 4, "failed": 5}

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import config, recording
-from .errors import InputError
+from .errors import InputError, said
 from .model import HaproxyHost, Status
 from .ssh import HostSession
 
@@ -95,7 +95,7 @@ async def remember(
         *(sessions[name].write_file(memory_path(sessions[name].host, repository, status_path), text) for name in names),
         return_exceptions=True,
     )
-    return {name: _said(result) for name, result in zip(names, results, strict=True) if isinstance(result, Exception)}
+    return {name: said(result) for name, result in zip(names, results, strict=True) if isinstance(result, Exception)}
 
 
 def newest(memories: Mapping[str, Memory | Broken | None]) -> Recollection:
@@ -136,8 +136,3 @@ def _all_broken(broken: Mapping[str, str]) -> str:
         "switched or recorded. Remove the record files beside the release lock (`<lock path>.record-*`) to start a "
         "new history"
     )
-
-
-def _said(error: BaseException) -> str:
-    message = getattr(error, "message", None)
-    return str(message) if message else f"{type(error).__name__}: {error}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from . import planner
-from .errors import BluegreenError
+from .errors import said
 from .model import (
     AppEnvironment,
     AppObservation,
@@ -160,7 +160,7 @@ async def _saved(ledger: Ledger, sessions: Mapping[str, HostSession], outcome: O
     try:
         return await ledger.record(sessions, outcome)
     except Exception as error:  # reported in the step, the report is still written
-        return Saved(False, f"status.json was not recorded: {type(error).__name__}: {error}")
+        return Saved(False, f"status.json was not recorded: {said(error)}")
 
 
 @dataclass
@@ -213,8 +213,7 @@ class AppRelease:
                 self.effects.stop,
             )
         except Exception as error:  # after the switch, anything unexpected is a failed check
-            said = error.message if isinstance(error, BluegreenError) else f"{type(error).__name__}: {error}"
-            return Verdict(False, f"verification could not finish: {said}")
+            return Verdict(False, f"verification could not finish: {said(error)}")
 
     async def _switch_back(self, failure: str) -> AppOutcome:
         plan = self.plan

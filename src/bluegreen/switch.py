@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from . import haproxy
-from .errors import BluegreenError, RuntimeApiError
+from .errors import RuntimeApiError, said
 from .model import AppEnvironment, Color, MapSwitch, ServersSwitch
 from .ssh import HostSession
 
@@ -80,7 +80,7 @@ async def switch_all(
         return Switched(True, {**{h: "switched" for h in hosts}, **untouched}, max(timings.values(), default=None))
     restored = await _restore(sessions, hosts, app, to.other)
     outcome = {h: _host_result(h, failures.get(h), restored[h]) for h in hosts}
-    return Switched(False, {**outcome, **untouched}, None, tuple(f"{h}: {_say(e)}" for h, e in failures.items()))
+    return Switched(False, {**outcome, **untouched}, None, tuple(f"{h}: {said(e)}" for h, e in failures.items()))
 
 
 async def _restore(
@@ -91,9 +91,5 @@ async def _restore(
 
 
 def _host_result(host: str, failure: BaseException | None, restore_error: BaseException | None) -> str:
-    restored = "restored" if restore_error is None else f"NOT restored: {_say(restore_error)}"
-    return restored if failure is None else f"failed: {_say(failure)}; {restored}"
-
-
-def _say(error: BaseException) -> str:
-    return error.message if isinstance(error, BluegreenError) else f"{type(error).__name__}: {error}"
+    restored = "restored" if restore_error is None else f"NOT restored: {said(restore_error)}"
+    return restored if failure is None else f"failed: {said(failure)}; {restored}"
