@@ -5,13 +5,13 @@ comes from what was reviewed and merged before it:
 
     environments.json     where the deploy key connects, how apps switch, what verification checks
     known_hosts           which host keys are trusted (unless the input ssh_known_hosts pins them)
-    status.json           the history the rollback rule reads
 
 In a plan that is the base commit: the first parent of GitHub's test merge (the commit checked out for a
 pull_request event), or the event's base sha. When the base commit or its environments.json cannot be read,
-the plan makes no connection at all and says why ("static checks only", as for a fork). A pull request that
-edits status.json, bluegreen's own record, is flagged and its plan refused; a push that edits it is refused at
-release (status_commit reads the record bluegreen itself committed, and writes over the edit).
+the plan makes no connection at all and says why ("static checks only", as for a fork). The history the
+rollback rule reads is not in the repository at all: it is bluegreen's record on the HAProxy hosts (ledger). A
+pull request that edits status.json, the record's published copy, is flagged and its plan refused; a push that
+edits it is refused at release. A run for a commit older than the last release's is refused too (stale_run).
 """
 
 from __future__ import annotations
