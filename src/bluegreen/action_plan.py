@@ -48,15 +48,10 @@ def plan(run: Run) -> int:
     request = Request(state.desired, state.environments, Status(), run.inputs.apps, _pr_trigger(run), trusted.refusal)
     outcome = asyncio.run(plan_job(request, keys, run.progress, record))
     ok = outcome.result != "refused"
-    _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else _refused(trusted))
+    refused = trusted.refusal or "the release would be refused: see the PR comment"
+    _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else refused)
     markdown = report.outcome_markdown(outcome) + notes_markdown([*trusted.notes, *record.notes])
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
-
-
-def _refused(trusted: Trusted) -> str:
-    if trusted.refusal is not None:
-        return trusted.refusal
-    return "the release would be refused: see the PR comment"
 
 
 def _commit_status(run: Run, state: CommitState, description: str) -> None:

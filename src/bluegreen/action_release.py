@@ -66,7 +66,8 @@ def release(run: Run) -> int:
                 announce=lambda plan: _announce(run, plan, deployments),
             )
         )
-        also = _skipped_prs(run, checkout, record.status, head)  # by the history the release was judged by
+        # the PRs this release took along, by the history it was judged by
+        also = _skipped_prs(run, checkout, record.status, head, state.live_path)
     outcome = replace(outcome, trigger=replace(outcome.trigger, also_prs=also))
     _deployment_results(run, state.environments, outcome, deployments)
     for title, said in (("bluegreen's record", "; ".join(record.notes)), ("status.json not committed", record.warning)):
@@ -99,14 +100,14 @@ def _merge_trigger(run: Run, pull: PullInfo | None, head: str) -> Trigger:
     return Trigger(actor=actor, pr=pull.number, pr_url=pull.url, commit=head, reverts_pr=pull.reverts)
 
 
-def _skipped_prs(run: Run, checkout: Checkout, status: Status, head: str) -> tuple[int, ...]:
+def _skipped_prs(run: Run, checkout: Checkout, status: Status, head: str, live_path: str) -> tuple[int, ...]:
     """PRs merged after the last release whose own runs never released them (a concurrency group cancels a
     pending run): this run releases them too, and the report names them. Needs the branch's history
     (`fetch-depth: 0`); with a shallow checkout only the pushed commit is known."""
     base = last_released_commit(status)
     if base is None:
         return ()
-    touched = checkout.commits_touching(base, head, run.inputs.state_dir.rstrip("/") + "/live.json")
+    touched = checkout.commits_touching(base, head, live_path)
     earlier = [sha for sha in touched if sha != head][-20:]
     found = (run.github.merged_pull_for_commit(sha, just_pushed=False) for sha in earlier)
     return tuple(dict.fromkeys(p.number for p in found if p is not None and p.number != run.pr))

@@ -108,7 +108,7 @@ def newest(memories: Mapping[str, Memory | Broken | None]) -> Recollection:
     top = max(known.values(), key=lambda memory: memory.sequence)
     rivals = sorted(name for name, memory in known.items() if memory.sequence == top.sequence and memory != top)
     if rivals:
-        return Recollection(None, conflict=_conflict(top.sequence, rivals, known))
+        return Recollection(None, conflict=_conflict(top.sequence, known))
     behind = sorted(name for name in memories if name not in broken and known.get(name) != top)
     notes = [f"{name}'s record of bluegreen's cannot be read ({why})" for name, why in sorted(broken.items())]
     if behind:
@@ -120,7 +120,7 @@ def newest(memories: Mapping[str, Memory | Broken | None]) -> Recollection:
     return Recollection(top, note if notes else None)
 
 
-def _conflict(sequence: int, rivals: list[str], known: Mapping[str, Memory]) -> str:
+def _conflict(sequence: int, known: Mapping[str, Memory]) -> str:
     holders = sorted(name for name, memory in known.items() if memory.sequence == sequence)
     return (
         f"the HAProxy hosts hold different records of bluegreen's under the same count {sequence} "

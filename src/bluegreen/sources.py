@@ -33,16 +33,3 @@ class WorkingTree:
 
     def display(self, path: str) -> str:
         return path
-
-
-class Texts:
-    """Files given in memory (a test, or what the lab writes): path -> text."""
-
-    def __init__(self, files: dict[str, str], label: str = "") -> None:
-        self.files, self.label = files, label
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    def display(self, path: str) -> str:
-        return f"{path} ({self.label})" if self.label else path

@@ -7,7 +7,6 @@ import pytest
 
 from bluegreen.errors import InputError, Location
 from bluegreen.model import SshSettings
-from bluegreen.sources import Texts
 from bluegreen.sshkeys import client_key, load_credentials, pinned_host_keys
 
 HOST_KEY = asyncssh.generate_private_key("ssh-ed25519")
@@ -15,6 +14,19 @@ PIN = "[127.0.0.1]:2222 " + " ".join(HOST_KEY.export_public_key().decode().split
 CLIENT = asyncssh.generate_private_key("ssh-ed25519").export_private_key().decode()
 SECRET = "GITHUB_TOKEN=ghs_0123456789abcdef"
 SETTINGS = SshSettings("state/known_hosts", None, "BLUEGREEN_SSH_KEY")
+
+
+class Texts:
+    """A Source of files given in memory: path -> text."""
+
+    def __init__(self, files: dict[str, str], label: str = "") -> None:
+        self.files, self.label = files, label
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def display(self, path: str) -> str:
+        return f"{path} ({self.label})" if self.label else path
 
 
 def test_a_pin_file_with_comments_and_markers_is_read() -> None:
