@@ -32,14 +32,15 @@ from typing import Any
 
 import asyncssh
 
-from bluegreen import cli, config, haproxy
-from bluegreen.model import AppEnvironment, Color, Environments, HaproxyHost, MapSwitch
-from bluegreen.release import connected
-from bluegreen.sandbox import AppInitial, Sandbox
-from bluegreen.sources import WorkingTree
-from bluegreen.ssh import Credentials, SshHost
-from bluegreen.sshkeys import load_credentials
-from bluegreen.switch import switch_host
+from bluegreen import cli, config
+from bluegreen.adapters.ssh import Credentials, SshHost, connected
+from bluegreen.adapters.sshkeys import load_credentials
+from bluegreen.config.sources import WorkingTree
+from bluegreen.core import haproxy
+from bluegreen.engine.switch import switch_host
+from bluegreen.model import AppEnvironment, Color, Environments, HaproxyHost
+from bluegreen.switching import MapSwitch
+from bluegreen_lab import AppInitial, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 KEY_ENV = "BLUEGREEN_SSH_KEY"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import settings
 
 from bluegreen.model import Color
-from bluegreen.sandbox import AppInitial, Sandbox
+from bluegreen_lab import AppInitial, Sandbox
 
 REPO = Path(__file__).resolve().parent.parent
 LEAKY_PREFIXES = ("BLUEGREEN_", "GITHUB_", "RUNNER_", "INPUT_")

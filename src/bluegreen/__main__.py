@@ -6,8 +6,8 @@ import os
 import sys
 import time
 
-from .cli import Console, run
-from .errors import BluegreenError
+from bluegreen.cli import Console, run
+from bluegreen.errors import BluegreenError
 
 
 def main() -> None:

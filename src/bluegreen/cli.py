@@ -22,14 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from . import config, planner, report
-from .errors import RESULT_EXIT_CODES, InputError
-from .jobs import FileLedger, plan_job, release_job, status_job
-from .model import Trigger
-from .release import Request
-from .sources import WorkingTree
-from .ssh import run_holder
-from .sshkeys import load_credentials
+from bluegreen import config, report
+from bluegreen.adapters.file_ledger import FileLedger
+from bluegreen.adapters.ssh import SshConnector, run_holder
+from bluegreen.adapters.sshkeys import load_credentials
+from bluegreen.config.sources import WorkingTree
+from bluegreen.core import planner
+from bluegreen.engine.jobs import plan_job, release_job, status_job
+from bluegreen.engine.release import Request
+from bluegreen.errors import RESULT_EXIT_CODES, InputError
+from bluegreen.model import Trigger
 
 
 def parser() -> argparse.ArgumentParser:
@@ -100,11 +102,11 @@ class Console:
 def run(argv: Sequence[str], environ: dict[str, str], console: Console) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
-        from .demo import demo  # the sandbox is only imported when asked for
+        from bluegreen_lab.demo import demo  # the sandbox is only imported when asked for
 
         return demo(args.repo, args.hosts, environ, console)
     if args.command == "action":
-        from .action_jobs import run_action  # PyGithub is only imported by the Action
+        from bluegreen.action.jobs import run_action  # PyGithub is only imported by the Action
 
         return run_action(environ, console.out)
     return asyncio.run(_command(args, environ, console))
@@ -115,9 +117,9 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     state = config.load_state(repo, args.state_dir)
     only = tuple(args.app)
     planner.selected_apps(state.desired, only, state.live_path)  # a name not in live.json is an input error
-    credentials = load_credentials(state.environments.ssh, repo, environ, state.environments_path)
+    ssh = SshConnector(load_credentials(state.environments.ssh, repo, environ, state.environments_path))
     if args.command == "status":
-        observation, _ = await status_job(state, only, credentials, FileLedger(state, args.repo))
+        observation, _ = await status_job(state, only, ssh, FileLedger(state, args.repo))
         if args.json:
             shown = report.status_json(observation, state.environments, state.status)
             console.out.write(json.dumps(shown, indent=2) + "\n")
@@ -128,9 +130,9 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     request = Request(state.desired, state.environments, state.status, only, trigger)
     ledger = FileLedger(state, args.repo)
     if args.command == "plan":
-        outcome = await plan_job(request, credentials, console.progress, ledger)
+        outcome = await plan_job(request, ssh, console.progress, ledger)
     else:
-        outcome = await release_job(request, credentials, console.progress, ledger, run_holder(environ))
+        outcome = await release_job(request, ssh, console.progress, ledger, run_holder(environ))
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:  # for the annotation only: the methods are built on this module's names
+    from bluegreen.switching.base import SwitchMethod
 
 
 class Color(StrEnum):
@@ -60,23 +63,6 @@ class LockSettings:
     wait_s: float = 30.0  # how long a release waits for another one to finish before it gives up
 
 
-@dataclass(frozen=True)
-class MapSwitch:
-    map_file: str
-    key: str
-    backends: Mapping[Color, str]
-    method: Literal["map"] = "map"
-
-
-@dataclass(frozen=True)
-class ServersSwitch:
-    backend: str
-    servers: Mapping[Color, str]
-    state_file: str | None = None
-    method: Literal["servers"] = "servers"
-
-
-Switch = MapSwitch | ServersSwitch
 Via = Literal["direct", "ssh"]
 
 
@@ -116,7 +102,7 @@ class VerifySettings:
 @dataclass(frozen=True)
 class AppEnvironment:
     name: str
-    switch: Switch
+    switch: SwitchMethod  # one of switching/'s classes: its settings and its rules
     addresses: Mapping[Color, str]  # host:port of each color's app server
     probes: Probes
     public: PublicEntry
@@ -238,6 +224,16 @@ class ColorProbe:
     @property
     def healthy(self) -> bool:
         return self.error is None and self.passed == self.asked and self.asked > 0
+
+
+@dataclass(frozen=True)
+class Served:
+    """One request through the public entry: who answered, with what."""
+
+    status: int | None
+    served_by: str | None
+    version: str | None
+    error: str | None = None
 
 
 @dataclass(frozen=True)

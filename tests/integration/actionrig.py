@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.fakegithub import FakeGitHub
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 
 from bluegreen import cli
 from bluegreen.errors import BluegreenError
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.fakegithub import FakeGitHub
 from tests.integration.actionrig import Rig, make_rig
 

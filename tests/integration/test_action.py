@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests import events
 from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git
 from tests.integration.test_release import ldc_states, theoshift_route

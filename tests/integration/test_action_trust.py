@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bluegreen.github_api import GitHub
+from bluegreen.adapters.github import GitHub
 from bluegreen.model import Color
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests import events
 from tests.integration.actionrig import BOT_EMAIL, ActionRun, Rig, git
 from tests.integration.test_action import FLIP, merge_pr, open_pr, pr_event, push_run, revert_pr

@@ -4,64 +4,81 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
 
 import pytest
 
 from bluegreen import config
+from bluegreen.adapters.file_ledger import FileLedger
+from bluegreen.adapters.ssh import SshConnector, connected
+from bluegreen.adapters.sshkeys import Credentials, load_credentials
+from bluegreen.config.sources import WorkingTree
+from bluegreen.core import haproxy
+from bluegreen.engine.ports import Applied, HaproxyPort
+from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RuntimeApiError
-from bluegreen.jobs import FileLedger
-from bluegreen.model import Color, HaproxyHost, Outcome
-from bluegreen.observe import Clients
-from bluegreen.release import Effects, Request, connected, release
-from bluegreen.sandbox import Sandbox
-from bluegreen.sources import WorkingTree
-from bluegreen.ssh import HostSession, Streams
-from bluegreen.sshkeys import Credentials, load_credentials
+from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
+from bluegreen.switching.base import Answers, Change, Read
+from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.test_release import ldc_states, theoshift_route
 
 pytestmark = pytest.mark.integration
+T = TypeVar("T")
 
 
 class Faulty:
-    """A real host session that fails (once) the nth runtime command containing `fail_on`, or runs `after`
-    once such a command succeeded: faults injected at the one place a network would inject them."""
+    """A real host's port that fails (once) the nth operation whose runtime command contains `fail_on`, or runs
+    `after` once such an operation succeeded: faults injected at the one place a network would inject them."""
 
     def __init__(
-        self, inner: HostSession, fail_on: str, after: Callable[[], None] | None = None, *, nth: int = 1
+        self, inner: HaproxyPort, fail_on: str, after: Callable[[], None] | None = None, *, nth: int = 1
     ) -> None:
         self.inner, self.fail_on, self.after, self.fired = inner, fail_on, after, False
-        self.seen, self.nth = 0, nth  # the fault strikes the nth matching command
+        self.seen, self.nth = 0, nth  # the fault strikes the nth matching operation
 
     @property
     def host(self) -> HaproxyHost:
         return self.inner.host
 
-    async def runtime(self, command: str) -> str:
+    async def strike(self, command: str, call: Callable[[], Awaitable[T]]) -> T:
         self.seen += self.fail_on in command
         hit = self.fail_on in command and not self.fired and self.seen == self.nth
         if hit and self.after is None:
             self.fired = True
             raise RuntimeApiError(f"{self.host.name}: injected failure of `{command}`")
-        answer = await self.inner.runtime(command)
+        answer = await call()
         if hit and self.after is not None:
             self.fired = True
             self.after()
         return answer
 
-    async def read_file(self, path: str) -> str | None:
-        return await self.inner.read_file(path)
+    async def info(self) -> HostInfo:
+        return await self.strike(haproxy.SHOW_INFO, self.inner.info)
 
-    async def write_file(self, path: str, text: str) -> None:
-        await self.inner.write_file(path, text)
+    async def stats(self) -> tuple[ServerView, ...]:
+        return await self.strike(haproxy.SHOW_STAT, self.inner.stats)
 
-    async def open_tcp(self, host: str, port: int) -> Streams:
-        return await self.inner.open_tcp(host, port)
+    async def read(self, reads: Sequence[Read]) -> Answers:
+        commands = "; ".join(haproxy.read_command(read) for read in reads)
+        return await self.strike(commands, lambda: self.inner.read(reads))
+
+    async def apply(self, change: Change) -> Applied:
+        return await self.strike(haproxy.describe(change), lambda: self.inner.apply(change))
+
+    def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
+        return self.inner.lock(holder, wait_s)
+
+    async def recall(self, record: str) -> str | None:
+        return await self.inner.recall(record)
+
+    async def keep(self, record: str, text: str) -> None:
+        await self.inner.keep(record, text)
 
 
-Wrap = Callable[[Mapping[str, HostSession]], Mapping[str, HostSession]]
+Wrap = Callable[[Mapping[str, HaproxyPort]], Mapping[str, HaproxyPort]]
 
 
 def state_and_keys(consumer: Consumer) -> tuple[config.State, Credentials]:
@@ -77,14 +94,9 @@ def release_with(consumer: Consumer, wrap: Wrap, only: tuple[str, ...] = ("theos
     request = Request(state.desired, state.environments, state.status, only)
 
     async def run() -> Outcome:
-        async with connected(state.environments.hosts, credentials) as real:
-            sessions = wrap(real)
-            clients = Clients(sessions)
-            try:
-                effects = Effects(sessions, clients, lambda _: None)
-                return await release(request, effects, FileLedger(state, consumer.path), "2026-11-24T00:00:00Z")
-            finally:
-                await clients.aclose()
+        async with SshConnector(credentials).reach(state.environments.hosts) as real:
+            effects = Effects(wrap(real.hosts), real.probes, lambda _: None)
+            return await release(request, effects, FileLedger(state, consumer.path), "2026-11-24T00:00:00Z")
 
     return asyncio.run(run())
 
@@ -251,13 +263,13 @@ def test_verification_that_cannot_finish_switches_back(consumer: Consumer, sandb
 
 
 class Buggy(Faulty):
-    """A host session on which the nth `fail_on` command raises what no adapter ever should: a bug's TypeError."""
+    """A host's port on which the nth `fail_on` operation raises what no adapter ever should: a bug's TypeError."""
 
-    async def runtime(self, command: str) -> str:
+    async def strike(self, command: str, call: Callable[[], Awaitable[T]]) -> T:
         self.seen += self.fail_on in command
         if self.fail_on in command and self.seen == self.nth:
             raise TypeError("'float' object cannot be interpreted as an integer")
-        return await self.inner.runtime(command)
+        return await call()
 
 
 def test_any_exception_after_the_switch_is_a_failed_verification_and_traffic_goes_back(

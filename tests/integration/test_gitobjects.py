@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bluegreen.adapters.git import Checkout, GitTree, MissingCommit, full_sha
 from bluegreen.errors import InputError
-from bluegreen.gitobjects import Checkout, GitTree, MissingCommit, full_sha
 
 STATUS = "state/status.json"
 FIRST = '{"run": 0}\n'

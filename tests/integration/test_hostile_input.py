@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, Ran
 from tests.integration.test_release import ldc_states, theoshift_route
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests import events
 from tests.fakegithub import FakeGitHub
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer
 from tests.integration.test_release import ldc_states, theoshift_route
 

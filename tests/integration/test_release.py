@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bluegreen.model import Color
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.conftest import MakeSandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 

@@ -20,9 +20,9 @@ import pytest
 
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Color
-from bluegreen.sandbox import AppInitial, Sandbox
-from bluegreen.sandbox.host import stat_rows
-from bluegreen.sandbox.processes import alive, port_is_free
+from bluegreen_lab import AppInitial, Sandbox
+from bluegreen_lab.host import stat_rows
+from bluegreen_lab.processes import alive, port_is_free
 
 pytestmark = pytest.mark.integration
 
@@ -258,7 +258,7 @@ LAB_SCRIPT = """
 import json, sys, time
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Color
-from bluegreen.sandbox import AppInitial, Sandbox
+from bluegreen_lab import AppInitial, Sandbox
 layout, live = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 initial = {app: AppInitial(Color(color), {Color.BLUE: "1", Color.GREEN: "2"}) for app, color in live.items()}
 with Sandbox(layout, initial) as lab:

@@ -9,20 +9,21 @@ import json
 import os
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bluegreen import config
-from bluegreen.github_api import GitHub, Written
-from bluegreen.ledger import memory_path
-from bluegreen.model import Endpoint, HaproxyHost, Result, Status
-from bluegreen.release import Saved
-from bluegreen.ssh import Streams
-from bluegreen.status_commit import GitHubLedger, commit_record
+from bluegreen.adapters.github import GitHub, Written
+from bluegreen.adapters.github_ledger import GitHubLedger, commit_record
+from bluegreen.core.record import record_name
+from bluegreen.engine.ports import Saved
+from bluegreen.model import Result, Status
+from tests.doubles.haproxy import FakeHaproxy
 from tests.fakegithub import BOT, FakeGitHub
-from tests.unit.test_recording import outcome_of
+from tests.unit.core.test_history import outcome_of
 
 STATUS = "state/status.json"
 
@@ -77,27 +78,19 @@ def apps_of(text: str | None) -> set[str] | None:
     return set(json.loads(text)["apps"]) if text else None
 
 
-class Host:
-    """An HAProxy host reduced to its files (what the ledger reads and writes over SFTP)."""
+@dataclass
+class Host(FakeHaproxy):
+    """An HAProxy host as the ledger sees it: its records. `writes_fail` drops the connection on a write."""
 
-    def __init__(self, name: str) -> None:
-        self.host = HaproxyHost(name, Endpoint("127.0.0.1", 22, "deploy"), "/run/admin.sock", "/tmp/bluegreen.lock")
-        self.files: dict[str, str] = {}
-        self.down = False
+    writes_fail: bool = False
 
-    async def runtime(self, command: str) -> str:
-        raise AssertionError("the ledger sends no runtime command")
-
-    async def read_file(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    async def write_file(self, path: str, text: str) -> None:
-        if self.down:
+    async def keep(self, record: str, text: str) -> None:
+        if self.writes_fail:
             raise OSError("the connection broke")
-        self.files[path] = text
+        await super().keep(record, text)
 
-    async def open_tcp(self, host: str, port: int) -> Streams:
-        raise AssertionError("the ledger opens no TCP channel")
+
+RECORD = record_name("acme/ops", STATUS)
 
 
 def ledger(github: GitHub, branch: str = "main") -> GitHubLedger:
@@ -118,7 +111,7 @@ def recalled(github: GitHub, hosts: dict[str, Host]) -> tuple[Status, str | None
 
 def kept(host: Host) -> dict[str, Any]:
     """The record a host keeps, as JSON."""
-    found: dict[str, Any] = json.loads(host.files[memory_path(host.host, "acme/ops", STATUS)])
+    found: dict[str, Any] = json.loads(host.files[RECORD])
     return found
 
 
@@ -181,11 +174,11 @@ def test_the_record_is_kept_even_when_github_refuses_the_copy(
 def test_a_host_that_missed_a_record_is_named_and_caught_up(origin: Path, github: GitHub) -> None:
     hosts = {"lb1": Host("lb1"), "lb2": Host("lb2")}
     released(ledger(github), hosts)
-    hosts["lb2"].down = True
+    hosts["lb2"].writes_fail = True
     missed = released(ledger(github), hosts)
     assert not missed.ok
     assert "recorded on lb1; not on lb2: OSError: the connection broke" in missed.detail
-    hosts["lb2"].down = False
+    hosts["lb2"].writes_fail = False
     _, refusal, record = recalled(github, hosts)
     assert refusal is None
     assert record.memory is not None
@@ -198,7 +191,7 @@ def test_a_host_that_missed_a_record_is_named_and_caught_up(origin: Path, github
 def test_a_broken_record_file_is_named_and_passed_over(origin: Path, github: GitHub) -> None:
     hosts = {"lb1": Host("lb1"), "lb2": Host("lb2")}
     released(ledger(github), hosts)
-    hosts["lb2"].files[memory_path(hosts["lb2"].host, "acme/ops", STATUS)] = '{"sequence": 9, "stat'
+    hosts["lb2"].files[RECORD] = '{"sequence": 9, "stat'
     status, refusal, record = recalled(github, hosts)
     assert refusal is None
     assert status.apps["theoshift"].last_release is not None
@@ -212,10 +205,10 @@ def test_a_history_that_cannot_be_told_refuses_and_records_nothing(origin: Path,
     if rival == "different":  # the same count, another record
         other = kept(hosts["lb1"])
         other["status"]["apps"] = {}
-        hosts["lb2"].files[memory_path(hosts["lb2"].host, "acme/ops", STATUS)] = json.dumps(other)
+        hosts["lb2"].files[RECORD] = json.dumps(other)
     else:  # no readable record anywhere
         for host in hosts.values():
-            host.files[memory_path(host.host, "acme/ops", STATUS)] = "garbage"
+            host.files[RECORD] = "garbage"
     before = {name: dict(host.files) for name, host in hosts.items()}
     head = git(origin, "rev-parse", "main")
     record = ledger(github)

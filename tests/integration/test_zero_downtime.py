@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from bluegreen.sandbox import Sandbox
+from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer
 
 pytestmark = pytest.mark.integration

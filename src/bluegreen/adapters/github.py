@@ -1,0 +1,436 @@
+"""The GitHub adapter (PyGithub): the pull request behind a pushed commit, the sticky PR comment, commit statuses,
+approvals and deployments.
+
+The only module that talks to GitHub. It reaches the API at the URL it is given (the Action's `GITHUB_API_URL`, so
+GitHub Enterprise Server works too), lets PyGithub's `GithubRetry` deal with 5xx answers and rate limits, and turns
+every PyGithub or network error into a `GitHubError` naming the call and the permission the workflow's token needs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Literal
+from urllib.parse import quote
+
+import requests
+from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
+from github.GithubObject import NotSet
+from github.IssueComment import IssueComment
+from github.PullRequest import PullRequest
+
+from bluegreen.errors import GitHubError, InputError
+
+# GitHub's 409 answers to a write that lost a race: the file changed (`<path> does not match <sha>`), or the
+# branch moved while the commit was made (`refs/heads/main expected to be at <sha>`). Others (protection) stay.
+STALE = ("does not match", "expected to be at")
+COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
+DESCRIPTION_LIMIT = 140  # a commit status's description
+CommitState = Literal["pending", "success", "failure", "error"]
+DeploymentState = Literal["in_progress", "success", "failure", "error"]
+
+_NAME = r"[A-Za-z0-9_.-]+"
+_REPOSITORY = re.compile(rf"{_NAME}/{_NAME}")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_MARKER = re.compile(r"<!-- [A-Za-z0-9_.:/-]+ -->")
+_REVERTS = re.compile(rf"Reverts (?:(?P<repo>{_NAME}/{_NAME}))?#(?P<number>[1-9][0-9]{{0,9}})")
+_FORK_HINT = "a pull request from a fork gets a read-only token"
+
+
+def reverted_pull(title: str, body: str, repository: str) -> int | None:
+    """The pull request that GitHub's Revert button says this one reverts: its title is `Revert "<title>"` and its
+    body starts `Reverts owner/repo#123` (or `Reverts #123`); None for anything else."""
+    first_line = next(iter(body.strip().splitlines()), "").strip()
+    found = _REVERTS.fullmatch(first_line)
+    if not title.startswith('Revert "') or not found:
+        return None
+    same_repository = found["repo"] is None or found["repo"].lower() == repository.lower()
+    return int(found["number"]) if same_repository else None
+
+
+@dataclass(frozen=True)
+class Written:
+    commit: str
+
+
+class StaleFile(GitHubError):
+    """The file changed on the branch since it was read: read it again, then write."""
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    number: int
+    title: str
+    body: str
+    author: str
+    url: str  # the page a person opens (html_url)
+    merged: bool
+    merge_commit_sha: str | None
+    head_sha: str
+    head_repo: str | None  # owner/name; None once a fork is deleted
+    base_repo: str
+    base_ref: str
+
+    @property
+    def is_fork(self) -> bool:
+        return self.head_repo is None or self.head_repo.lower() != self.base_repo.lower()
+
+    @property
+    def reverts(self) -> int | None:
+        return reverted_pull(self.title, self.body, self.base_repo)
+
+
+def fit_comment(text: str, limit: int = COMMENT_LIMIT) -> str:
+    """`text` if GitHub takes it, else its head cut at a line end, a code fence closed, and a note saying so."""
+    if len(text) <= limit:
+        return text
+    note = f"\n\n**This comment was cut:** it had {len(text):,} characters and GitHub keeps {limit:,}."
+    head = text[: limit - len(note) - len("\n```")]
+    line_end = head.rfind("\n")
+    head = head[:line_end] if line_end > len(head) // 2 else head
+    return head + ("\n```" if head.count("```") % 2 else "") + note
+
+
+def fit_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+# A collaborator's base `permission` (admin, write, read, none) that may push and merge: `role_name` maintain is
+# write's, triage read's, and a custom role has one of these as its base.
+WRITE_PERMISSIONS = frozenset({"admin", "write"})
+MAX_PULL_COMMITS = 250  # GitHub lists at most this many commits of a pull request
+Access = Callable[[str], tuple[str, str]]  # a login -> its (permission, role_name) on the repository
+
+
+def latest_reviews(reviews: list[tuple[str, str]]) -> dict[str, str]:
+    """Each reviewer's state that counts (reviews in order): a later comment does not undo an approval."""
+    latest: dict[str, str] = {}
+    for user, state in reviews:
+        if state in {"APPROVED", "CHANGES_REQUESTED", "DISMISSED"}:
+            latest[user] = state
+    return latest
+
+
+def not_counted(user: str, author: str, pushers: Collection[str], access: Access) -> str | None:
+    """Why `user`'s approval does not count, None when it does. Not the author's, nor one of an author or committer
+    of the pull request's commits (GitHub's rule: not by whoever pushed what is approved; the commits' authors and
+    committers stand in for the pushers, whom the API does not name); and only by someone with write, maintain or
+    admin access to the repository. `access` is asked only about someone who is neither author nor committer."""
+    login = user.lower()
+    if login == author.lower():
+        return "is its author"
+    if login in {pusher.lower() for pusher in pushers}:
+        return "pushed commits to it"
+    permission, role = access(user)
+    if permission in WRITE_PERMISSIONS:
+        return None
+    if permission == "read":
+        return f"has {role} ({permission}) access only" if role not in {"", "read"} else "has read access only"
+    return "has no access to the repository" if permission == "none" else f"has {permission} access, not write"
+
+
+def approval(
+    author: str,
+    reviews: list[tuple[str, str]],
+    *,
+    access: Access,
+    pushers: Collection[str] = (),
+    older: Collection[str] = (),
+    unlinked: int = 0,
+) -> tuple[bool, str]:
+    """Whether an approval counts, and who approved, who was not counted and why (for the report).
+
+    `reviews`: (user, state) of the merged head, in order; each reviewer's latest state counts (latest_reviews).
+    `pushers`: the GitHub logins of the pull request's commits' authors and committers. `access`: a reviewer's
+    permission (see not_counted). `older`: who approved an older push (told, never counted). `unlinked`: how many
+    commits GitHub links to no account (whoever made them cannot be excluded: told).
+    """
+    latest = latest_reviews(reviews)
+    counted: list[str] = []
+    skipped: list[str] = []
+    for user in sorted((u for u, s in latest.items() if s == "APPROVED"), key=str.lower):
+        why = not_counted(user, author, pushers, access)
+        if why is None:
+            counted.append(user)
+        else:
+            skipped.append(f"{user} {why}")
+    reviewed = {user.lower() for user in latest}
+    skipped += [f"{u} approved an older push" for u in sorted(older, key=str.lower) if u.lower() not in reviewed]
+    blockers = sorted((u for u, s in latest.items() if s == "CHANGES_REQUESTED"), key=str.lower)
+    if counted:
+        parts = [f"approved by {', '.join(counted)}"]
+    else:
+        parts = ["no approval that counts" if skipped else "no approving review of the merged head"]
+    parts += [f"not counted: {', '.join(skipped)}"] if skipped else []
+    parts += [f"changes requested by {', '.join(blockers)}"] if blockers else []
+    if unlinked:
+        commits = "1 commit has" if unlinked == 1 else f"{unlinked} commits have"
+        parts.append(f"{commits} an author or committer GitHub links to no account, who could not be excluded")
+    return bool(counted), "; ".join(parts)
+
+
+class GitHub:
+    """One repository on one GitHub (github.com or an Enterprise Server), reached with one token."""
+
+    def __init__(
+        self,
+        token: str,
+        api_url: str,
+        repository: str,
+        *,
+        retry_total: int = 3,
+        lag_attempts: int = 5,
+        lag_delay_s: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        retry_backoff_s: float = 0.5,
+        timeout_s: int = 15,
+        write_interval_s: float = 1.0,
+    ) -> None:
+        _check_inputs(token, api_url, repository)
+        self._token, self._api_url, self._repository = token, api_url.rstrip("/"), repository
+        self._lag_attempts, self._lag_delay_s, self._sleep = max(lag_attempts, 1), lag_delay_s, sleep
+        retry = GithubRetry(total=retry_total, backoff_factor=retry_backoff_s, raise_on_status=False)
+        # lazy: an object is fetched only when a field is read that its URL does not already tell
+        self._github = Github(
+            auth=Auth.Token(token), base_url=self._api_url, retry=retry, timeout=timeout_s, lazy=True,
+            user_agent="bluegreen", seconds_between_requests=None, seconds_between_writes=write_interval_s or None,
+        )  # fmt: skip
+        self._repo = self._github.get_repo(repository)
+
+    def __repr__(self) -> str:
+        return f"GitHub({self._api_url!r}, {self._repository!r})"
+
+    def __enter__(self) -> GitHub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._github.close()
+
+    def pull(self, number: int) -> PullInfo:
+        with self._call(f"reading pull request #{number}", "pull-requests: read"):
+            return _pull_info(self._repo.get_pull(number))
+
+    def merged_pull_for_commit(self, sha: str, *, just_pushed: bool = True) -> PullInfo | None:
+        """The pull request merged as `sha`; None after `lag_attempts` asks (a direct push, without one).
+
+        GitHub links a pushed commit to its pull request a little after the push, so an empty answer is asked again
+        (only once for an older commit, `just_pushed=False`, which GitHub has long linked if it ever will).
+        """
+        _check_sha(sha)
+        for attempt in range(self._lag_attempts if just_pushed else 1):
+            if attempt:
+                self._sleep(self._lag_delay_s)
+            found = self._merged_pull_now(sha)
+            if found:
+                return found
+        return None
+
+    def _merged_pull_now(self, sha: str) -> PullInfo | None:
+        with self._call(f"finding the pull request of commit {sha[:12]}", "contents: read, pull-requests: read"):
+            merged = [p for p in map(_pull_info, self._repo.get_commit(sha).get_pulls()) if p.merged]
+            by_merge = next((p for p in merged if p.merge_commit_sha == sha), None)
+            rebased = [p for p in merged if p.head_sha == sha]  # a rebase or fast-forward merge keeps the head sha
+            if by_merge or not rebased:
+                return by_merge
+            return next((p for p in rebased if p.base_ref == self._repo.default_branch), None)
+
+    def file_sha(self, path: str, ref: str) -> str | None:
+        """The blob id of a file at `ref`, whatever its size or content; None when it does not exist there."""
+        _check_path(path)
+        with self._call(f"looking at {path} at {ref[:40]}", "contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except UnknownObjectException:
+                return None
+            return None if isinstance(found, list) or found.type != "file" else found.sha
+
+    def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written:
+        """One commit on `branch` that sets `path` to `text`, as the token's own identity (the workflow token's
+        commits are github-actions[bot]'s). `sha` is the blob being replaced (None: a new
+        file): GitHub refuses with 409 when the file changed since, raised here as StaleFile."""
+        _check_path(path)
+        with self._call(f"committing {path} to {branch}", "contents: write"):
+            try:
+                if sha is None:
+                    written = self._repo.create_file(path, message, text, branch=branch)
+                else:
+                    written = self._repo.update_file(path, message, text, sha, branch=branch)
+            except GithubException as exc:
+                if exc.status == 409 and any(word in _github_message(exc) for word in STALE):
+                    raise StaleFile(f"{path} changed on {branch} since it was read") from exc
+                raise
+            commit: dict[str, Any] = written["commit"].raw_data  # complete: raw_data fetches nothing
+            return Written(str(commit["sha"]))
+
+    def branch_exists(self, branch: str) -> bool:
+        with self._call(f"looking for branch {branch}", "contents: read"):
+            try:
+                return bool(self._repo.get_git_ref(f"heads/{branch}").object.sha)  # (lazy: reading it asks GitHub)
+            except UnknownObjectException:
+                return False
+
+    def create_branch(self, branch: str, sha: str) -> None:
+        _check_sha(sha)
+        with self._call(f"creating branch {branch}", "contents: write"):
+            self._repo.create_git_ref(f"refs/heads/{branch}", sha)
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> int:
+        """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""
+        if not _MARKER.fullmatch(marker):
+            raise ValueError(f"not a marker like <!-- bluegreen:plan -->: {marker!r}")
+        text = fit_comment(f"{marker}\n{body}")
+        with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
+            issue = self._repo.get_issue(number)
+            mine = next((c for c in issue.get_comments() if _ours(c, marker)), None)
+            if mine is None:
+                return issue.create_comment(text).id
+            mine.edit(text)
+            return mine.id
+
+    def set_status(
+        self,
+        sha: str,
+        state: CommitState,
+        description: str,
+        context: str = "bluegreen/plan",
+        target_url: str | None = None,
+    ) -> None:
+        _check_sha(sha)
+        with self._call(f"setting the {context} status of commit {sha[:12]}", "statuses: write"):
+            commit = self._repo.get_commit(sha)
+            commit.create_status(state, target_url or NotSet, fit_line(description), context)
+
+    def approved_by_other(self, number: int) -> tuple[bool, str]:
+        """Whether an approval counts, in the spirit of GitHub's "approval of the most recent reviewable push": a
+        review of the head that was merged (not of an older one), the reviewer's latest state, by someone with
+        write, maintain or admin access to the repository who is neither the author nor an author or committer of
+        any of its commits. A pull request with more commits than GitHub lists (250) is never approved: who made
+        them cannot be told."""
+        with self._call(f"reading the reviews and commits of pull request #{number}", "pull-requests: read"):
+            pull = self._repo.get_pull(number)
+            head = pull.head.sha
+            listed = [r for r in pull.get_reviews() if r.user is not None]
+            reviews = [(r.user.login, r.state) for r in listed if r.commit_id == head]
+            older = {r.user.login for r in listed if r.commit_id != head and r.state == "APPROVED"}
+            # attributes, not raw_data: reading raw_data of a listed commit would fetch each one again
+            commits = list(islice(pull.get_commits(), MAX_PULL_COMMITS))
+            if pull.commits > len(commits):  # fail closed: an unlisted commit's maker would not be excluded
+                many = f"it has {pull.commits} commits, more than GitHub lists ({MAX_PULL_COMMITS})"
+                return False, f"{many}: who made them cannot be told"
+            people = [person for commit in commits for person in (commit.author, commit.committer)]
+            pushers = {person.login for person in people if person is not None}
+            unlinked = sum(1 for commit in commits if commit.author is None or commit.committer is None)
+            return approval(
+                pull.user.login, reviews, access=self._access, pushers=pushers, older=older, unlinked=unlinked
+            )
+
+    def _access(self, login: str) -> tuple[str, str]:
+        """`login`'s base permission and role on the repository; ("none", "none") when GitHub answers 404 (no
+        collaborator)."""
+        with self._call(f"reading the permission of {login} on the repository", "metadata: read"):
+            url = f"{self._repo.url}/collaborators/{quote(login, safe='')}/permission"
+            try:
+                _, data = self._repo.requester.requestJsonAndCheck("GET", url)
+            except GithubException as exc:
+                if exc.status == 404:
+                    return "none", "none"
+                raise
+            answer = data if isinstance(data, dict) else {}
+            return str(answer.get("permission") or "none"), str(answer.get("role_name") or "")
+
+    def create_deployment(self, ref: str, environment: str, description: str) -> int:
+        with self._call(f"creating a deployment of {ref} to {environment}", "deployments: write"):
+            deployment = self._repo.create_deployment(
+                ref, auto_merge=False, required_contexts=[], environment=environment,
+                description=fit_line(description), transient_environment=False, production_environment=True,
+            )  # fmt: skip
+            return deployment.id
+
+    def deployment_status(
+        self,
+        deployment_id: int,
+        state: DeploymentState,
+        description: str,
+        environment_url: str | None = None,
+        log_url: str | None = None,
+    ) -> None:
+        with self._call(f"setting the status of deployment {deployment_id}", "deployments: write"):
+            # GitHub takes `target_url` as the log's URL (PyGithub has no `log_url`)
+            self._repo.get_deployment(deployment_id).create_status(
+                state, target_url=log_url or NotSet, description=fit_line(description),
+                environment_url=environment_url or NotSet,
+            )  # fmt: skip
+
+    @contextmanager
+    def _call(self, call: str, permission: str) -> Iterator[None]:
+        try:
+            yield
+        except GithubException as exc:
+            message = f"{call}: GitHub answered {exc.status} {_github_message(exc)}"
+            raise GitHubError(message.replace(self._token, "***"), hint=_hint(exc, permission)) from exc
+        except requests.RequestException as exc:
+            message = f"{call}: no answer from {self._api_url} ({type(exc).__name__})"
+            raise GitHubError(message, hint="check GITHUB_API_URL and the network, then run the job again") from exc
+
+
+def _ours(comment: IssueComment, marker: str) -> bool:
+    """The sticky comment is a bot's (the workflow token's github-actions[bot], or an app's): a person who posts
+    the marker does not get the report written into their comment."""
+    return (comment.body or "").startswith(marker) and comment.user is not None and comment.user.type == "Bot"
+
+
+def _pull_info(pull: PullRequest) -> PullInfo:
+    head_repo = pull.head.repo
+    return PullInfo(
+        number=pull.number, title=pull.title, body=pull.body or "", author=pull.user.login, url=pull.html_url,
+        merged=pull.merged_at is not None, merge_commit_sha=pull.merge_commit_sha, head_sha=pull.head.sha,
+        head_repo=head_repo.full_name if head_repo else None, base_repo=pull.base.repo.full_name,
+        base_ref=pull.base.ref,
+    )  # fmt: skip
+
+
+def _check_inputs(token: str, api_url: str, repository: str) -> None:
+    if not token.strip():
+        raise InputError("no GitHub token", hint="pass the workflow's token (github.token) to the action")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", api_url):
+        raise InputError(f"not a GitHub API URL: {api_url!r}", hint="GITHUB_API_URL is like https://api.github.com")
+    if not _REPOSITORY.fullmatch(repository) or ".." in repository:
+        raise InputError(f"not a repository name: {repository!r}", hint="GITHUB_REPOSITORY is like owner/name")
+
+
+def _check_path(path: str) -> None:
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*", path) or ".." in path.split("/"):
+        raise ValueError(f"not a repository path: {path!r}")
+
+
+def _check_sha(sha: str) -> None:
+    if not _SHA.fullmatch(sha):
+        raise InputError(f"not a full commit sha: {sha[:80]!r}", hint="pass the 40-hex-digit sha (GITHUB_SHA)")
+
+
+def _github_message(exc: GithubException) -> str:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    details = [e.get("message") or e.get("code") for e in data.get("errors") or [] if isinstance(e, dict)]
+    text = "; ".join(str(part) for part in [data.get("message") or exc.message or "", *details] if part)
+    return fit_line(text, 300)
+
+
+def _hint(exc: GithubException, permission: str) -> str:
+    if isinstance(exc, RateLimitExceededException) or exc.status == 429 or exc.status >= 500:
+        return "GitHub is failing or limiting requests (already retried): run the job again later"
+    return {
+        401: "GitHub refused the token (wrong or expired): pass the workflow's token (github.token) to the action",
+        403: f"the token lacks a permission: give the workflow `permissions: {permission}`; {_FORK_HINT}",
+        404: f"check the repository and number, and that the token may read it (`permissions: {permission}`)",
+        409: "GitHub refused because of the repository's state (a conflict): see the message",
+        422: "GitHub refused the request's content: see the message",
+    }.get(exc.status, f"the workflow needs `permissions: {permission}`; {_FORK_HINT}")

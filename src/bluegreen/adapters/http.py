@@ -1,0 +1,214 @@
+"""The HTTP adapter (httpx): app servers' health and version, and who serves the public entry.
+
+App servers often sit on a private network that only the HAProxy host reaches; with `via: ssh` a probe travels
+through that host's SSH connection (a direct-tcpip channel opened by httpcore's network backend), otherwise it
+goes straight from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any, Protocol
+
+import httpcore
+import httpx
+
+from bluegreen.model import AppEnvironment, Color, ColorProbe, Probes, PublicEntry, Served, Via
+
+
+class ByteReader(Protocol):
+    async def read(self, n: int = -1) -> bytes: ...
+
+
+class ByteWriter(Protocol):
+    def write(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+OpenTcp = Callable[[str, int], Awaitable[tuple[ByteReader, ByteWriter]]]
+
+
+class _TunnelStream(httpcore.AsyncNetworkStream):
+    def __init__(self, reader: ByteReader, writer: ByteWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        try:
+            return await asyncio.wait_for(self._reader.read(max_bytes), timeout)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout("timed out") from exc
+        except Exception as exc:  # the channel's own errors (asyncssh's, OSError): httpx reports a read error
+            raise httpcore.ReadError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        try:
+            self._writer.write(buffer)
+        except Exception as exc:
+            raise httpcore.WriteError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def aclose(self) -> None:
+        self._writer.close()
+
+    async def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("TLS to app servers through SSH is not supported; probe them over http")
+
+    def get_extra_info(self, info: str) -> Any:
+        return None
+
+
+class _TunnelBackend(httpcore.AsyncNetworkBackend):
+    def __init__(self, open_tcp: OpenTcp) -> None:
+        self._open_tcp = open_tcp
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        try:
+            reader, writer = await asyncio.wait_for(self._open_tcp(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise httpcore.ConnectError(str(exc) or "timed out") from exc
+        return _TunnelStream(reader, writer)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+def tunnel_client(open_tcp: OpenTcp, timeout_s: float) -> httpx.AsyncClient:
+    """An httpx client whose TCP connections are opened by `open_tcp` (an SSH channel) instead of a socket."""
+    transport = httpx.AsyncHTTPTransport()
+    # httpx builds its pool in __init__ with no way to pass a network backend; the pool is its documented
+    # extension point (httpcore), so swap it for one that dials through the tunnel.
+    # No keep-alive: a tunnelled connection cannot tell httpcore that the app server closed it while idle, and
+    # a new channel costs about a millisecond.
+    pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp), max_keepalive_connections=0)
+    transport._pool = pool
+    return httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
+
+
+def direct_client(timeout_s: float) -> httpx.AsyncClient:
+    return httpx.AsyncClient(timeout=timeout_s, trust_env=False)
+
+
+# --- probes ---------------------------------------------------------------------------------------------------
+
+
+async def probe_color(
+    client: httpx.AsyncClient, app: AppEnvironment, color: Color, count: int, interval_s: float
+) -> ColorProbe:
+    """`count` consecutive health probes (stops at the first failure), then the version."""
+    address = app.addresses[color]
+    base = f"http://{address}"
+    passed, error = 0, None
+    for attempt in range(count):
+        error = await _health(client, base + app.probes.health_path, app.probes.health_status, app.probes.timeout_s)
+        if error:
+            break
+        passed += 1
+        if attempt + 1 < count:
+            await asyncio.sleep(interval_s)
+    version, version_error = await _version(client, base + app.probes.version_path, app.probes)
+    return ColorProbe(color, address, passed, count, version, error or version_error)
+
+
+async def _health(client: httpx.AsyncClient, url: str, expected: int, timeout_s: float) -> str | None:
+    try:
+        response = await client.get(url, timeout=timeout_s)
+    except httpx.HTTPError as exc:
+        return f"health check {url} failed: {_describe(exc)}"
+    if response.status_code != expected:
+        return f"health check {url} answered {response.status_code}, expected {expected}"
+    return None
+
+
+async def _version(client: httpx.AsyncClient, url: str, probes: Probes) -> tuple[str | None, str | None]:
+    field = probes.version_field
+    try:
+        response = await client.get(url, timeout=probes.timeout_s)
+    except httpx.HTTPError as exc:
+        return None, f"version endpoint {url} failed: {_describe(exc)}"
+    if response.status_code != 200:
+        return None, f"version endpoint {url} answered {response.status_code}"
+    version = version_from(response.text, field)
+    return (version, None) if version else (None, f"version endpoint {url} named no version")
+
+
+def version_from(body: str, field: str | None) -> str | None:
+    """The version an app server names: at most 64 printable characters, whatever the server sends (it ends up
+    in reports, comments and status.json)."""
+    if field is None:
+        return _plausible(body.strip())
+    try:
+        value = json.loads(body).get(field)
+    except (ValueError, AttributeError):
+        return None
+    return _plausible(str(value)) if isinstance(value, str | int | float) else None
+
+
+def _plausible(version: str) -> str | None:
+    return version if 0 < len(version) <= 64 and version.isprintable() else None
+
+
+async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
+    """`count` requests through the public entry, each on a new connection (as new users arrive)."""
+    headers = {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
+    return [await _served(client, public, headers, field) for _ in range(count)]
+
+
+async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
+    try:
+        response = await _get_once_more_if_cut(client, public.url, headers)
+    except httpx.HTTPError as exc:
+        return Served(None, None, None, _describe(exc))
+    served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
+    return Served(response.status_code, served_by, version_from(response.text, field))
+
+
+async def _get_once_more_if_cut(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
+    """A GET whose connection was cut before an answer (an HAProxy reload closes the old worker's connections)
+    is asked once more on a new connection, as a browser would: only a second failure counts."""
+    try:
+        return await client.get(url, headers=headers)
+    except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ConnectError):
+        return await client.get(url, headers=headers)
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class HttpProber:
+    """The engine's Prober: one HTTP client per route (direct, or through each HAProxy host), made on first use,
+    all closed at the end."""
+
+    def __init__(self, tunnels: Mapping[str, OpenTcp], timeout_s: float = 3.0) -> None:
+        self._tunnels = tunnels
+        self._timeout_s = timeout_s
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+
+    async def health(self, app: AppEnvironment, color: Color, count: int, interval_s: float) -> ColorProbe:
+        return await probe_color(self._client(app.probes.via), app, color, count, interval_s)
+
+    async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
+        client = self._client(app.public.via, through)
+        return await sample_public(client, app.public, app.probes.version_field, app.verify.requests)
+
+    def _client(self, via: Via, host: str | None = None) -> httpx.AsyncClient:
+        key = None if via == "direct" else (host or next(iter(self._tunnels)))
+        if key not in self._clients:
+            self._clients[key] = (
+                direct_client(self._timeout_s) if key is None else tunnel_client(self._tunnels[key], self._timeout_s)
+            )
+        return self._clients[key]
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(client.aclose() for client in self._clients.values()))

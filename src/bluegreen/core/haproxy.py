@@ -1,0 +1,220 @@
+"""HAProxy's runtime API: building commands from checked names, and reading the answers. Pure.
+
+Every command is one line. Names and paths are validated again here (the schemas check them once already),
+because a space, a `;` or a newline would turn one command into several.
+The API answers a failed command with text and a successful `set` with nothing: `expect_empty` turns the
+former into a RuntimeApiError, since the transport (and socat) cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable, Mapping, Sequence
+
+from bluegreen.errors import RuntimeApiError
+from bluegreen.model import HostInfo, ServerView
+from bluegreen.switching.base import (
+    AdminState,
+    Answers,
+    Change,
+    MapEntry,
+    Read,
+    SaveServerStates,
+    SetMapEntry,
+    SetServerStates,
+    TargetState,
+    WriteMapEntry,
+)
+
+_NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
+_PATH = re.compile(r"/[A-Za-z0-9_./-]{1,255}")
+
+PASSING_CHECKS = ("L7OK", "L7OKC", "L6OK", "L4OK")
+
+
+def name(value: str) -> str:
+    """A backend, server or map key as it may appear in a runtime command."""
+    if not _NAME.fullmatch(value):
+        raise ValueError(f"unsafe HAProxy name {value!r}")
+    return value
+
+
+def path(value: str) -> str:
+    if not _PATH.fullmatch(value) or "/../" in f"{value}/":
+        raise ValueError(f"unsafe path {value!r}")
+    return value
+
+
+# --- commands -------------------------------------------------------------------------------------------------
+
+SHOW_INFO = "show info"
+SHOW_STAT = "show stat"
+SHOW_BACKEND = "show backend"
+
+
+def get_map(map_file: str, key: str) -> str:
+    return f"get map {path(map_file)} {name(key)}"
+
+
+def set_map(map_file: str, key: str, backend: str) -> str:
+    return f"set map {path(map_file)} {name(key)} {name(backend)}"
+
+
+def show_servers_state(backend: str | None = None) -> str:
+    return "show servers state" if backend is None else f"show servers state {name(backend)}"
+
+
+def set_server_state(backend: str, server: str, state: TargetState) -> str:
+    return f"set server {name(backend)}/{name(server)} state {state}"
+
+
+def read_command(read: Read) -> str:
+    """The one command that answers a switch method's read."""
+    if isinstance(read, MapEntry):
+        return get_map(read.map_file, read.key)
+    return show_servers_state(read.backend)
+
+
+def change_command(change: SetMapEntry | SetServerStates) -> str:
+    """A runtime change as one command line (`;` separates the commands of one line)."""
+    if isinstance(change, SetMapEntry):
+        return set_map(change.map_file, change.key, change.value)
+    return "; ".join(set_server_state(change.backend, server, state) for server, state in change.states)
+
+
+def describe(change: Change) -> str:
+    """A change as the report names it: the runtime command, or the file it writes."""
+    if isinstance(change, SetMapEntry | SetServerStates):
+        return change_command(change)
+    if isinstance(change, WriteMapEntry):
+        return f"write {path(change.map_file)}: {name(change.key)} {name(change.value)}"
+    if isinstance(change, SaveServerStates):
+        return f"save the server states to {path(change.state_file)}"
+    return f"restore {path(change.path)}"
+
+
+def answers(reads: Sequence[Read], texts: Sequence[str], host: str) -> Answers:
+    """The answers to `reads`, from HAProxy's text for each (in the same order)."""
+    entries: dict[MapEntry, str | None] = {}
+    states: dict[str, dict[str, AdminState]] = {}
+    for read, text in zip(reads, texts, strict=True):
+        if isinstance(read, MapEntry):
+            entries[read] = parse_get_map(text, read.key, host)
+        else:
+            states[read.backend] = parse_servers_state(text, host)
+    return Answers(entries, states)
+
+
+# --- answers --------------------------------------------------------------------------------------------------
+
+
+def expect_empty(command: str, answer: str, host: str) -> None:
+    """A `set` succeeded only when HAProxy answered nothing."""
+    if answer.strip():
+        raise RuntimeApiError(
+            f"{host}: `{command}` was refused: {answer.strip()}",
+            hint="check the names in state/environments.json against the HAProxy configuration",
+        )
+
+
+def parse_info(answer: str, host: str) -> HostInfo:
+    fields = dict(_key_values(answer, ":"))
+    if fields.get("Name") != "HAProxy" or "Pid" not in fields:
+        raise RuntimeApiError(f"{host}: `show info` did not answer like HAProxy: {answer[:200]!r}")
+    return HostInfo(
+        name=host,
+        version=fields.get("Version", "unknown"),
+        uptime_s=_int(fields.get("Uptime_sec", "0")),
+        pid=_int(fields["Pid"]),
+    )
+
+
+def parse_get_map(answer: str, key: str, host: str) -> str | None:
+    """The value a map holds for `key`; None when the map has no such key."""
+    fields = dict(_key_values(answer.replace(", ", "\n"), "="))
+    if fields.get("found") == "no":
+        return None
+    if fields.get("found") != "yes" or "value" not in fields:
+        raise RuntimeApiError(f"{host}: cannot read map entry {key!r}: {answer.strip()[:200]}")
+    return fields["value"].strip('"')
+
+
+def parse_backends(answer: str) -> frozenset[str]:
+    return frozenset(line.strip() for line in answer.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def parse_stat(answer: str, host: str) -> tuple[ServerView, ...]:
+    """The server rows of `show stat` (CSV, read by its header's names)."""
+    lines = answer.strip().splitlines()
+    if not lines or not lines[0].startswith("# pxname,"):
+        raise RuntimeApiError(f"{host}: `show stat` did not answer a CSV table: {answer[:200]!r}")
+    header = lines[0][2:].split(",")
+    try:
+        rows = [dict(zip(header, row, strict=False)) for row in csv.reader(lines[1:]) if row]
+    except csv.Error as exc:  # e.g. a field over csv's size limit
+        raise RuntimeApiError(f"{host}: `show stat` answered unreadable CSV: {exc}") from None
+    if any("svname" not in row for row in rows):
+        raise RuntimeApiError(f"{host}: `show stat` answered a row without a server name: {answer[:200]!r}")
+    return tuple(_server_view(row) for row in rows if row["svname"] not in ("FRONTEND", "BACKEND"))
+
+
+def _server_view(row: Mapping[str, str]) -> ServerView:
+    return ServerView(
+        backend=row["pxname"],
+        server=row["svname"],
+        status=row.get("status", ""),
+        check_status=row.get("check_status", "").removeprefix("* "),
+        sessions=_int(row.get("scur", "0")),
+        http_5xx=_int(row.get("hrsp_5xx", "0")),
+        weight=_int(row.get("weight", "0")),
+    )
+
+
+def parse_servers_state(answer: str, host: str) -> dict[str, AdminState]:
+    lines = [line for line in answer.splitlines() if line.strip()]
+    if not lines or lines[0].strip() != "1" or len(lines) < 2 or not lines[1].startswith("# be_id"):
+        raise RuntimeApiError(f"{host}: `show servers state` answered: {answer.strip()[:200]}")
+    header = lines[1][2:].split()
+    rows = [dict(zip(header, line.split(), strict=False)) for line in lines[2:]]
+    if any(not {"be_name", "srv_name", "srv_admin_state"} <= row.keys() for row in rows):
+        raise RuntimeApiError(
+            f"{host}: `show servers state` answered a row with columns missing: {answer.strip()[:200]}"
+        )
+    return {row["srv_name"]: AdminState(row["be_name"], row["srv_name"], _int(row["srv_admin_state"])) for row in rows}
+
+
+def check_passing(view: ServerView) -> bool:
+    """HAProxy checks this server and its last check passed (UP, or DRAIN for a parked standby)."""
+    status = view.status.split(" ")[0]
+    return status in ("UP", "DRAIN") and view.check_status in PASSING_CHECKS
+
+
+def _key_values(text: str, separator: str) -> Iterable[tuple[str, str]]:
+    for line in text.splitlines():
+        key, found, value = line.partition(separator)
+        if found:
+            yield key.strip(), value.strip()
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
+def rewrite_map(text: str, key: str, value: str) -> str:
+    """The map file with `key` pointing at `value` on one line (a repeat of the key is dropped): other lines,
+    comments included, stay as they are."""
+    lines, found = [], False
+    for line in text.splitlines():
+        fields = line.split()
+        if fields and fields[0] == key:
+            if found:
+                continue
+            line, found = f"{key} {value}", True
+        lines.append(line)
+    if not found:
+        lines.append(f"{key} {value}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,202 @@
+"""Desired vs observed -> plan. Pure: every rule of the original workflow is decided here, nothing is done.
+
+Per app: which color is LIVE on each HAProxy host, which one is wanted, and whether the switch is allowed:
+HAProxy knows both colors and sees the STANDBY as UP with a passing check, the STANDBY is healthy, runs a newer
+version than the LIVE (not for a rollback to the previous LIVE) and the pinned version if any, and the LIVE
+answers. An app that is already where it is wanted is a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from bluegreen.core import haproxy
+from bluegreen.core.versions import compare, label, plain, same_version
+from bluegreen.errors import InputError, Location
+from bluegreen.model import (
+    AppEnvironment,
+    AppObservation,
+    AppPlan,
+    AppStatus,
+    Check,
+    Color,
+    Desired,
+    DesiredApp,
+    Environments,
+    Kind,
+    Observation,
+    Plan,
+    ReleaseRecord,
+    ServerView,
+    Status,
+    Trigger,
+)
+
+
+def plan(
+    desired: Desired,
+    environments: Environments,
+    status: Status,
+    observation: Observation,
+    trigger: Trigger = Trigger(),
+    only: Sequence[str] = (),
+) -> Plan:
+    names = only or tuple(desired.apps)
+    return Plan(
+        tuple(
+            plan_app(
+                desired.apps[name], environments.apps[name], status.apps.get(name, AppStatus()), observation.apps[name]
+            )
+            for name in names
+        ),
+        trigger,
+    )
+
+
+def selected_apps(desired: Desired, only: Sequence[str], display: str) -> tuple[str, ...]:
+    """The apps a run looks at: those named (each must be in live.json), else all of them."""
+    for name in only:
+        if name not in desired.apps:
+            raise InputError(
+                f"no app named {name!r}",
+                hint=f"apps in {display}: {', '.join(sorted(desired.apps)) or 'none'}",
+                location=Location(display, field="apps"),
+            )
+    return tuple(only) or tuple(desired.apps)
+
+
+def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen: AppObservation) -> AppPlan:
+    to = wanted.live
+    live_by_host = {host: view.live for host, view in seen.hosts.items()}
+    hosts = tuple(host for host, live in live_by_host.items() if live != to)
+    source = to.other
+    kind = _kind(recorded.history, source, to, seen.colors[to].version)
+    checks = () if not hosts else _checks(wanted, app, seen, source, kind)
+    return AppPlan(
+        app=wanted.name,
+        action="noop" if not hosts else ("refuse" if any(not c.ok for c in checks) else "switch"),
+        kind=kind,
+        from_color=source if hosts else to,
+        to_color=to,
+        from_version=seen.colors[source].version if hosts else seen.colors[to.other].version,
+        to_version=seen.colors[to].version,
+        from_address=app.addresses[source],
+        to_address=app.addresses[to],
+        hosts=hosts,
+        checks=checks,
+        drift=_drift(recorded, live_by_host),
+        notes=_notes(kind, recorded, hosts),
+    )
+
+
+def _kind(history: Iterable[ReleaseRecord], source: Color, to: Color, to_version: str | None) -> Kind:
+    """A rollback switches back to the LIVE of before the last release that moved traffic, still on its version.
+    That release may have succeeded, or failed and left its version LIVE: reverting it is what a team does then.
+    Going forward again after a rollback is a release (the rollback is not rolled back)."""
+    last = _last_switch(history)
+    if last is None or last.kind == "rollback" or (last.from_color, last.to_color) != (to, source):
+        return "release"
+    return "rollback" if same_version(last.from_version, to_version) else "release"
+
+
+def _last_switch(history: Iterable[ReleaseRecord]) -> ReleaseRecord | None:
+    """The newest release that left traffic on its new color: a success, or a failure not switched back."""
+    return next((record for record in history if record.result in ("success", "failed")), None)
+
+
+def _checks(
+    wanted: DesiredApp, app: AppEnvironment, seen: AppObservation, source: Color, kind: Kind
+) -> tuple[Check, ...]:
+    to = wanted.live
+    standby, live = seen.colors[to], seen.colors[source]
+    checks = [
+        *_routing_checks(app, seen, to),
+        Check(
+            "STANDBY healthy",
+            standby.healthy,
+            f"{standby.passed}/{standby.asked} health probes passed" + (f": {standby.error}" if standby.error else ""),
+        ),
+        _version_rule(kind, live.version, standby.version),
+    ]
+    if wanted.version is not None:
+        checks.append(_pin(wanted.version, standby.version))
+    checks.append(
+        Check(
+            "LIVE responds",
+            live.version is not None and live.error is None,
+            live.error or f"{source.title} answers, version {label(live.version)}",
+            about="live",
+        )
+    )
+    return tuple(checks)
+
+
+def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> list[Check]:
+    """Per host: the routing names a known color, and HAProxy itself sees the STANDBY as UP with a passing check."""
+    checks = []
+    for host, view in seen.hosts.items():
+        known = view.live is not None
+        checks.append(
+            Check(f"{host}: routing known", known, f"routes to {view.routing}" if known else view.routing, "live")
+        )
+        servers = view.servers.get(to, ())
+        passing = bool(servers) and all(haproxy.check_passing(server) for server in servers)
+        checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers)))
+    return checks
+
+
+def _servers_detail(app: AppEnvironment, to: Color, servers: Iterable[ServerView]) -> str:
+    rows = [f"{s.backend}/{s.server} {s.status} {s.check_status or 'not checked'}" for s in servers]
+    if rows:
+        return ", ".join(rows)
+    target = app.switch.target(to)
+    return f"HAProxy has no server for {target}: check the names in environments.json against haproxy.cfg"
+
+
+def _version_rule(kind: Kind, live: str | None, standby: str | None) -> Check:
+    name = "STANDBY newer than LIVE"
+    if kind == "rollback":
+        shown = label(standby)
+        return Check(name, True, f"rollback to the previous LIVE ({shown}): the newer-version rule is skipped")
+    order = compare(standby, live)
+    if order is None:
+        return Check(name, False, f"cannot compare versions {label(standby)} and {label(live)}: not semantic versions")
+    verdict = "newer than" if order > 0 else ("the same as" if order == 0 else "older than")
+    return Check(name, order > 0, f"STANDBY {label(standby)} is {verdict} LIVE {label(live)}")
+
+
+def _pin(pinned: str, standby: str | None) -> Check:
+    """Exactly the approved version: `2.4.1+build.7` is not `2.4.1+build.9` (semver ignores build metadata)."""
+    ok = standby is not None and plain(pinned) == plain(standby)
+    verdict = "matches" if ok else "does not match"
+    return Check(
+        "STANDBY runs the pinned version", ok, f"STANDBY runs {label(standby)}, which {verdict} {label(pinned)}"
+    )
+
+
+def _drift(recorded: AppStatus, live_by_host: dict[str, Color | None]) -> tuple[str, ...]:
+    drift = []
+    colors = set(live_by_host.values())
+    if len(colors) > 1:
+        drift.append("HAProxy hosts disagree: " + ", ".join(f"{h} → {_title(c)}" for h, c in live_by_host.items()))
+    if recorded.live is not None:
+        for host, live in live_by_host.items():
+            if live != recorded.live.color:
+                drift.append(
+                    f"status.json records {recorded.live.color.title} as LIVE, {host} routes to {_title(live)}"
+                )
+    return tuple(drift)
+
+
+def _notes(kind: Kind, recorded: AppStatus, hosts: tuple[str, ...]) -> tuple[str, ...]:
+    if not hosts:
+        return ("already LIVE on every HAProxy host: nothing to switch",)
+    last = _last_switch(recorded.history)
+    if kind == "rollback" and last is not None:
+        origin = f" (PR #{last.pr})" if last.pr else ""
+        return (f"rollback of the release {label(last.from_version)} → {label(last.to_version)}{origin}",)
+    return ()
+
+
+def _title(color: Color | None) -> str:
+    return color.title if color else "neither color"

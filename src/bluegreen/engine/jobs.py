@@ -1,0 +1,90 @@
+"""The three jobs, plan, release and status, against the real hosts: connect, (lock,) act, close.
+
+Shared by both faces, the command line and the GitHub Action, which hand in the adapters: a Connector reaches
+every HAProxy host once, the job does its work through those ports, and every connection is closed, whatever
+happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+
+from bluegreen import config
+from bluegreen.engine.observe import observe
+from bluegreen.engine.ports import Connector, Ledger, Progress, Reached
+from bluegreen.engine.release import Effects, Request, dry_run, locked, preflight, recalled, release
+from bluegreen.model import HaproxyHost, Observation, Outcome, Plan, Status
+
+
+@asynccontextmanager
+async def reached(connector: Connector, hosts: Sequence[HaproxyHost], progress: Progress) -> AsyncIterator[Reached]:
+    progress(f"connecting to {', '.join(host.name for host in hosts)}")
+    async with connector.reach(hosts) as found:
+        yield found
+
+
+async def plan_job(request: Request, connector: Connector, progress: Progress, ledger: Ledger) -> Outcome:
+    """Pre-flight only: what a release would do, judged by the history the release would read. Takes no lock
+    and changes nothing."""
+    async with reached(connector, request.environments.hosts, progress) as found:
+        plan, observation, _ = await preflight(await recalled(request, ledger, found.hosts), found.hosts, found.probes)
+        return dry_run(plan, observation, now())
+
+
+async def release_job(
+    request: Request,
+    connector: Connector,
+    progress: Progress,
+    ledger: Ledger,
+    holder: str,
+    announce: Callable[[Plan], None] = lambda plan: None,
+) -> Outcome:
+    """Lock every host, then pre-flight, switch, verify and record; interrupts are deferred (see below)."""
+    environments = request.environments
+    async with (
+        reached(connector, environments.hosts, progress) as found,
+        locked(found.hosts, holder, environments.lock.wait_s),
+    ):
+        effects = Effects(found.hosts, found.probes, progress, announce=announce)
+        with interrupts_deferred(effects.stop, progress):
+            return await release(request, effects, ledger, now())
+
+
+async def status_job(
+    state: config.State, only: tuple[str, ...], connector: Connector, ledger: Ledger
+) -> tuple[Observation, Status]:
+    """What HAProxy and the app servers say now, and what the ledger recorded (to show drift between them)."""
+    environments = state.environments
+    async with reached(connector, environments.hosts, lambda message: None) as found:
+        recorded = (await ledger.recall(found.hosts)).status
+        return await observe(found.hosts, environments, only or tuple(state.desired.apps), found.probes), recorded
+
+
+@contextmanager
+def interrupts_deferred(stop: asyncio.Event, progress: Progress) -> Iterator[None]:
+    """Ctrl-C or a cancelled CI job (SIGINT, then SIGTERM) during a release: no new switch starts, the one under
+    way finishes, is verified and switched back if need be, and the report is written. A second signal of the
+    same kind acts as usual."""
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+
+    def defer(number: int) -> None:
+        progress(f"{signal.Signals(number).name}: finishing the switch under way, starting no other")
+        stop.set()
+        loop.remove_signal_handler(number)
+
+    for number in signals:
+        loop.add_signal_handler(number, defer, number)
+    try:
+        yield
+    finally:
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

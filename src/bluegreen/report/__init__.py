@@ -1,0 +1,16 @@
+"""What people read: documents built from plain data, rendered as Markdown (PR comments, job summaries), terminal
+text and JSON. All escaping and the one size limit live here."""
+
+from bluegreen.report.jsonview import outcome_json, status_json
+from bluegreen.report.outcome import outcome_doc, outcome_markdown, outcome_text
+from bluegreen.report.status import status_markdown, status_text
+
+__all__ = [
+    "outcome_doc",
+    "outcome_json",
+    "outcome_markdown",
+    "outcome_text",
+    "status_json",
+    "status_markdown",
+    "status_text",
+]

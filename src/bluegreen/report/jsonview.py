@@ -1,0 +1,143 @@
+"""The `--json` shapes of the reports: stable keys, JSON-serialisable values (colors as "blue"/"green"). Pure.
+
+Apps are objects keyed by app name, in the order of the state files; absent values are null, never missing.
+"""
+
+from __future__ import annotations
+
+from bluegreen.model import (
+    AppOutcome,
+    Check,
+    Color,
+    ColorProbe,
+    ColorRecord,
+    Environments,
+    HostAppView,
+    HostInfo,
+    Observation,
+    Outcome,
+    ServerView,
+    Status,
+    Trigger,
+)
+from bluegreen.report.status import app_drift, app_names, host_names, observed_live
+
+
+def outcome_json(outcome: Outcome) -> dict[str, object]:
+    return {
+        "result": outcome.result,
+        "refusal": outcome.refusal,
+        "dry_run": outcome.dry_run,
+        "at": outcome.at or None,
+        "trigger": _trigger_json(outcome.trigger),
+        "apps": {app.plan.app: _app_json(app) for app in outcome.apps},
+    }
+
+
+def _trigger_json(trigger: Trigger) -> dict[str, object]:
+    return {
+        "actor": trigger.actor,
+        "pr": trigger.pr,
+        "pr_url": trigger.pr_url,
+        "commit": trigger.commit,
+        "reverts_pr": trigger.reverts_pr,
+        "also_prs": list(trigger.also_prs),
+    }
+
+
+def _app_json(app: AppOutcome) -> dict[str, object]:
+    plan = app.plan
+    return {
+        "result": app.result,
+        "action": plan.action,
+        "kind": plan.kind,
+        "from": {"color": plan.from_color.value, "version": plan.from_version, "address": plan.from_address},
+        "to": {"color": plan.to_color.value, "version": plan.to_version, "address": plan.to_address},
+        "switch_hosts": list(plan.hosts),
+        "checks": [_check_json(check) for check in plan.checks],
+        "drift": list(plan.drift),
+        "notes": list(plan.notes),
+        "steps": [{"name": step.name, "ok": step.ok, "detail": step.detail} for step in app.steps],
+        "hosts": dict(app.hosts),
+        "durations_ms": dict(app.durations_ms),
+        "switch_ms": app.switch_ms,
+        "draining": app.draining,
+        "live": _record_json(app.live),
+        "standby": _record_json(app.standby),
+        "reason": app.reason,
+    }
+
+
+def _check_json(check: Check) -> dict[str, object]:
+    return {"name": check.name, "ok": check.ok, "detail": check.detail, "about": check.about}
+
+
+def _record_json(record: ColorRecord | None) -> dict[str, object] | None:
+    if record is None:
+        return None
+    return {"color": record.color.value, "version": record.version, "address": record.address}
+
+
+# --- bluegreen status -------------------------------------------------------------------------------------------
+
+
+def status_json(observation: Observation, environments: Environments, status: Status) -> dict[str, object]:
+    return {
+        "updated_at": status.updated_at,
+        "hosts": {name: _host_json(observation.hosts.get(name)) for name in host_names(observation, environments)},
+        "apps": {
+            name: _app_status_json(name, observation, status) for name in app_names(observation, environments, status)
+        },
+    }
+
+
+def _host_json(info: HostInfo | None) -> dict[str, object] | None:
+    if info is None:
+        return None
+    return {"version": info.version, "uptime_s": info.uptime_s, "pid": info.pid}
+
+
+def _app_status_json(name: str, observation: Observation, status: Status) -> dict[str, object]:
+    seen = observation.apps.get(name)
+    recorded = status.apps.get(name)
+    return {
+        "recorded_live": _record_json(recorded.live if recorded else None),
+        "recorded_standby": _record_json(recorded.standby if recorded else None),
+        "observed": seen is not None,
+        "observed_live": _color_json(observed_live(seen)) if seen else None,
+        "hosts": {host: _view_json(view) for host, view in seen.hosts.items()} if seen else {},
+        "colors": {color.value: _probe_json(probe) for color, probe in seen.colors.items()} if seen else {},
+        "drift": list(app_drift(name, observation, status)),
+    }
+
+
+def _view_json(view: HostAppView) -> dict[str, object]:
+    servers = {color.value: [_server_json(server) for server in views] for color, views in view.servers.items()}
+    return {"live": _color_json(view.live), "routing": view.routing, "servers": servers}
+
+
+def _server_json(server: ServerView) -> dict[str, object]:
+    return {
+        "backend": server.backend,
+        "server": server.server,
+        "status": server.status,
+        "check_status": server.check_status,
+        "sessions": server.sessions,
+        "http_5xx": server.http_5xx,
+        "weight": server.weight,
+    }
+
+
+def _probe_json(probe: ColorProbe) -> dict[str, object]:
+    return {
+        "address": probe.address,
+        "healthy": probe.healthy,
+        "passed": probe.passed,
+        "asked": probe.asked,
+        "version": probe.version,
+        "error": probe.error,
+    }
+
+
+def _color_json(color: Color | None) -> str | None:
+    return color.value if color else None

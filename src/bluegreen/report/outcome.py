@@ -1,0 +1,306 @@
+"""What a release did, or what merging will do (a dry run), as Markdown, terminal text and JSON. Pure.
+
+The Markdown goes to the PR comment and the job summary (`truncate_markdown` keeps it under GitHub's limit),
+the text to the terminal, the JSON (`report_json`) to `--json`. `bluegreen status` has its own report in
+`report_status`. Everything a caller needs is re-exported here; the rendering and escaping live in `report_doc`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bluegreen.core.versions import label as version_label
+from bluegreen.model import AppOutcome, AppPlan, Check, Color, ColorRecord, Outcome, Result, Step, Trigger
+from bluegreen.report.doc import (
+    Block,
+    Bold,
+    Bullets,
+    Code,
+    Doc,
+    Heading,
+    Link,
+    Mention,
+    Para,
+    Span,
+    Spans,
+    Table,
+    Tone,
+    mark,
+    markdown,
+    step_tone,
+    text,
+    truncate_markdown,
+)
+from bluegreen.report.jsonview import outcome_json, status_json
+from bluegreen.report.status import status_markdown, status_text
+
+__all__ = [
+    "outcome_json",
+    "outcome_markdown",
+    "outcome_text",
+    "status_json",
+    "status_markdown",
+    "status_text",
+    "truncate_markdown",
+]
+
+RESULT_TONES: dict[Result, Tone] = {
+    "success": "ok",
+    "noop": "skip",
+    "refused": "warn",
+    "rolled_back": "warn",
+    "failed": "bad",
+}
+
+
+def outcome_markdown(outcome: Outcome) -> str:
+    return markdown(outcome_doc(outcome))
+
+
+def outcome_text(outcome: Outcome, color: bool = False) -> str:
+    return text(outcome_doc(outcome), color)
+
+
+def outcome_doc(outcome: Outcome) -> Doc:
+    trigger = _trigger_spans(outcome)
+    blocks: list[Block] = [Heading(2, (mark(RESULT_TONES[outcome.result]), " ", _headline(outcome)))]
+    blocks += [Para(trigger)] if trigger else []
+    if outcome.refusal:
+        blocks.append(Para((mark("bad"), " ", Bold("Refused:"), f" {outcome.refusal}")))
+    if not outcome.apps:
+        blocks.append(Para(("No apps in state/live.json.",)))
+    for app in outcome.apps:
+        blocks += _app_blocks(app, outcome.dry_run)
+    return tuple(blocks)
+
+
+# --- header -----------------------------------------------------------------------------------------------------
+
+
+def _headline(outcome: Outcome) -> str:
+    if outcome.dry_run:
+        return _plan_headline(outcome)
+    word = "Rollback" if _only_rollbacks(outcome) else "Release"
+    return {
+        "success": f"{word} succeeded",
+        "noop": "Nothing to release: every app is already LIVE where state/live.json wants it",
+        "refused": f"{word} refused: nothing was changed",
+        "rolled_back": f"{word} failed and was rolled back",
+        "failed": f"{word} failed: MANUAL ACTION NEEDED",
+    }[outcome.result]
+
+
+def _plan_headline(outcome: Outcome) -> str:
+    switching = [app.plan.app for app in outcome.apps if app.plan.action == "switch"]
+    return {
+        "success": "Plan: merging this PR will switch " + ", ".join(switching),
+        "noop": "Plan: merging this PR changes no traffic",
+        "refused": "Plan: merging this PR would be refused",
+    }.get(outcome.result, f"Plan: {outcome.result}")
+
+
+def _only_rollbacks(outcome: Outcome) -> bool:
+    kinds = {app.plan.kind for app in outcome.apps if app.plan.action != "noop"}
+    return kinds == {"rollback"}
+
+
+def _trigger_spans(outcome: Outcome) -> Spans:
+    parts = [*_trigger_parts(outcome.trigger), *((f"at {outcome.at}",) if outcome.at else ())]
+    spans: list[Span] = []
+    for index, part in enumerate(parts):
+        spans += [" · "] if index else []
+        spans += part
+    return tuple(spans)
+
+
+def _trigger_parts(trigger: Trigger) -> list[Spans]:
+    """`PR #12 by @alice`, `commit abc1234`, `reverts PR #11`: whichever are known."""
+    pr: Spans = ()
+    if trigger.pr is not None:
+        title = f"PR #{trigger.pr}"
+        pr = (Link(title, trigger.pr_url) if trigger.pr_url else title,)
+    if trigger.actor:
+        pr += (" by " if pr else "by ", Mention(trigger.actor))
+    commit: Spans = ("commit ", Code(trigger.commit[:7])) if trigger.commit else ()
+    reverts: Spans = (f"reverts PR #{trigger.reverts_pr}",) if trigger.reverts_pr is not None else ()
+    also: Spans = (f"also PR {', '.join(f'#{n}' for n in trigger.also_prs)}",) if trigger.also_prs else ()
+    return [part for part in (pr, commit, reverts, also) if part]
+
+
+# --- one app ----------------------------------------------------------------------------------------------------
+
+_TITLE_SUFFIX: dict[Result, str] = {"refused": " (refused)", "rolled_back": " (rolled back)", "failed": " (FAILED)"}
+
+
+def app_title(app: AppOutcome, dry_run: bool) -> str:
+    plan = app.plan
+    if plan.action == "noop":
+        return f"{plan.app}: {plan.to_color.title} already LIVE, nothing to do"
+    suffix = " (would be refused)" if dry_run and plan.refusals else _TITLE_SUFFIX.get(app.result, "")
+    return f"{plan.app}: {plan.kind} {plan.from_color.title} → {plan.to_color.title}{suffix}"
+
+
+def _app_blocks(app: AppOutcome, dry_run: bool) -> list[Block]:
+    heading = Heading(3, (app_title(app, dry_run),))
+    body = _plan_blocks(app.plan) if dry_run else _release_blocks(app)
+    return [heading, *body]
+
+
+def _release_blocks(app: AppOutcome) -> list[Block]:
+    blocks: list[Block] = []
+    if app.plan.action != "noop" and app.steps:
+        blocks.append(_steps_table(app.steps))
+    blocks += _color_lines(app)
+    blocks += _timings(app.durations_ms, app.switch_ms)
+    blocks += _hosts(app.hosts)
+    if app.draining is not None and app.plan.action != "noop":
+        old = app.plan.from_color.title
+        blocks.append(Para((f"Sessions still draining on the old LIVE ({old}): {app.draining}",)))
+    blocks += _remarks(app.plan) + _refusals(app.plan.refusals)
+    return [*blocks, Para((Bold("Next step:"), " ", *next_step(app)))]
+
+
+def _plan_blocks(plan: AppPlan) -> list[Block]:
+    blocks: list[Block] = [Para((_plan_summary(plan),))]
+    if plan.checks:
+        blocks += [Para((Bold("Checks"),)), Bullets(tuple(_check_item(check) for check in plan.checks))]
+    blocks += _remarks(plan)
+    if plan.refusals:
+        reasons = "; ".join(f"{check.name} ({check.detail})" if check.detail else check.name for check in plan.refusals)
+        blocks.append(Para((f"Merging would be refused because: {reasons}.",)))
+    return [*blocks, Para((Bold("Next step:"), " ", *plan_next_step(plan)))]
+
+
+def _plan_summary(plan: AppPlan) -> str:
+    if plan.action == "noop":
+        return f"Merging this PR changes nothing for {plan.app}: {plan.to_color.title} is already LIVE."
+    verb = "would switch" if plan.refusals else "will switch"
+    where = f" on {', '.join(plan.hosts)}" if plan.hosts else ""
+    source = _color_label(plan.from_color, plan.from_address, plan.from_version)
+    target = _color_label(plan.to_color, plan.to_address, plan.to_version)
+    return f"Merging this PR {verb} {plan.app} from {source} to {target}{where}."
+
+
+def _steps_table(steps: tuple[Step, ...]) -> Table:
+    rows = tuple(
+        ((str(number),), (step.name,), (mark(step_tone(step.ok)), *_step_detail(step)))
+        for number, step in enumerate(steps, start=1)
+    )
+    return Table(("#", "Step", "Result"), rows)
+
+
+def _step_detail(step: Step) -> Spans:
+    detail = step.detail or ("not reached" if step.ok is None else "")
+    return (f" {detail}",) if detail else ()
+
+
+def _color_lines(app: AppOutcome) -> list[Block]:
+    new = "New " if app.result == "success" and app.plan.action == "switch" else ""
+    lines: list[Block] = []
+    for role, record in (("LIVE", app.live), ("STANDBY", app.standby)):
+        if record is not None:
+            lines.append(Para((f"{new}{role}: {_record_label(record)}",)))
+        elif app.result == "failed":
+            lines.append(Para((f"{role}: unknown (see the HAProxy hosts below)",)))
+    return lines
+
+
+def _record_label(record: ColorRecord) -> str:
+    return _color_label(record.color, record.address, record.version)
+
+
+def _color_label(color: Color, address: str, version: str | None) -> str:
+    return f"{color.title} ({address}) - {version_label(version)}"
+
+
+_DURATION_ORDER = ("preflight", "switch", "verify", "total")
+
+
+def _timings(durations_ms: Mapping[str, float], switch_ms: float | None) -> list[Block]:
+    names = [name for name in _DURATION_ORDER if name in durations_ms]
+    names += sorted(name for name in durations_ms if name not in _DURATION_ORDER)
+    parts = [f"{name} {durations_ms[name]:.0f} ms" for name in names]
+    parts += [f"HAProxy switch {switch_ms:.1f} ms"] if switch_ms is not None else []
+    return [Para(("Timings: " + ", ".join(parts),))] if parts else []
+
+
+def _hosts(hosts: Mapping[str, str]) -> list[Block]:
+    if not hosts:
+        return []
+    return [Para(("HAProxy hosts:",)), Bullets(tuple((f"{host}: {state}",) for host, state in hosts.items()))]
+
+
+def _remarks(plan: AppPlan) -> list[Block]:
+    items = [(f"Drift: {line}",) for line in plan.drift] + [(f"Note: {line}",) for line in plan.notes]
+    return [Bullets(tuple(items))] if items else []
+
+
+def _refusals(refusals: tuple[Check, ...]) -> list[Block]:
+    if not refusals:
+        return []
+    return [Para(("Refused because:",)), Bullets(tuple(_check_item(check) for check in refusals))]
+
+
+def _check_item(check: Check) -> Spans:
+    detail = f": {check.detail}" if check.detail else ""
+    return (mark("ok" if check.ok else "bad"), f" {check.name}{detail}")
+
+
+# --- next step ------------------------------------------------------------------------------------------------
+
+
+def next_step(app: AppOutcome) -> Spans:
+    match app.result:
+        case "success" if app.plan.action == "switch":
+            return (_after_rollback(app) if app.plan.kind == "rollback" else _after_release(app),)
+        case "rolled_back":
+            return _after_rolled_back(app)
+        case "failed":
+            return _after_failure(app)
+        case "refused":
+            what = f"what was refused ({app.reason})" if app.reason else "the refused checks above"
+            return (f"Nothing was changed. Fix {what}, then run the release again.",)
+        case _:
+            return ("Nothing to do.",)
+
+
+def _after_release(app: AppOutcome) -> str:
+    live = app.live or ColorRecord(app.plan.to_color, app.plan.to_version, app.plan.to_address)
+    standby = live.color.other.title
+    version = version_label(live.version) if live.version else "the new LIVE's version"
+    return f"Sync STANDBY ({standby}) with the new LIVE: deploy {version} to {standby}"
+
+
+def _after_rollback(app: AppOutcome) -> str:
+    failed = app.standby.version if app.standby else app.plan.from_version
+    return f"The failed release ({version_label(failed)}) stays on STANDBY ({app.plan.from_color.title}) for debugging"
+
+
+def _after_rolled_back(app: AppOutcome) -> Spans:
+    plan = app.plan
+    return (
+        f"The {plan.kind} failed{_because(app.reason)}. Traffic is back on the old LIVE ({plan.from_color.title}). "
+        f"Fix the problem, redeploy to STANDBY ({plan.to_color.title}) and open a new PR.",
+    )
+
+
+def _after_failure(app: AppOutcome) -> Spans:
+    hosts = "; ".join(f"{host} {state}" for host, state in app.hosts.items()) or "unknown"
+    return (
+        Bold("MANUAL ACTION NEEDED"),
+        f"{_because(app.reason)}. HAProxy hosts: {hosts}. Check each host with ",
+        Code("bluegreen status"),
+        " and set its routing by hand.",
+    )
+
+
+def plan_next_step(plan: AppPlan) -> Spans:
+    if plan.refusals:
+        return ("Fix what the ❌ checks report before merging; merging now would change nothing.",)
+    if plan.action == "switch":
+        return (f"Merge this PR to switch {plan.app} to {plan.to_color.title}.",)
+    return ("Nothing to do.",)
+
+
+def _because(reason: str | None) -> str:
+    return f": {reason}" if reason else ""

@@ -1,0 +1,109 @@
+"""A blue/green app server for the lab: `python -m bluegreen_lab.appserver APP COLOR PORT CONTROL_FILE`
+(the lab runs this file by name, `python -I .../appserver.py ...`: same program, no package import).
+
+HTTP/1.1 with keep-alive, Content-Length always set. It re-reads its control file (JSON: version, healthy,
+delay_ms) on every request, so a test changes it live. `GET /health` answers 200 `ok` (503 when unhealthy),
+`GET /version` JSON {"app", "color", "version"}, `GET /` a line naming all three. `delay_ms` slows every answer
+except /health, so a slow app stays in HAProxy's rotation. Standard library only: it starts in ~50 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Control:
+    version: str
+    healthy: bool = True
+    delay_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    content_type: str = "text/plain; charset=utf-8"
+
+
+def read_control(path: Path) -> Control:
+    raw = json.loads(path.read_text())
+    return Control(str(raw["version"]), bool(raw["healthy"]), int(raw["delay_ms"]))
+
+
+def write_control(path: Path, control: Control) -> None:
+    """Write atomically (temp file + rename): a request never reads half a file."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".control-", delete=False) as temp:
+        json.dump(asdict(control), temp)
+    Path(temp.name).replace(path)
+
+
+def answer(path: str, app: str, color: str, control: Control) -> Answer:
+    """What the app server says to `GET path`: pure, so the table of answers is easy to read and test."""
+    route = path.split("?", 1)[0]
+    if route == "/health":
+        return Answer(200, b"ok\n") if control.healthy else Answer(503, b"unhealthy\n")
+    if route == "/version":
+        body = json.dumps({"app": app, "color": color, "version": control.version})
+        return Answer(200, body.encode(), "application/json")
+    if route == "/":
+        return Answer(200, f"{app} {color} {control.version}\n".encode())
+    return Answer(404, b"not found\n")
+
+
+class AppServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, app: str, color: str, control: Path) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.app, self.color, self.control = app, color, control
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
+    server: AppServer
+
+    def do_GET(self) -> None:
+        self._send(self._reply())
+
+    def _reply(self) -> Answer:
+        try:
+            control = read_control(self.server.control)
+        except (OSError, ValueError, KeyError) as exc:
+            return Answer(500, f"control file unreadable: {exc}\n".encode())
+        if control.delay_ms > 0 and not self.path.startswith("/health"):
+            time.sleep(control.delay_ms / 1000)
+        return answer(self.path, self.server.app, self.server.color, control)
+
+    def _send(self, reply: Answer) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Content-Length", str(len(reply.body)))
+        self.end_headers()
+        self.wfile.write(reply.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: HAProxy checks every 100 ms."""
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 4:
+        print(__doc__, file=sys.stderr)
+        return 2
+    app, color, port, control = argv
+    with AppServer(int(port), app, color, Path(control)) as server:
+        print(f"app server {app}/{color} listening on 127.0.0.1:{port} (pid {os.getpid()})", flush=True)
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

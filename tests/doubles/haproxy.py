@@ -1,0 +1,202 @@
+"""An in-memory HAProxy host behind the engine's HaproxyPort, recording every change; and an in-memory Prober.
+
+The engine's unit tests run switch, verify and switch-back through these, without servers. They hold the same
+rules as the real thing where the engine depends on them: a map entry lives at runtime and in its file, a server's
+admin state decides whether it serves, a `set` on an unknown map or server is refused, the lock is exclusive.
+The integration tests keep using real HAProxy, sshd and app servers (tests/integration).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from bluegreen.core import haproxy
+from bluegreen.engine.ports import Applied
+from bluegreen.errors import LockBusyError, RuntimeApiError, UnreachableError
+from bluegreen.model import (
+    AppEnvironment,
+    Color,
+    ColorProbe,
+    Endpoint,
+    HaproxyHost,
+    HostInfo,
+    Served,
+    ServerView,
+)
+from bluegreen.switching.base import (
+    ADMIN_DRAIN,
+    ADMIN_MAINT,
+    AdminState,
+    Answers,
+    Change,
+    MapEntry,
+    Read,
+    RestoreFile,
+    SaveServerStates,
+    SetMapEntry,
+    SetServerStates,
+    WriteMapEntry,
+)
+
+_ADMIN = {"ready": 0, "drain": ADMIN_DRAIN, "maint": ADMIN_MAINT}
+
+
+@dataclass
+class Server:
+    status: str = "UP"  # what the health check says: UP or DOWN
+    check: str = "L7OK"
+    sessions: int = 0
+    http_5xx: int = 0
+    admin: int = 0
+
+
+@dataclass
+class FakeHaproxy:
+    """One HAProxy host: runtime map entries, persisted files, servers, the lock and bluegreen's records."""
+
+    name: str
+    maps: dict[str, dict[str, str]] = field(default_factory=dict)  # runtime: map file -> key -> value
+    files: dict[str, str] = field(default_factory=dict)  # on disk: map files, state files, records
+    servers: dict[tuple[str, str], Server] = field(default_factory=dict)
+    changes: list[Change] = field(default_factory=list)  # every change applied, in order (undos included)
+    fail: Callable[[Change], Exception | None] = lambda change: None  # a fault to raise instead of a change
+    down: bool = False  # unreachable: every call fails
+    holder: str | None = None
+
+    @property
+    def host(self) -> HaproxyHost:
+        return HaproxyHost(self.name, Endpoint("127.0.0.1", 22, "deploy"), "/run/haproxy/admin.sock", "/tmp/bg.lock")
+
+    def add_map(self, map_file: str, entries: Mapping[str, str]) -> None:
+        self.maps[map_file] = dict(entries)
+        self.files[map_file] = "".join(f"{key} {value}\n" for key, value in entries.items())
+
+    async def info(self) -> HostInfo:
+        self._reachable()
+        return HostInfo(self.name, "3.0.0-fake", 60, 1)
+
+    async def stats(self) -> tuple[ServerView, ...]:
+        self._reachable()
+        return tuple(
+            ServerView(backend, server, _status(state), state.check, state.sessions, state.http_5xx, 1)
+            for (backend, server), state in self.servers.items()
+        )
+
+    async def read(self, reads: Sequence[Read]) -> Answers:
+        self._reachable()
+        entries: dict[MapEntry, str | None] = {}
+        states: dict[str, dict[str, AdminState]] = {}
+        for read in reads:
+            if isinstance(read, MapEntry):
+                entries[read] = self._map(read.map_file).get(read.key)
+            else:
+                states[read.backend] = {
+                    server: AdminState(backend, server, state.admin)
+                    for (backend, server), state in self.servers.items()
+                    if backend == read.backend
+                }
+        return Answers(entries, states)
+
+    async def apply(self, change: Change) -> Applied:
+        self._reachable()
+        fault = self.fail(change)
+        if fault is not None:
+            raise fault
+        self.changes.append(change)
+        if isinstance(change, SetMapEntry):
+            self._map(change.map_file)[change.key] = change.value
+            return Applied(runtime_ms=0.1)
+        if isinstance(change, SetServerStates):
+            for server, state in change.states:
+                self._server(change.backend, server).admin = _ADMIN[state]
+            return Applied(runtime_ms=0.1)
+        if isinstance(change, WriteMapEntry):
+            before = self.files.get(change.map_file)
+            if before is None:
+                raise RuntimeApiError(f"{self.name}: the map file {change.map_file} does not exist")
+            self.files[change.map_file] = haproxy.rewrite_map(before, change.key, change.value)
+            return Applied(undo=RestoreFile(change.map_file, before))
+        if isinstance(change, SaveServerStates):
+            self.files[change.state_file] = repr(sorted((k, s.admin) for k, s in self.servers.items()))
+            return Applied()
+        self.files[change.path] = change.text
+        return Applied()
+
+    @asynccontextmanager
+    async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
+        self._reachable()
+        if self.holder is not None:
+            raise LockBusyError(f"{self.name}: another release holds the lock (holder: {self.holder})")
+        self.holder = holder
+        try:
+            yield
+        finally:
+            self.holder = None
+
+    async def recall(self, record: str) -> str | None:
+        self._reachable()
+        return self.files.get(record)
+
+    async def keep(self, record: str, text: str) -> None:
+        self._reachable()
+        self.files[record] = text
+
+    def live(self, app: AppEnvironment) -> Color | None:
+        """The color this host routes `app` to now (its runtime state, as the method reads it)."""
+        reads = app.switch.reads()
+        entries = {read: self.maps.get(read.map_file, {}).get(read.key) for read in reads if isinstance(read, MapEntry)}
+        states = {
+            read.backend: {s: AdminState(b, s, v.admin) for (b, s), v in self.servers.items() if b == read.backend}
+            for read in reads
+            if not isinstance(read, MapEntry)
+        }
+        return app.switch.routing(Answers(entries, states)).live
+
+    def _map(self, map_file: str) -> dict[str, str]:
+        if map_file not in self.maps:
+            raise RuntimeApiError(f"{self.name}: `{map_file}` is not a map HAProxy loaded: Unknown map identifier.")
+        return self.maps[map_file]
+
+    def _server(self, backend: str, server: str) -> Server:
+        if (backend, server) not in self.servers:
+            raise RuntimeApiError(f"{self.name}: No such server {backend}/{server}.")
+        return self.servers[(backend, server)]
+
+    def _reachable(self) -> None:
+        if self.down:
+            raise UnreachableError(f"{self.name}: the connection broke")
+
+
+def _status(server: Server) -> str:
+    if server.admin & ADMIN_MAINT:
+        return "MAINT"
+    if server.admin & ADMIN_DRAIN and server.status == "UP":
+        return "DRAIN"
+    return server.status
+
+
+@dataclass
+class FakeProber:
+    """The app servers and the public entry: each color's version and health, and who answers through a host."""
+
+    hosts: Mapping[str, FakeHaproxy]
+    versions: dict[Color, str | None] = field(default_factory=lambda: {Color.BLUE: "2.4.1", Color.GREEN: "2.4.0"})
+    unhealthy: set[Color] = field(default_factory=set)
+    asked: list[tuple[str, Color | str | None]] = field(default_factory=list)
+
+    async def health(self, app: AppEnvironment, color: Color, count: int, interval_s: float) -> ColorProbe:
+        self.asked.append(("health", color))
+        error = "status 503" if color in self.unhealthy else None
+        return ColorProbe(color, app.addresses[color], 0 if error else count, count, self.versions[color], error)
+
+    async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
+        self.asked.append(("public", through))
+        host = self.hosts[through] if through else next(iter(self.hosts.values()))
+        live = host.live(app)
+        if live is None or live in self.unhealthy:
+            return [Served(503, None, None)] * app.verify.requests
+        served_by = app.switch.served_by(live)
+        served_by += live.value if served_by.endswith("/") else ""
+        return [Served(200, served_by, self.versions[live])] * app.verify.requests

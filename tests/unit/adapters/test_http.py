@@ -1,0 +1,70 @@
+"""Reading app servers' answers, and a public request cut by a reload asked once more (httpx's mock transport)."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from bluegreen.adapters import http as probe
+from bluegreen.model import PublicEntry
+
+PUBLIC = PublicEntry("http://lb.test/version", host_header="theoshift.example.test")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "version"),
+    [
+        ('{"version": "2.4.1"}', "version", "2.4.1"),
+        ('{"version": 3}', "version", "3"),
+        ('{"build": "x"}', "version", None),
+        ("not json", "version", None),
+        ('["2.4.1"]', "version", None),
+        ("v2.4.1\n", None, "v2.4.1"),
+        ("", None, None),
+        ("\x1b[31mred", None, None),
+        ("x" * 65, None, None),
+    ],
+)
+def test_version_from_the_answer(body: str, field: str | None, version: str | None) -> None:
+    assert probe.version_from(body, field) == version
+
+
+def cut_then(*answers: httpx.Response | Exception) -> httpx.MockTransport:
+    pending = list(answers)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        assert request.headers["host"] == "theoshift.example.test"
+        answer = pending.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    return httpx.MockTransport(handle)
+
+
+async def test_a_request_cut_by_a_reload_is_asked_once_more() -> None:
+    served = httpx.Response(200, headers={"X-Served-By": "theoshift_blue/blue"}, json={"version": "2.4.1"})
+    transport = cut_then(httpx.RemoteProtocolError("Server disconnected without sending a response."), served)
+    async with httpx.AsyncClient(transport=transport) as client:
+        [answer] = await probe.sample_public(client, PUBLIC, "version", 1)
+    assert (answer.status, answer.served_by, answer.version, answer.error) == (
+        200,
+        "theoshift_blue/blue",
+        "2.4.1",
+        None,
+    )
+
+
+async def test_a_second_cut_counts_as_a_failure() -> None:
+    transport = cut_then(httpx.ReadError("reset"), httpx.ReadError("reset again"))
+    async with httpx.AsyncClient(transport=transport) as client:
+        [answer] = await probe.sample_public(client, PUBLIC, "version", 1)
+    assert answer.status is None
+    assert answer.error == "ReadError: reset again"
+
+
+def test_a_json_version_is_bounded_like_a_plain_one() -> None:
+    assert probe.version_from(json.dumps({"version": "9" * 5000}), "version") is None
+    assert probe.version_from(json.dumps({"version": "2.4.1\u202e"}), "version") is None

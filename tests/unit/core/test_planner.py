@@ -1,0 +1,194 @@
+"""The planner decides every rule of the original workflow from plain data: no server needed."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bluegreen.core import planner, versions
+from bluegreen.errors import InputError
+from bluegreen.model import (
+    AppEnvironment,
+    AppObservation,
+    AppPlan,
+    AppStatus,
+    Color,
+    ColorProbe,
+    ColorRecord,
+    DesiredApp,
+    HostAppView,
+    Probes,
+    PublicEntry,
+    ReleaseRecord,
+    ServerView,
+    VerifySettings,
+)
+from bluegreen.switching import MapSwitch
+
+BLUE, GREEN = Color.BLUE, Color.GREEN
+APP = AppEnvironment(
+    name="theoshift",
+    switch=MapSwitch("/etc/haproxy/apps.map", "theoshift.test", {BLUE: "t_blue", GREEN: "t_green"}),
+    addresses={BLUE: "10.92.3.22:3001", GREEN: "10.92.3.24:3001"},
+    probes=Probes(),
+    public=PublicEntry("https://theoshift.test/version"),
+    verify=VerifySettings(),
+)
+
+
+def server(color: Color, status: str = "UP", check: str = "L7OK") -> ServerView:
+    return ServerView(f"t_{color}", color.value, status, check, 0, 0, 1)
+
+
+def seen(
+    live: dict[str, Color | None] | None = None,
+    versions: tuple[str | None, str | None] = ("2.4.1", "2.4.0"),
+    healthy: tuple[bool, bool] = (True, True),
+    standby_status: str = "UP",
+) -> AppObservation:
+    live = live if live is not None else {"lb1": GREEN}
+    hosts = {
+        host: HostAppView(
+            host,
+            color,
+            f"t_{color}" if color else "nothing",
+            {BLUE: (server(BLUE, standby_status),), GREEN: (server(GREEN),)},
+        )
+        for host, color in live.items()
+    }
+    colors = {
+        color: ColorProbe(color, APP.addresses[color], 3 if ok else 1, 3, version, None if ok else "answered 503")
+        for color, version, ok in zip((BLUE, GREEN), versions, healthy, strict=True)
+    }
+    return AppObservation("theoshift", hosts, colors)
+
+
+def released(frm: Color, to: Color, frm_version: str, to_version: str, result: str = "success") -> ReleaseRecord:
+    return ReleaseRecord(result, "release", "2026-11-20T10:00:00Z", frm, to, frm_version, to_version, pr=11)  # type: ignore[arg-type]
+
+
+def plan(observed: AppObservation, *, version: str | None = None, recorded: AppStatus = AppStatus()) -> AppPlan:
+    return planner.plan_app(DesiredApp("theoshift", BLUE, version), APP, recorded, observed)
+
+
+def failing(result: AppPlan) -> list[str]:
+    return [check.name for check in result.refusals]
+
+
+def test_a_newer_healthy_standby_is_switched() -> None:
+    result = plan(seen())
+    assert (result.action, result.kind, result.from_color, result.to_color, result.hosts) == (
+        "switch",
+        "release",
+        GREEN,
+        BLUE,
+        ("lb1",),
+    )
+    assert (result.from_version, result.to_version) == ("2.4.0", "2.4.1")
+    assert (result.from_address, result.to_address) == ("10.92.3.24:3001", "10.92.3.22:3001")
+    assert failing(result) == []
+
+
+def test_already_live_is_a_noop() -> None:
+    result = plan(seen(live={"lb1": BLUE, "lb2": BLUE}))
+    assert (result.action, result.hosts, result.checks) == ("noop", (), ())
+    assert result.notes == ("already LIVE on every HAProxy host: nothing to switch",)
+
+
+@pytest.mark.parametrize(
+    ("observed", "version", "refused"),
+    [
+        (seen(versions=("2.3.9", "2.4.0")), None, ["STANDBY newer than LIVE"]),
+        (seen(versions=("2.4.0", "2.4.0")), None, ["STANDBY newer than LIVE"]),
+        (seen(versions=("2.4.1-rc.1", "2.4.1")), None, ["STANDBY newer than LIVE"]),
+        (seen(versions=("banana", "2.4.0")), None, ["STANDBY newer than LIVE"]),
+        (seen(versions=(None, "2.4.0"), healthy=(False, True)), None, ["STANDBY healthy", "STANDBY newer than LIVE"]),
+        (seen(healthy=(False, True)), None, ["STANDBY healthy"]),
+        (seen(healthy=(True, False)), None, ["LIVE responds"]),
+        (seen(), "2.5.0", ["STANDBY runs the pinned version"]),
+        (seen(standby_status="DOWN"), None, ["lb1: HAProxy sees STANDBY UP"]),
+        (seen(standby_status="MAINT"), None, ["lb1: HAProxy sees STANDBY UP"]),
+        (seen(live={"lb1": None}), None, ["lb1: routing known"]),
+    ],
+)
+def test_refusals(observed: AppObservation, version: str | None, refused: list[str]) -> None:
+    result = plan(observed, version=version)
+    assert result.action == "refuse"
+    assert failing(result) == refused
+
+
+@pytest.mark.parametrize("pin", ["2.4.1", "v2.4.1", " 2.4.1"])
+def test_the_pin_matches_with_or_without_v(pin: str) -> None:
+    assert plan(seen(), version=pin).action == "switch"
+
+
+@pytest.mark.parametrize("pin", ["2.4.1+build.7", "2.4", "2.4.1-rc.1"])
+def test_the_pin_is_exact(pin: str) -> None:
+    assert failing(plan(seen(), version=pin)) == ["STANDBY runs the pinned version"]
+
+
+def test_versions_with_a_leading_v_compare() -> None:
+    assert plan(seen(versions=("v2.10.0", "v2.9.9"))).action == "switch"
+
+
+def test_back_to_the_previous_live_is_a_rollback_that_skips_the_version_rule() -> None:
+    recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0"),))
+    result = plan(seen(versions=("2.4.0", "2.5.0")), recorded=recorded)
+    assert (result.action, result.kind) == ("switch", "rollback")
+    version_rule = next(c for c in result.checks if c.name == "STANDBY newer than LIVE")
+    assert version_rule.ok
+    assert "rollback" in version_rule.detail
+    assert result.notes == ("rollback of the release v2.4.0 → v2.5.0 (PR #11)",)
+
+
+def test_a_redeployed_standby_is_no_longer_a_rollback() -> None:
+    recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0"),))
+    result = plan(seen(versions=("2.3.0", "2.5.0")), recorded=recorded)
+    assert (result.action, result.kind, failing(result)) == ("refuse", "release", ["STANDBY newer than LIVE"])
+
+
+def test_a_release_that_was_switched_back_already_needs_no_rollback() -> None:
+    recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0", result="rolled_back"),))
+    assert plan(seen(versions=("2.4.0", "2.5.0")), recorded=recorded).kind == "release"
+
+
+def test_a_failed_release_left_live_can_be_rolled_back() -> None:
+    recorded = AppStatus(history=(released(BLUE, GREEN, "2.4.0", "2.5.0", result="failed"),))
+    result = plan(seen(versions=("2.4.0", "2.5.0")), recorded=recorded)
+    assert (result.action, result.kind) == ("switch", "rollback")
+
+
+def test_going_forward_again_after_a_rollback_is_a_release() -> None:
+    rolled_back = dataclasses.replace(released(GREEN, BLUE, "2.5.0", "2.4.0"), kind="rollback")
+    recorded = AppStatus(history=(rolled_back, released(BLUE, GREEN, "2.4.0", "2.5.0")))
+    result = planner.plan_app(DesiredApp("theoshift", GREEN), APP, recorded, seen({"lb1": BLUE}, ("2.4.0", "2.5.0")))
+    assert (result.action, result.kind) == ("switch", "release")
+
+
+def test_drift_between_status_and_haproxy_is_reported() -> None:
+    recorded = AppStatus(live=ColorRecord(BLUE, "2.4.1", "10.92.3.22:3001"))
+    result = plan(seen(live={"lb1": GREEN, "lb2": BLUE}), recorded=recorded)
+    assert result.hosts == ("lb1",)
+    assert result.drift == (
+        "HAProxy hosts disagree: lb1 → Green, lb2 → Blue",
+        "status.json records Blue as LIVE, lb1 routes to Green",
+    )
+
+
+def test_unknown_app_selection_is_an_input_error() -> None:
+    from bluegreen.model import Desired
+
+    desired = Desired({"theoshift": DesiredApp("theoshift", BLUE)})
+    with pytest.raises(InputError, match="no app named 'nope'") as caught:
+        planner.selected_apps(desired, ["nope"], "state/live.json")
+    assert caught.value.location is not None
+    assert caught.value.location.path == "state/live.json"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "order"),
+    [("2.4.1", "2.4.0", 1), ("v1.10.0", "1.9.0", 1), ("1.0.0-rc.1", "1.0.0", -1), ("2", "2.0.0", 0), ("x", "1", None)],
+)
+def test_semantic_version_precedence(left: str, right: str, order: int | None) -> None:
+    assert versions.compare(left, right) == order
