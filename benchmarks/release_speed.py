@@ -33,9 +33,9 @@ from typing import Any
 import asyncssh
 
 from bluegreen import cli, config
+from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import Credentials, SshHost, connected
 from bluegreen.adapters.sshkeys import load_credentials
-from bluegreen.config.sources import WorkingTree
 from bluegreen.core import haproxy
 from bluegreen.engine.switch import switch_host
 from bluegreen.model import AppEnvironment, Color, Environments, HaproxyHost

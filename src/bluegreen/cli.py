@@ -1,4 +1,4 @@
-"""The command line: `bluegreen plan | release | status | demo`.
+"""The command line: `bluegreen plan | release | status` (`bluegreen action` is the GitHub Action, see __main__).
 
 Exit codes (documented in the README):
   0  done: released, nothing to do, or (plan) the release would proceed
@@ -24,9 +24,9 @@ from typing import TextIO
 
 from bluegreen import config, report
 from bluegreen.adapters.file_ledger import FileLedger
+from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, run_holder
 from bluegreen.adapters.sshkeys import load_credentials
-from bluegreen.config.sources import WorkingTree
 from bluegreen.core import planner
 from bluegreen.engine.jobs import plan_job, release_job, status_job
 from bluegreen.engine.release import Request
@@ -56,9 +56,7 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--pr", type=_recorded("pr", int), help="the pull request number")
             command.add_argument("--commit", type=_recorded("commit"), help="the commit that asked for it (hex sha)")
     commands.add_parser("action", help="the GitHub Action's entry point (reads GITHUB_* and INPUT_*)")
-    demo = commands.add_parser("demo", help="a real release on loopback: HAProxy, sshd and app servers")
-    demo.add_argument("--repo", type=Path, default=Path(), help="whose state/ to use as the example")
-    demo.add_argument("--hosts", type=int, default=1, choices=range(1, 5), help="HAProxy hosts (a pair is 2)")
+    commands.add_parser("demo", help="where the demo lives: the development lab, not this package", add_help=False)
     return top
 
 
@@ -102,13 +100,13 @@ class Console:
 def run(argv: Sequence[str], environ: dict[str, str], console: Console) -> int:
     args = parser().parse_args(argv)
     if args.command == "demo":
-        from bluegreen_lab.demo import demo  # the sandbox is only imported when asked for
-
-        return demo(args.repo, args.hosts, environ, console)
-    if args.command == "action":
-        from bluegreen.action.jobs import run_action  # PyGithub is only imported by the Action
-
-        return run_action(environ, console.out)
+        raise InputError(
+            "the demo is part of the development lab, which ships in no wheel and no image",
+            hint="from a checkout of bluegreen run `scripts/demo` (it installs the lab and runs "
+            "`python -m bluegreen_lab`)",
+        )
+    if args.command == "action":  # __main__ hands `action` to the Action before the command line sees it
+        raise InputError("`action` is the GitHub Action's entry point", hint="run it as `python -m bluegreen action`")
     return asyncio.run(_command(args, environ, console))
 
 

@@ -1,4 +1,5 @@
-"""`bluegreen demo`: a real release on this machine, from the repository's own state/.
+"""The demo (`scripts/demo`, `python -m bluegreen_lab`): a real release on this machine, from the repository's
+own state/.
 
 Starts the sandbox (HAProxy, sshd and a blue and a green app server per app, on loopback), copies state/ to a
 temporary folder (the repository is left as it was), then runs what a team's pull requests would:

@@ -12,9 +12,9 @@ import pytest
 
 from bluegreen import config
 from bluegreen.adapters.file_ledger import FileLedger
+from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, connected
 from bluegreen.adapters.sshkeys import Credentials, load_credentials
-from bluegreen.config.sources import WorkingTree
 from bluegreen.core import haproxy
 from bluegreen.engine.ports import Applied, HaproxyPort
 from bluegreen.engine.release import Effects, Request, release

@@ -195,6 +195,18 @@ def test_the_image_holds_exactly_the_locked_packages_and_no_build_tools(containe
     assert no_git.returncode != 0, no_git.stdout  # nothing in the image runs git, and no git is there to run
 
 
+def test_the_image_holds_the_product_and_not_the_lab(container: str) -> None:
+    """The lab (sandbox, demo) is for development: neither its package nor the old in-product copy is installed."""
+    found = inside(
+        container,
+        "python",
+        "-c",
+        "import importlib.util as u; print([bool(u.find_spec(n)) for n in ('bluegreen', 'bluegreen.engine', "
+        "'bluegreen_lab')], bool(u.find_spec('bluegreen.sandbox')))",
+    )
+    assert found.strip() == "[True, True, False] False"
+
+
 def test_the_entrypoint_reports_status_against_the_sandbox(
     image: str, container: str, sandbox: Sandbox, fake_github: FakeGitHub, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bluegreen import config
 from bluegreen.adapters import files
+from bluegreen.core import history
 from bluegreen.engine.ports import HaproxyPort, Recalled, Saved
 from bluegreen.errors import InputError
 from bluegreen.model import Outcome
@@ -29,7 +30,7 @@ class FileLedger:
         return await asyncio.to_thread(self._write, outcome)
 
     def _write(self, outcome: Outcome) -> Saved:
-        text = config.dump_status(config.recorded(self.state.status, outcome))
+        text = config.dump_status(history.recorded(self.state.status, outcome))
         try:
             files.write_text(self.repo, self.state.status_path, text)
         except InputError as error:

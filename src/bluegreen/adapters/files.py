@@ -13,32 +13,16 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import secrets
 import stat
 from contextlib import suppress
 from pathlib import Path
 
+from bluegreen.config.paths import MAX_BYTES, decode, repo_path
 from bluegreen.errors import InputError, Location
 
-MAX_BYTES = 1024 * 1024
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
-_SEGMENT = re.compile(r"[A-Za-z0-9_.-]{1,255}")
-
-
-def repo_path(value: str, what: str, location: Location) -> str:
-    """`value` as a path inside a repository: relative, `/`-separated, plain names, no `.`, `..` or `.git` segment
-    (git's own folder holds the credentials actions/checkout may persist)."""
-    parts = value.strip("/").split("/") if value else []
-    safe = bool(parts) and not value.startswith("/") and len(value) <= 1024
-    if not safe or any(part in (".", "..") or part.lower() == ".git" or not _SEGMENT.fullmatch(part) for part in parts):
-        raise InputError(
-            f"{what} {_quoted(value)} is not a path inside the repository",
-            hint="give a relative path of letters, digits and `_ . -` separated by `/`, without `..`, e.g. `state`",
-            location=location,
-        )
-    return "/".join(parts)
 
 
 def read_text(root: Path, path: str, display: str | None = None, *, limit: int = MAX_BYTES) -> str | None:
@@ -63,19 +47,6 @@ def read_bytes(root: Path, path: str, display: str, *, limit: int = MAX_BYTES) -
         return None
     with os.fdopen(fd, "rb") as handle:
         return _bounded(handle.fileno(), display, limit)
-
-
-def decode(data: bytes, display: str) -> str:
-    """Strict UTF-8 (a leading BOM dropped); an error says where, never what."""
-    try:
-        return data.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{display} is not UTF-8 text (line {line}, byte {exc.start + 1})",
-            hint="save the file as UTF-8; its content is not shown, in case it holds a secret",
-            location=Location(display, line),
-        ) from None
 
 
 def write_text(root: Path, path: str, text: str, display: str | None = None) -> None:
@@ -194,6 +165,14 @@ def _kind(mode: int) -> str:
     return next((word for test, word in kinds if test(mode)), "not a regular file")
 
 
-def _quoted(value: str) -> str:
-    shown = value if len(value) <= 80 else value[:77] + "..."
-    return repr(shown)
+class WorkingTree:
+    """The command line's Source: the files as they are on disk under `root` (its `--repo`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, path: str) -> str | None:
+        return read_text(self.root, path, self.display(path))
+
+    def display(self, path: str) -> str:
+        return path

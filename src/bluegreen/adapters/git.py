@@ -5,7 +5,7 @@ checked out, and what was reviewed is its base commit. dulwich reads the object 
 process runs, no configuration of the repository is read (no filter driver, hook or fsmonitor can run), and a
 workspace owned by another user needs no `safe.directory`. A file is read only when it is a plain blob: a
 symbolic link, a submodule or a folder at a state file's path is refused, and a blob is read at most
-safefile.MAX_BYTES long.
+config.paths.MAX_BYTES long.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from dulwich.object_store import tree_lookup_path
 from dulwich.objects import Blob, Commit, ObjectID, Tree
 from dulwich.repo import Repo
 
-from bluegreen.adapters.files import MAX_BYTES, decode, repo_path
+from bluegreen.config.paths import MAX_BYTES, decode, repo_path
 from bluegreen.errors import InputError, Location
 
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")

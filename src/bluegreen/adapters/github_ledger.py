@@ -16,6 +16,7 @@ from typing import Protocol
 
 from bluegreen import config
 from bluegreen.adapters.github import StaleFile, Written
+from bluegreen.core import history
 from bluegreen.core.gitrefs import blob_id, with_skip_ci
 from bluegreen.core.record import Memory
 from bluegreen.engine import ledger
@@ -129,7 +130,7 @@ class GitHubLedger:
             return Saved(False, f"nothing recorded: {self.refused}")
         if outcome.refusal is None and all(app.result == "noop" for app in outcome.apps):
             return Saved(True, "nothing to record")
-        status = config.recorded(self.status, outcome)
+        status = history.recorded(self.status, outcome)
         sequence = (self.memory.sequence if self.memory else 0) + 1
         failed = await ledger.remember(hosts, self.repository, self.path, Memory(sequence, status))
         kept = sorted(set(hosts) - set(failed))

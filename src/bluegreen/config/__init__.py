@@ -9,18 +9,17 @@ from bluegreen.config.state import (
     State,
     check_apps,
     checked,
-    dump_status,
     environments_from,
     load_state,
     load_status,
     parse_desired,
     parse_environments,
     parse_status,
-    recorded,
     recorded_value_problem,
     state_paths,
     validator,
 )
+from bluegreen.config.status_file import dump_status
 
 __all__ = [
     "DEFAULT_KEY_ENV",
@@ -37,7 +36,6 @@ __all__ = [
     "parse_desired",
     "parse_environments",
     "parse_status",
-    "recorded",
     "recorded_value_problem",
     "state_paths",
     "validator",

@@ -1,13 +1,10 @@
-"""Where the repository's files are read from: the working tree (the command line) or one commit's objects (the
-Action, see gitobjects.GitTree). Either way a file is a regular file inside the repository, bounded, strict
-UTF-8 (safefile), and its messages name it the way the user knows it."""
+"""Where the repository's files are read from: the working tree (the command line, adapters/files.WorkingTree) or
+one commit's objects (the Action, adapters/git.GitTree). Either way a file is a regular file inside the
+repository, bounded, strict UTF-8 (config/paths.py), and its messages name it the way the user knows it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Protocol
-
-from bluegreen.adapters import files as safefile
 
 
 class Source(Protocol):
@@ -20,16 +17,3 @@ class Source(Protocol):
     def display(self, path: str) -> str:
         """`path` as messages show it: `state/live.json`, or `state/live.json (base branch 1a2b3c4d5e6f)`."""
         ...
-
-
-class WorkingTree:
-    """The files as they are on disk under `root` (the command line's `--repo`)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def read(self, path: str) -> str | None:
-        return safefile.read_text(self.root, path, self.display(path))
-
-    def display(self, path: str) -> str:
-        return path

@@ -20,11 +20,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from bluegreen import switching
-from bluegreen.adapters import files as safefile
-from bluegreen.config import jsonloc
+from bluegreen.config import jsonloc, paths, status_file
 from bluegreen.config.jsonloc import Document, Finding, JsonPath, show
 from bluegreen.config.sources import Source
-from bluegreen.core import history
 from bluegreen.errors import InputError, Location
 from bluegreen.model import (
     AppEnvironment,
@@ -35,7 +33,6 @@ from bluegreen.model import (
     Environments,
     HaproxyHost,
     LockSettings,
-    Outcome,
     Probes,
     PublicEntry,
     SshSettings,
@@ -70,7 +67,7 @@ class State:
 
 def state_paths(state_dir: str) -> tuple[str, str, str]:
     """live.json, environments.json and status.json in `state_dir`, a folder inside the repository."""
-    folder = safefile.repo_path(state_dir, "the state folder", Location("state_dir", field="state_dir"))
+    folder = paths.repo_path(state_dir, "the state folder", Location("state_dir", field="state_dir"))
     live, environments, status = (f"{folder}/{name}" for name in ("live.json", "environments.json", "status.json"))
     return live, environments, status
 
@@ -262,7 +259,7 @@ def _located(rules: Iterator[_Rule], doc: Document, display: str) -> list[Findin
 
 
 def parse_status(text: str, display: str) -> Status:
-    return history.status_from_json(_data(checked(text, display, "status")))
+    return status_file.status_from_json(_data(checked(text, display, "status")))
 
 
 def recorded_value_problem(kind: str, value: object) -> str | None:
@@ -274,16 +271,6 @@ def recorded_value_problem(kind: str, value: object) -> str | None:
     if check.is_valid(value):
         return None
     return f"got {show(value)}; expected {schema['$defs'][kind]['description']}"
-
-
-def dump_status(status: Status) -> str:
-    """status.json's text: keys in a fixed order, 2-space indents, a trailing newline; parse_status reads it back."""
-    return json.dumps(history.status_to_json(status), indent=2, allow_nan=False) + "\n"
-
-
-def recorded(status: Status, outcome: Outcome) -> Status:
-    """status.json's content after `outcome`, kept small enough to be read back (history.fitted)."""
-    return history.fitted(history.record_outcome(status, outcome), lambda fitted: len(dump_status(fitted)))
 
 
 # --- files and schemas ----------------------------------------------------------------------------------------

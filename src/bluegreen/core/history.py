@@ -1,16 +1,13 @@
-"""What state/status.json records, pure: a release's outcome folded into the recorded status, and its JSON form.
-
-config.parse_status checks the file against its schema before `status_from_json` reads it, and
-config.dump_status writes `status_to_json` out.
-"""
+"""What state/status.json records, pure: a release's outcome folded into the recorded status, kept small
+enough to be read back. Its JSON form is config/status_file.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
 
-from bluegreen.model import AppOutcome, AppStatus, Color, ColorRecord, Outcome, ReleaseRecord, Status
+from bluegreen.config.status_file import dump_status
+from bluegreen.model import AppOutcome, AppStatus, Outcome, ReleaseRecord, Status
 
 HISTORY_LIMIT = 20
 SIZE_LIMIT = 512 * 1024  # status.json's text at most; the state files are read up to 1 MiB
@@ -85,92 +82,14 @@ def _release_record(app: AppOutcome, outcome: Outcome) -> ReleaseRecord:
     )
 
 
-# --- status.json <-> Status ------------------------------------------------------------------------------------
-
-
-def status_from_json(data: Mapping[str, Any]) -> Status:
-    """A Status from status.json's data, already checked against schemas/status.schema.json."""
-    apps = {name: _app_status(app) for name, app in data.get("apps", {}).items()}
-    return Status(apps=apps, updated_at=data.get("updated_at"))
-
-
-def _app_status(app: Mapping[str, Any]) -> AppStatus:
-    last = app.get("last_release")
-    return AppStatus(
-        live=_color_record(app.get("live")),
-        standby=_color_record(app.get("standby")),
-        last_release=_release(last) if last else None,
-        history=tuple(_release(record) for record in app.get("history", [])),
-    )
-
-
-def _color_record(record: Mapping[str, Any] | None) -> ColorRecord | None:
-    return ColorRecord(Color(record["color"]), record.get("version"), record["address"]) if record else None
-
-
-def _release(record: Mapping[str, Any]) -> ReleaseRecord:
-    switch_ms = record.get("switch_ms")
-    return ReleaseRecord(
-        result=record["result"],
-        kind=record["kind"],
-        at=record["at"],
-        from_color=Color(record["from"]),
-        to_color=Color(record["to"]),
-        from_version=record.get("from_version"),
-        to_version=record.get("to_version"),
-        durations_ms={phase: float(ms) for phase, ms in record.get("durations_ms", {}).items()},
-        switch_ms=None if switch_ms is None else float(switch_ms),
-        hosts=dict(record.get("hosts", {})),
-        actor=record.get("actor"),
-        pr=None if record.get("pr") is None else int(record["pr"]),
-        commit=record.get("commit"),
-        reason=record.get("reason"),
-    )
-
-
-def status_to_json(status: Status) -> dict[str, object]:
-    """status.json's data, every key present, in a fixed order."""
-    apps = {name: _app_status_json(app) for name, app in status.apps.items()}
-    return {"apps": apps, "updated_at": status.updated_at}
-
-
-def _app_status_json(app: AppStatus) -> dict[str, object]:
-    return {
-        "live": _color_json(app.live),
-        "standby": _color_json(app.standby),
-        "last_release": _release_json(app.last_release) if app.last_release else None,
-        "history": [_release_json(record) for record in app.history],
-    }
-
-
-def _color_json(record: ColorRecord | None) -> dict[str, object] | None:
-    if record is None:
-        return None
-    return {"color": record.color.value, "version": record.version, "address": record.address}
-
-
-def _release_json(record: ReleaseRecord) -> dict[str, object]:
-    return {
-        "result": record.result,
-        "kind": record.kind,
-        "at": record.at,
-        "from": record.from_color.value,
-        "to": record.to_color.value,
-        "from_version": record.from_version,
-        "to_version": record.to_version,
-        "durations_ms": dict(record.durations_ms),
-        "switch_ms": record.switch_ms,
-        "hosts": dict(record.hosts),
-        "actor": record.actor,
-        "pr": record.pr,
-        "commit": record.commit,
-        "reason": record.reason,
-    }
-
-
 def clean_text(text: str, limit: int = 1000) -> str:
     """Free text as status.json's schema allows it: no control characters (an error message may quote a
     server's answer) and at most 1000 characters (the schema reads 4096), so what one run records can never make
     the file unreadable for the next."""
     text = "".join(char if char.isprintable() else " " for char in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def recorded(status: Status, outcome: Outcome) -> Status:
+    """status.json's content after `outcome`, kept small enough to be read back (`fitted`)."""
+    return fitted(record_outcome(status, outcome), lambda fitted: len(dump_status(fitted)))

@@ -124,7 +124,7 @@ def _checks(
         Check(
             "LIVE responds",
             live.version is not None and live.error is None,
-            live.error or f"{source.title} answers, version {label(live.version)}",
+            live.error or f"{source.title} answers, {label(live.version)}",
             about="live",
         )
     )
@@ -160,7 +160,7 @@ def _version_rule(kind: Kind, live: str | None, standby: str | None) -> Check:
         return Check(name, True, f"rollback to the previous LIVE ({shown}): the newer-version rule is skipped")
     order = compare(standby, live)
     if order is None:
-        return Check(name, False, f"cannot compare versions {label(standby)} and {label(live)}: not semantic versions")
+        return Check(name, False, f"cannot compare {label(standby)} and {label(live)}: not semantic versions")
     verdict = "newer than" if order > 0 else ("the same as" if order == 0 else "older than")
     return Check(name, order > 0, f"STANDBY {label(standby)} is {verdict} LIVE {label(live)}")
 

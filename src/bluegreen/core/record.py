@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bluegreen import config
-from bluegreen.core import history as recording
+from bluegreen.config.status_file import status_to_json
 from bluegreen.errors import InputError
 from bluegreen.model import Status
 
-LIMIT = 2 * 1024 * 1024  # a record is under recording.SIZE_LIMIT; a bigger file is not one of bluegreen's
+LIMIT = 2 * 1024 * 1024  # a record is under core.history.SIZE_LIMIT; a bigger file is not one of bluegreen's
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def record_name(repository: str, status_path: str) -> str:
 
 
 def dumped(memory: Memory) -> str:
-    return json.dumps({"sequence": memory.sequence, "status": recording.status_to_json(memory.status)}) + "\n"
+    return json.dumps({"sequence": memory.sequence, "status": status_to_json(memory.status)}) + "\n"
 
 
 def parsed(text: str | None, display: str) -> Memory | Broken | None:

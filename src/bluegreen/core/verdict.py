@@ -32,7 +32,7 @@ def served_problems(served: Sequence[Served], app: AppEnvironment, to: Color, to
     if not wrong:
         return []
     first = wrong[0]
-    said = first.error or f"status {first.status}, served by {first.served_by or '?'}, version {label(first.version)}"
+    said = first.error or f"status {first.status}, served by {first.served_by or '?'}, {label(first.version)}"
     return [f"{len(wrong)}/{len(served)} requests through {app.public.url} did not reach {to.title} (first: {said})"]
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen.adapters import files as safefile
+from bluegreen.config import paths
 from bluegreen.errors import InputError, Location
 
 SECRET = "GITHUB_TOKEN=ghs_0123456789abcdef"
@@ -61,7 +62,7 @@ def test_a_folder_or_a_file_in_the_way(repo: Path) -> None:
 
 
 def test_a_file_too_large_is_refused_before_it_is_read(repo: Path) -> None:
-    (repo / "state" / "status.json").write_bytes(b" " * (safefile.MAX_BYTES + 1))
+    (repo / "state" / "status.json").write_bytes(b" " * (paths.MAX_BYTES + 1))
     refused(repo, "state/status.json", "larger than 1024 KiB")
 
 
@@ -90,9 +91,9 @@ def test_paths_outside_the_repository_are_refused(repo: Path, path: str) -> None
 
 def test_repo_path_normalises_slashes_and_names_the_field() -> None:
     where = Location("action inputs", field="state_dir")
-    assert safefile.repo_path("deploy/prod/", "the state folder", where) == "deploy/prod"
+    assert paths.repo_path("deploy/prod/", "the state folder", where) == "deploy/prod"
     with pytest.raises(InputError, match="the state folder '/etc' is not a path inside the repository") as caught:
-        safefile.repo_path("/etc", "the state folder", where)
+        paths.repo_path("/etc", "the state folder", where)
     assert caught.value.location == where
 
 

@@ -14,7 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from bluegreen import config
-from bluegreen.config.sources import WorkingTree
+from bluegreen.adapters.files import WorkingTree
 from bluegreen.errors import InputError, Location, Problem
 from bluegreen.model import (
     AppEnvironment,

@@ -6,6 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from bluegreen import config
+from bluegreen.core import history as recording
 from bluegreen.core.history import record_outcome
 from bluegreen.model import (
     AppOutcome,
@@ -148,9 +150,6 @@ def test_the_input_status_is_not_changed() -> None:
 
 
 def test_long_reasons_are_clipped_so_status_json_stays_readable() -> None:
-    from bluegreen import config
-    from bluegreen.core import history as recording
-
     failed = outcome_of("failed")
     outcome = replace(failed, apps=(replace(failed.apps[0], reason="x" * 10_000),))
     text = config.dump_status(recording.record_outcome(Status(), outcome))
@@ -161,16 +160,13 @@ def test_long_reasons_are_clipped_so_status_json_stays_readable() -> None:
 
 
 def test_a_record_that_would_outgrow_what_the_next_run_reads_loses_its_oldest_history() -> None:
-    from bluegreen import config
-    from bluegreen.core import history as recording
-
     outcome = outcome_of("failed")
     hosts = {f"lb{n}": "failed: " + "x" * 2000 for n in range(16)}  # 16 hosts, each saying a lot
     one = replace(outcome.apps[0], hosts=hosts, reason="y" * 5000)
     apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(4))
     status = Status()
     for _ in range(25):
-        status = config.recorded(status, replace(outcome, apps=apps))
+        status = recording.recorded(status, replace(outcome, apps=apps))
     assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
     for name in ("app-0", "app-3"):
         history = status.apps[name].history
@@ -180,22 +176,16 @@ def test_a_record_that_would_outgrow_what_the_next_run_reads_loses_its_oldest_hi
 
 
 def test_fitting_a_small_record_changes_nothing() -> None:
-    from bluegreen import config
-    from bluegreen.core import history as recording
-
-    status = config.recorded(Status(), outcome_of("success"))
+    status = recording.recorded(Status(), outcome_of("success"))
     assert recording.fitted(status, lambda s: len(config.dump_status(s))) == status
 
 
 def test_when_history_is_not_enough_every_records_text_is_cut_short() -> None:
-    from bluegreen import config
-    from bluegreen.core import history as recording
-
     outcome = outcome_of("failed")
     hosts = {f"lb{n}": "failed: " + "x" * 2000 for n in range(16)}
     one = replace(outcome.apps[0], hosts=hosts, reason="y" * 5000)
     apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(60))  # 60 apps, 16 hosts each
-    status = config.recorded(Status(), replace(outcome, apps=apps))
+    status = recording.recorded(Status(), replace(outcome, apps=apps))
     assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
     last = status.apps["app-59"].last_release
     assert last is not None
