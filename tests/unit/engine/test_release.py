@@ -1,0 +1,360 @@
+"""A release walked through in-memory hosts: pre-flight, switch (all hosts or none), verify, switch back, record.
+
+Every case asserts what each host was told, in order: the report can say anything, the hosts' changes are what
+users got.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+
+from bluegreen.engine.release import Effects, Request, locked, release
+from bluegreen.errors import LockBusyError
+from bluegreen.model import STEPS, AppEnvironment, AppOutcome, Color, ColorRecord, Outcome, Served, VerifySettings
+from bluegreen.report import outcome_text
+from bluegreen.switching.base import Change, RestoreFile
+from tests.doubles.haproxy import FakeHaproxy, FakeProber
+from tests.doubles.ledger import FakeLedger
+from tests.unit.engine.world import (
+    BLUE,
+    GREEN,
+    LDC_TOOLS,
+    MAP_BEFORE,
+    MAP_FILE,
+    NO_STATUS,
+    SERVERS,
+    THEOSHIFT,
+    TO_BLUE,
+    TO_GREEN,
+    combined,
+    desired,
+    environments,
+    fake_hosts,
+    make_app,
+    meanwhile,
+    refusing,
+)
+
+AT = "2026-11-24T12:00:00Z"
+BOTH_METHODS = pytest.mark.parametrize("app", [THEOSHIFT, LDC_TOOLS], ids=["map", "servers"])
+
+
+@dataclass
+class Scene:
+    """The world one release runs in; a case changes what it needs, then `release()`."""
+
+    apps: tuple[AppEnvironment, ...]
+    hosts: dict[str, FakeHaproxy]
+    prober: FakeProber
+    ledger: FakeLedger = field(default_factory=FakeLedger)
+    refusal: str | None = None
+    interrupted: bool = False
+    said: list[str] = field(default_factory=list)
+
+    async def release(self, to: Color = BLUE) -> Outcome:
+        request = Request(desired(self.apps, to), environments(self.apps, self.hosts), NO_STATUS, refusal=self.refusal)
+        effects = Effects(self.hosts, self.prober, self.said.append)
+        if self.interrupted:
+            effects.stop.set()
+        return await release(request, effects, self.ledger, AT)
+
+    def changes(self) -> dict[str, list[Change]]:
+        return {name: host.changes for name, host in self.hosts.items()}
+
+    def live(self, each: AppEnvironment) -> dict[str, Color | None]:
+        return {name: host.live(each) for name, host in self.hosts.items()}
+
+
+def scene(*apps: AppEnvironment, live: Color = GREEN) -> Scene:
+    hosts = fake_hosts(apps, "lb1", "lb2", live=live)
+    return Scene(apps, hosts, FakeProber(hosts))
+
+
+def live_color(done: AppOutcome) -> Color | None:
+    """The LIVE the outcome records (what status.json will say)."""
+    return done.live.color if done.live else None
+
+
+def forward_and_back(each: AppEnvironment) -> list[Change]:
+    return [*TO_BLUE[each.switch.method], *TO_GREEN[each.switch.method]]
+
+
+# --- success and no-op ----------------------------------------------------------------------------------------
+
+
+@BOTH_METHODS
+async def test_a_release_switches_every_host_by_the_methods_steps(app: AppEnvironment) -> None:
+    world = scene(app)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert (outcome.result, done.reason) == ("success", None)
+    assert world.changes() == {"lb1": list(TO_BLUE[app.switch.method]), "lb2": list(TO_BLUE[app.switch.method])}
+    assert world.live(app) == {"lb1": BLUE, "lb2": BLUE}
+    assert done.hosts == {"lb1": "switched", "lb2": "switched"}
+    assert [(step.name, step.ok) for step in done.steps] == [(name, True) for name in STEPS]
+    assert done.live == ColorRecord(BLUE, "2.4.1", app.addresses[BLUE])
+
+
+async def test_two_apps_of_one_request_are_both_switched() -> None:
+    world = scene(THEOSHIFT, LDC_TOOLS)
+    outcome = await world.release()
+    assert [each.result for each in outcome.apps] == ["success", "success"]
+    both = [*TO_BLUE["map"], *TO_BLUE["servers"]]
+    assert world.changes() == {"lb1": both, "lb2": both}
+
+
+@BOTH_METHODS
+async def test_an_app_already_live_where_wanted_is_a_noop_that_changes_nothing(app: AppEnvironment) -> None:
+    world = scene(app, live=BLUE)
+    outcome = await world.release()
+    assert outcome.result == "noop"
+    assert world.changes() == {"lb1": [], "lb2": []}
+    assert "Update state tracking" not in [step.name for step in outcome.apps[0].steps]
+
+
+# --- refused: nothing is changed ------------------------------------------------------------------------------
+
+
+def standby_unhealthy(world: Scene) -> None:
+    world.prober.unhealthy.add(BLUE)
+
+
+def refused_by_request(world: Scene) -> None:
+    world.refusal = "status.json was edited by hand"
+
+
+def refused_by_ledger(world: Scene) -> None:
+    world.ledger.refusal = "the record on lb2 is newer than this run's history"
+
+
+def other_app_refused(world: Scene) -> None:
+    """ldc-tools' STANDBY is DOWN on lb2: theoshift could switch, but a release switches all its apps or none."""
+    world.hosts["lb2"].servers[(SERVERS.backend, SERVERS.servers[BLUE])].status = "DOWN"
+
+
+def interrupted(world: Scene) -> None:
+    world.interrupted = True
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (standby_unhealthy, "STANDBY healthy: 0/3 health probes passed: status 503"),
+        (refused_by_request, "refused, nothing was changed: status.json was edited by hand"),
+        (refused_by_ledger, "refused, nothing was changed: the record on lb2 is newer than this run's history"),
+        (other_app_refused, "held back, nothing was changed: ldc-tools was refused"),
+        (interrupted, "interrupted before its switch: nothing was changed"),
+    ],
+)
+async def test_a_refused_release_changes_nothing_on_any_host(make: Callable[[Scene], None], reason: str) -> None:
+    world = scene(THEOSHIFT, LDC_TOOLS)
+    make(world)
+    outcome = await world.release()
+    theoshift = outcome.apps[0]
+    assert (outcome.result, theoshift.result) == ("refused", "refused")
+    assert (theoshift.reason or "").startswith(reason)
+    assert world.changes() == {"lb1": [], "lb2": []}
+    assert world.live(THEOSHIFT) == world.live(LDC_TOOLS) == {"lb1": GREEN, "lb2": GREEN}
+    assert ("public", None) not in world.prober.asked  # verification never started
+
+
+async def test_a_refusal_is_said_before_anything_would_happen() -> None:
+    world = scene(THEOSHIFT)
+    standby_unhealthy(world)
+    await world.release()
+    assert world.said == ["pre-flight refused the release: nothing was changed"]
+
+
+# --- the switch fails: every host back ------------------------------------------------------------------------
+
+
+async def test_one_host_failing_its_runtime_change_switches_every_host_back() -> None:
+    world = scene(THEOSHIFT)
+    world.hosts["lb2"].fail = refusing(BLUE)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "rolled_back"
+    assert done.reason == ("the switch failed, every host was switched back: lb2: HAProxy refused the switch to Blue")
+    assert done.hosts == {"lb1": "restored", "lb2": "failed: HAProxy refused the switch to Blue; restored"}
+    assert world.changes() == {
+        "lb1": forward_and_back(THEOSHIFT),
+        "lb2": [TO_BLUE["map"][0], RestoreFile(MAP_FILE, MAP_BEFORE), *TO_GREEN["map"]],
+    }
+    assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN}
+    assert {host.files[MAP_FILE] for host in world.hosts.values()} == {MAP_BEFORE}
+    assert [(step.name, step.ok) for step in done.steps][2:] == [
+        ("Switch HAProxy traffic", False),
+        ("Update state tracking", True),
+    ]
+
+
+async def test_a_switch_that_cannot_be_undone_everywhere_is_failed() -> None:
+    world = scene(THEOSHIFT)
+    world.hosts["lb1"].fail, world.hosts["lb2"].fail = refusing(GREEN), refusing(BLUE)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "failed"
+    assert (done.reason or "").startswith("the switch failed, some hosts could NOT be switched back")
+    assert done.hosts["lb1"] == "NOT restored: HAProxy refused the switch to Green"
+    assert world.live(THEOSHIFT) == {"lb1": BLUE, "lb2": GREEN}
+
+
+# --- verification fails: traffic goes back --------------------------------------------------------------------
+
+
+@BOTH_METHODS
+async def test_a_new_live_unhealthy_after_the_switch_is_switched_back(app: AppEnvironment) -> None:
+    world = scene(app)
+    for host in world.hosts.values():
+        host.fail = meanwhile(BLUE, lambda: world.prober.unhealthy.add(BLUE))
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "rolled_back"
+    assert done.reason is not None
+    assert done.reason.startswith("verification failed, traffic is back on Green: ")
+    assert "the new LIVE Blue is unhealthy: status 503" in done.reason
+    assert done.hosts == {"lb1": "restored", "lb2": "restored"}
+    assert world.changes() == {"lb1": forward_and_back(app), "lb2": forward_and_back(app)}
+    assert world.live(app) == {"lb1": GREEN, "lb2": GREEN}
+    assert live_color(done) is GREEN
+    assert ("Confirm switch", False) in [(step.name, step.ok) for step in done.steps]
+
+
+async def test_with_rollback_off_a_failed_verification_leaves_the_new_live() -> None:
+    stays = make_app("theoshift", THEOSHIFT.switch, verify=VerifySettings(rollback_on_failure=False))
+    world = scene(stays)
+    for host in world.hosts.values():
+        host.fail = meanwhile(BLUE, lambda: world.prober.unhealthy.add(BLUE))
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "failed"
+    assert done.reason is not None
+    assert done.reason.startswith("verification failed and automatic rollback is off, Blue stays LIVE: ")
+    assert done.hosts == {"lb1": "switched", "lb2": "switched"}
+    assert world.changes() == {"lb1": list(TO_BLUE["map"]), "lb2": list(TO_BLUE["map"])}
+    assert world.live(stays) == {"lb1": BLUE, "lb2": BLUE}
+    assert live_color(done) is BLUE
+
+
+async def test_a_switch_back_that_fails_is_failed_and_the_report_says_traffic_stayed() -> None:
+    """lb2 refuses to go back to Green: all or none again, so lb1 returns to Blue too, and the report says so."""
+    world = scene(THEOSHIFT)
+    unhealthy = meanwhile(BLUE, lambda: world.prober.unhealthy.add(BLUE))
+    world.hosts["lb1"].fail = unhealthy
+    world.hosts["lb2"].fail = combined(unhealthy, refusing(GREEN))
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "failed"
+    assert done.hosts == {
+        "lb1": "still on Blue: restored",
+        "lb2": "still on Blue: failed: HAProxy refused the switch to Green; restored",
+    }
+    assert done.reason is not None
+    assert done.reason.startswith(
+        "verification failed and traffic could NOT be returned to Green (lb2: HAProxy refused the switch to Green): "
+    )
+    assert world.live(THEOSHIFT) == {"lb1": BLUE, "lb2": BLUE}
+    assert live_color(done) is BLUE
+    assert "traffic could NOT be returned to Green" in outcome_text(outcome)
+
+
+@dataclass
+class BrokenPublicEntry(FakeProber):
+    """The public entry raises what no adapter should (a bug of bluegreen's own, say): only verification asks it."""
+
+    error: Exception = field(default_factory=lambda: TypeError("'NoneType' object is not subscriptable"))
+
+    async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
+        raise self.error
+
+
+async def test_an_exception_during_verification_is_a_failed_verification_and_traffic_goes_back() -> None:
+    world = scene(THEOSHIFT)
+    world.prober = BrokenPublicEntry(world.hosts)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "rolled_back"
+    assert done.reason == (
+        "verification failed, traffic is back on Green: "
+        "verification could not finish: TypeError: 'NoneType' object is not subscriptable"
+    )
+    assert world.changes() == {"lb1": forward_and_back(THEOSHIFT), "lb2": forward_and_back(THEOSHIFT)}
+    assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN}
+
+
+# --- recording ------------------------------------------------------------------------------------------------
+
+
+async def test_what_was_recorded_is_the_outcome_before_its_last_step() -> None:
+    world = scene(THEOSHIFT)
+    outcome = await world.release()
+    [recorded] = world.ledger.recorded
+    assert (recorded.result, recorded.at) == ("success", AT)
+    assert [step.name for step in recorded.apps[0].steps] == list(STEPS[:-1])
+    assert outcome.apps[0].steps[-1].detail == "recorded in memory"
+
+
+async def test_a_ledger_that_fails_to_record_does_not_hide_what_traffic_did() -> None:
+    world = scene(THEOSHIFT)
+    world.ledger.error = OSError("disk full")
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "success"
+    assert (done.steps[-1].name, done.steps[-1].ok) == ("Update state tracking", False)
+    assert done.steps[-1].detail == "status.json was not recorded: OSError: disk full"
+    assert world.live(THEOSHIFT) == {"lb1": BLUE, "lb2": BLUE}
+
+
+# --- the lock -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LoggedLock(FakeHaproxy):
+    """A host that writes down, in one log shared by every host, when it is locked and let go."""
+
+    log: list[str] = field(default_factory=list)
+
+    @asynccontextmanager
+    async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
+        async with super().lock(holder, wait_s):
+            self.log.append(f"lock {self.name}")
+            try:
+                yield
+            finally:
+                self.log.append(f"unlock {self.name}")
+
+
+def logged_hosts(*names: str) -> tuple[dict[str, LoggedLock], list[str]]:
+    log: list[str] = []
+    return {name: LoggedLock(name, log=log) for name in names}, log
+
+
+async def test_locked_takes_every_hosts_lock_in_sorted_order_and_lets_go_in_reverse() -> None:
+    """Sorted by name whatever the order of environments.json: two runs never each hold half of the locks."""
+    hosts, log = logged_hosts("lb3", "lb1", "lb2")
+    async with locked(hosts, "run-1", wait_s=0):
+        assert {host.holder for host in hosts.values()} == {"run-1"}
+        assert log == ["lock lb1", "lock lb2", "lock lb3"]
+    assert log[3:] == ["unlock lb3", "unlock lb2", "unlock lb1"]
+    assert {host.holder for host in hosts.values()} == {None}
+
+
+@pytest.mark.parametrize(
+    ("busy", "log"),
+    [
+        ("lb1", []),  # the first lock is busy: no other is taken
+        ("lb2", ["lock lb1", "unlock lb1"]),  # a later one is busy: the ones taken are let go
+    ],
+)
+async def test_a_held_lock_raises_lock_busy_and_keeps_no_other(busy: str, log: list[str]) -> None:
+    hosts, written = logged_hosts("lb2", "lb1")
+    hosts[busy].holder = "run-0"
+    with pytest.raises(LockBusyError, match=f"{busy}: another release holds the lock"):
+        async with locked(hosts, "run-1", wait_s=0):
+            pytest.fail("the body must not run without every lock")
+    assert written == log
+    assert {name: host.holder for name, host in hosts.items()} == {"lb2": None, "lb1": None, busy: "run-0"}
