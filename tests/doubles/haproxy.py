@@ -60,7 +60,7 @@ class FakeHaproxy:
     maps: dict[str, dict[str, str]] = field(default_factory=dict)  # runtime: map file -> key -> value
     files: dict[str, str] = field(default_factory=dict)  # on disk: map files, state files, records
     servers: dict[tuple[str, str], Server] = field(default_factory=dict)
-    changes: list[Change] = field(default_factory=list)  # every change applied, in order (undos included)
+    changes: list[Change] = field(default_factory=list)  # every change carried out, in order (undos too)
     fail: Callable[[Change], Exception | None] = lambda change: None  # a fault to raise instead of a change
     down: bool = False  # unreachable: every call fails
     holder: str | None = None
@@ -104,7 +104,11 @@ class FakeHaproxy:
         fault = self.fail(change)
         if fault is not None:
             raise fault
-        self.changes.append(change)
+        applied = self._carry_out(change)
+        self.changes.append(change)  # only what was done: a refused change changed nothing
+        return applied
+
+    def _carry_out(self, change: Change) -> Applied:
         if isinstance(change, SetMapEntry):
             self._map(change.map_file)[change.key] = change.value
             return Applied(runtime_ms=0.1)

@@ -3,9 +3,9 @@
 Runtime commands travel through the connection to HAProxy's Unix socket (`direct-streamlocal`), with no remote
 process: 0.7 ms a command (median, loopback), against 5 ms for a remote `socat` per command and 209 ms for an
 OpenSSH client per command (BENCHMARKS.md). Files (the map file, the server-state file) are written over
-SFTP, to a temporary name and renamed, so a reader never sees half a file. The release lock is flock(1) held
-by a remote process for as long as the connection lives: a run that crashes or loses its connection releases
-it at once.
+SFTP, to a temporary name and renamed, so a reader never sees half a file. The release lock is ssh_lock.py.
+`SshHost` is the engine's HaproxyPort: it turns the switching vocabulary into runtime commands (core/haproxy.py)
+and SFTP writes; `SshConnector` is its Connector.
 """
 
 from __future__ import annotations
@@ -14,19 +14,19 @@ import asyncio
 import os
 import re
 import secrets
-import shlex
 import time
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from pathlib import PurePosixPath
 
 import asyncssh
 
 from bluegreen.adapters.http import HttpProber
+from bluegreen.adapters.ssh_lock import COMMAND_TIMEOUT_S, held
 from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
 from bluegreen.engine.ports import Applied, Reached
-from bluegreen.errors import HostKeyError, LockBusyError, RuntimeApiError, UnreachableError
+from bluegreen.errors import HostKeyError, RuntimeApiError, UnreachableError
 from bluegreen.model import Endpoint, HaproxyHost, HostInfo, ServerView
 from bluegreen.switching.base import (
     Answers,
@@ -41,8 +41,6 @@ from bluegreen.switching.base import (
 
 __all__ = ["COMMAND_TIMEOUT_S", "Credentials", "SshConnector", "SshHost", "Streams", "connect", "run_holder"]
 
-COMMAND_TIMEOUT_S = 10.0
-LOCK_BUSY = 75  # flock's exit status when the wait ran out (-E)
 _RECORD = re.compile(r"record-[0-9a-f]{16}")
 
 Streams = tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]]
@@ -160,40 +158,9 @@ class SshHost:
             raise OSError(f"{self.host.name} cannot reach {host}:{port}: {exc.reason}") from exc
         return reader, writer
 
-    @asynccontextmanager
-    async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
-        """Hold this host's release lock; LockBusyError after `wait_s` if another run keeps it."""
-        process = await self._conn.create_process(_lock_command(self.host.lock_path, holder, wait_s))
-        try:
-            line = await asyncio.wait_for(process.stdout.readline(), wait_s + COMMAND_TIMEOUT_S)
-            if line.strip() != "locked":
-                said = await asyncio.wait_for(process.stderr.read(), COMMAND_TIMEOUT_S)
-                await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
-                raise await self._lock_error(process.exit_status, said, wait_s)
-        except TimeoutError:
-            process.close()
-            raise UnreachableError(f"{self.host.name}: no answer while taking the lock {self.host.lock_path}") from None
-        try:
-            yield
-        finally:
-            process.stdin.write_eof()
-            with suppress(TimeoutError):  # the lock goes with the connection anyway
-                await asyncio.wait_for(process.wait(), COMMAND_TIMEOUT_S)
-            process.close()
-
-    async def _lock_error(self, status: int | None, said: str, wait_s: float) -> Exception:
-        if status != LOCK_BUSY:
-            return UnreachableError(
-                f"{self.host.name}: cannot take the release lock {self.host.lock_path} "
-                f"(exit status {status}: {' '.join(said.split())[:200] or 'no message'})",
-                hint="the SSH user needs flock(1) (util-linux) and write access to the lock file's folder",
-            )
-        holder = await self.read_file(f"{self.host.lock_path}.holder")
-        return LockBusyError(
-            f"{self.host.name}: another release holds the lock {self.host.lock_path} "
-            f"(waited {wait_s:g} s; holder: {(holder or 'unknown').strip()})",
-            hint="wait for it to finish and run again; a crashed run's lock is released when its connection closes",
-        )
+    def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
+        """This host's release lock; LockBusyError after `wait_s` if another run keeps it."""
+        return held(self._conn, self.host, holder, wait_s, self.read_file)
 
     async def _sftp_client(self) -> asyncssh.SFTPClient:
         if self._sftp is None:
@@ -213,12 +180,6 @@ class SshHost:
             if conn is not None:
                 conn.close()
                 await conn.wait_closed()
-
-
-def _lock_command(lock_path: str, holder: str, wait_s: float) -> str:
-    script = 'printf "%s\\n" "$1" > "$2.holder"; echo locked; exec cat >/dev/null'
-    args = ["flock", "-w", f"{wait_s:g}", "-E", str(LOCK_BUSY), lock_path, "sh", "-c", script, "sh", holder, lock_path]
-    return shlex.join(args)
 
 
 async def _mode_of(sftp: asyncssh.SFTPClient, path: str) -> int | None:
