@@ -19,11 +19,11 @@ from bluegreen.action.run import Run, connector, ledger, no_release, notes_markd
 from bluegreen.action.trust import proposal
 from bluegreen.adapters.git import Checkout, GitTree
 from bluegreen.adapters.github import GitHub
+from bluegreen.core.drift import live_by_host, observed_live
 from bluegreen.engine.jobs import status_job
 from bluegreen.errors import BluegreenError, InputError, Location
 from bluegreen.report import doc
 from bluegreen.report.doc import Bold, Code, Heading, Para, Spans
-from bluegreen.report.status import observed_live
 
 
 def status(run: Run) -> int:
@@ -38,7 +38,7 @@ def status(run: Run) -> int:
     markdown = report.status_markdown(observation, state.environments, recorded) + notes_markdown(notes)
     live = {}
     for name, seen in observation.apps.items():
-        color = observed_live(seen)
+        color = observed_live(live_by_host(seen))
         live[name] = {"color": color.value, "version": seen.colors[color].version} if color else None
     return run.finish(markdown, {"result": "noop", "apps": "[]", "live": json.dumps(live)}, 0)
 
