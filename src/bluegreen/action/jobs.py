@@ -7,40 +7,32 @@ on), the job summary and the step outputs; then the exit code says how it went.
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TextIO
 
-from bluegreen import report
 from bluegreen.action import workflow
 from bluegreen.action.context import Context, Inputs, decide
 from bluegreen.action.plan import plan
 from bluegreen.action.release import release
-from bluegreen.action.run import Run, connector, ledger, no_release, notes_markdown, with_inputs
+from bluegreen.action.run import Run, connector, ledger, no_release, reported, status_outputs, with_overrides
 from bluegreen.action.trust import proposal
 from bluegreen.adapters.git import Checkout, GitTree
 from bluegreen.adapters.github import GitHub
 from bluegreen.engine.jobs import status_job
 from bluegreen.errors import BluegreenError, InputError, Location
-from bluegreen.report import doc
-from bluegreen.report.doc import Bold, Code, Heading, Para, Spans
-from bluegreen.report.status import observed_live
+from bluegreen.report import action as reports
 
 
 def status(run: Run) -> int:
     """What HAProxy routes now, against bluegreen's record (the one the hosts remember, as a release reads it)."""
     with Checkout.open(run.context.workspace) as checkout:
-        head, checked_out = proposal(checkout, run.context, run.inputs.state_dir, with_status=False)
-        state = with_inputs(checked_out, run.inputs)
+        head, checked_out = proposal(checkout, run.context, run.inputs, with_status=False)
+        state = with_overrides(checked_out, run.inputs)
         ssh = connector(run, state, GitTree(checkout, head))
     record = ledger(run, state.status_path)
     observation, recorded = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
     notes = [*record.notes, record.refused]  # a history that cannot be told is worth saying here too
-    markdown = report.status_markdown(observation, state.environments, recorded) + notes_markdown(notes)
-    live = {}
-    for name, seen in observation.apps.items():
-        color = observed_live(seen)
-        live[name] = {"color": color.value, "version": seen.colors[color].version} if color else None
-    return run.finish(markdown, {"result": "noop", "apps": "[]", "live": json.dumps(live)}, 0)
+    markdown = reports.status_markdown(observation, state.environments, recorded, notes)
+    return run.finish(markdown, status_outputs(observation), 0)
 
 
 # --- the entry point ------------------------------------------------------------------------------------------
@@ -69,10 +61,8 @@ def run_action(environ: dict[str, str], out: TextIO) -> int:
     except BluegreenError as error:
         return _failed_early(environ, out, error)
     run = Run(context, inputs, decision, github, out, environ, pr=decision.pr)
-    try:
-        return JOBS[decision.mode](run)
-    except BluegreenError as error:
-        return _failed(run, error)
+    job = JOBS[decision.mode]
+    return reported(run, lambda: job(run))
 
 
 WRITE_INTERVAL = "BLUEGREEN_GITHUB_WRITE_INTERVAL_S"
@@ -96,30 +86,7 @@ def _write_interval(environ: dict[str, str]) -> float:
 def _failed_early(environ: dict[str, str], out: TextIO, error: BluegreenError) -> int:
     """An input or the event is wrong: no job started. Still the annotation, the summary and the outputs."""
     workflow.annotate_error(out, error)
-    markdown = _failure_markdown("run", error)
+    markdown = reports.failure_markdown("run", error)
     workflow.append_summary(environ.get("GITHUB_STEP_SUMMARY"), markdown)
     workflow.write_outputs(environ.get("GITHUB_OUTPUT"), {**no_release("failed"), "report": markdown})
     return error.exit_code
-
-
-def _failure_markdown(what: str, error: BluegreenError) -> str:
-    # The message may quote the PR's own files (a value, a name): it is escaped like every report text.
-    where: Spans = (Code(str(error.location)), ": ") if error.location else ()
-    hint = (Para((Bold("What to do:"), f" {error.hint}")),) if error.hint else ()
-    return doc.markdown(
-        (
-            Heading(2, (f"❌ bluegreen {what} failed",)),
-            Para((Bold(error.title), ": ", *where, error.message)),
-            *hint,
-        )
-    )
-
-
-def _failed(run: Run, error: BluegreenError) -> int:
-    workflow.annotate_error(run.out, error)
-    markdown = _failure_markdown(run.decision.mode or "run", error)
-    sha = run.decision.pr_head_sha
-    if run.decision.mode == "plan" and sha and not run.decision.fork:
-        context, url = run.inputs.plan_status_context, run.context.run_url
-        run.best_effort("the commit status", lambda: run.github.set_status(sha, "error", error.title, context, url))
-    return run.finish(markdown, no_release("failed"), error.exit_code)

@@ -5,17 +5,16 @@ static checks only, and connects nowhere."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
-from bluegreen import report
 from bluegreen.action.run import (
     Run,
     connector,
     has_key,
     ledger,
     no_release,
-    notes_markdown,
     outcome_outputs,
-    with_inputs,
+    with_overrides,
 )
 from bluegreen.action.trust import StaticOnly, Trusted, for_pull_request, proposal
 from bluegreen.adapters.git import Checkout, GitTree
@@ -24,26 +23,14 @@ from bluegreen.engine.jobs import plan_job
 from bluegreen.engine.release import Request
 from bluegreen.errors import RESULT_EXIT_CODES
 from bluegreen.model import Status, Trigger
-from bluegreen.report import doc
-from bluegreen.report.doc import Block, Bold, Heading, Para
-
-FORK = (
-    "This pull request comes from a fork, so the workflow has no SSH key and a read-only token: HAProxy and the "
-    "app servers were not asked, and no comment or status was set. A maintainer can run the plan with "
-    "`workflow_dispatch` (mode `plan`) before merging."
-)
-NO_KEY = (
-    "The plan job has no deploy key (the input `ssh_private_key` is empty), so HAProxy and the app servers were "
-    "not asked. The release checks everything again before it switches."
-)
+from bluegreen.report import action as reports
 
 
 def plan(run: Run) -> int:
     with Checkout.open(run.context.workspace) as checkout:
-        head, proposed = proposal(checkout, run.context, run.inputs.state_dir)
-        with_inputs(proposed, run.inputs)  # the `apps` input names apps of live.json
+        head, proposed = proposal(checkout, run.context, run.inputs)
         if run.decision.fork:
-            return _static_plan(run, StaticOnly(proposed, FORK), fork=True)
+            return _static_plan(run, StaticOnly(proposed, reports.FORK), fork=True)
         if run.decision.pr is None:  # workflow_dispatch: the checked-out branch is what was merged
             trusted: Trusted | StaticOnly = Trusted(proposed, GitTree(checkout, head))
         else:
@@ -51,16 +38,16 @@ def plan(run: Run) -> int:
         if isinstance(trusted, StaticOnly):
             return _static_plan(run, trusted)
         if not has_key(run, trusted.state):
-            return _static_plan(run, StaticOnly(proposed, NO_KEY, trusted.refusal))
+            return _static_plan(run, StaticOnly(proposed, reports.NO_KEY, trusted.refusal))
         ssh = connector(run, trusted.state, trusted.source)
     record = ledger(run, proposed.status_path)
-    state = with_inputs(trusted.state, run.inputs)
+    state = with_overrides(trusted.state, run.inputs)
     request = Request(state.desired, state.environments, Status(), run.inputs.apps, _pr_trigger(run), trusted.refusal)
     outcome = asyncio.run(plan_job(request, ssh, run.progress, record))
     ok = outcome.result != "refused"
     refused = trusted.refusal or "the release would be refused: see the PR comment"
     _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else refused)
-    markdown = report.outcome_markdown(outcome) + notes_markdown([*trusted.notes, *record.notes])
+    markdown = reports.plan_markdown(outcome, [*trusted.notes, *record.notes])
     return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 
 
@@ -74,16 +61,11 @@ def _commit_status(run: Run, state: CommitState, description: str) -> None:
 def _static_plan(run: Run, static: StaticOnly, *, fork: bool = False) -> int:
     """The files are valid against their schemas; nothing more can be said without trusting what to connect to.
     Whether the pull request edits status.json is still told (and refused) when the base commit is there."""
-    state, why = static.proposed, static.why[:1].upper() + static.why[1:]
-    apps = ", ".join(f"{name} → {app.live.title}" for name, app in state.desired.apps.items())
-    blocks: list[Block] = [Heading(2, ("bluegreen plan: static checks only",))]
-    blocks.append(Para((f"The state files are valid ({apps}). ", why)))
-    if static.refusal:
-        blocks.append(Para((Bold("Refused:"), f" {static.refusal}")))
-    markdown = doc.markdown(tuple(blocks))
+    state = static.proposed
+    markdown = reports.static_plan_markdown(state.desired, static.why, static.refusal)
     code = RESULT_EXIT_CODES["refused"] if static.refusal else 0
     if fork:
-        run.pr = None  # a read-only token cannot comment
+        run = replace(run, pr=None)  # a read-only token cannot comment
     elif static.refusal or static.unchecked:
         unchecked = f"static checks only, and whether this PR edits {state.status_path} cannot be told: {static.why}"
         _commit_status(run, "failure", static.refusal or unchecked)

@@ -9,21 +9,21 @@ status.json by hand, or a run for a commit older than the last release's, is ref
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 
-from bluegreen import report
+from bluegreen import config
 from bluegreen.action import workflow
 from bluegreen.action.run import (
     Run,
     connector,
     ledger,
     no_release,
-    notes_markdown,
     outcome_outputs,
     recordable,
-    run_link,
-    with_inputs,
+    reported,
+    with_overrides,
 )
 from bluegreen.action.trust import for_push, last_released_commit, proposal, stale_run
 from bluegreen.adapters.git import Checkout
@@ -33,50 +33,49 @@ from bluegreen.engine.jobs import release_job
 from bluegreen.engine.release import Request
 from bluegreen.errors import RESULT_EXIT_CODES
 from bluegreen.model import Environments, Outcome, Plan, Status, Trigger
-from bluegreen.report import doc
-from bluegreen.report.doc import Heading, Para
+from bluegreen.report import action as reports
 
 
 def release(run: Run) -> int:
     with Checkout.open(run.context.workspace) as checkout:  # open throughout: the stale-run check reads history
-        head, merged = proposal(checkout, run.context, run.inputs.state_dir, with_status=False)
+        head, merged = proposal(checkout, run.context, run.inputs, with_status=False)
         pull = run.github.merged_pull_for_commit(head)
-        run.pr = pull.number if pull else None  # from here on, an error is reported on the pull request too
-        trusted = for_push(checkout, run.context, head, merged)
-        ssh = connector(run, merged, trusted.source)
-        state = with_inputs(trusted.state, run.inputs)
-        refused = _approval_refusal(run, pull)
-        if refused is not None:
-            return refused
-        record = ledger(
-            run,
-            state.status_path,
-            start=head if run.inputs.status_branch else None,
-            commit_status=run.inputs.commit_status,
-            stale=lambda status: stale_run(checkout, head, status),
-        )
-        deployments: dict[str, int] = {}
-        trigger = _merge_trigger(run, pull, head)
-        request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
-        outcome = asyncio.run(
-            release_job(
-                request,
-                ssh,
-                run.progress,
-                record,
-                run_holder(run.environ),
-                announce=lambda plan: _announce(run, plan, deployments),
-            )
-        )
-        # the PRs this release took along, by the history it was judged by
-        also = _skipped_prs(run, checkout, record.status, head, state.live_path)
+        on_pr = replace(run, pr=pull.number if pull else None)  # from here on, an error is reported on the PR too
+        return reported(on_pr, lambda: _release_merged(on_pr, checkout, head, merged, pull))
+
+
+def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.State, pull: PullInfo | None) -> int:
+    trusted = for_push(checkout, run.context, head, merged)
+    ssh = connector(run, merged, trusted.source)
+    state = with_overrides(trusted.state, run.inputs)
+    refused = _approval_refusal(run, pull)
+    if refused is not None:
+        return refused
+    record = ledger(
+        run,
+        state.status_path,
+        start=head if run.inputs.status_branch else None,
+        commit_status=run.inputs.commit_status,
+        stale=lambda status: stale_run(checkout, head, status),
+    )
+    deployments: dict[str, int] = {}
+    trigger = _merge_trigger(run, pull, head)
+    request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
+    announce = partial(_announce, run, deployments=deployments)
+    outcome = asyncio.run(release_job(request, ssh, run.progress, record, run_holder(run.environ), announce))
+    # the PRs this release took along, by the history it was judged by
+    also = _skipped_prs(run, checkout, record.status, head, state.live_path)
     outcome = replace(outcome, trigger=replace(outcome.trigger, also_prs=also))
     _deployment_results(run, state.environments, outcome, deployments)
-    for title, said in (("bluegreen's record", "; ".join(record.notes)), ("status.json not committed", record.warning)):
+    _warn_about_the_record(run, record.notes, record.warning)
+    markdown = reports.release_markdown(outcome, record.notes, record.warning)
+    return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
+
+
+def _warn_about_the_record(run: Run, notes: Sequence[str], warning: str | None) -> None:
+    for title, said in (("bluegreen's record", "; ".join(notes)), ("status.json not committed", warning)):
         if said:
             workflow.annotate(run.out, "warning", said, title=title)
-    markdown = report.outcome_markdown(outcome) + notes_markdown(record.notes) + notes_markdown([record.warning], "⚠️")
-    return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
 
 
 def _approval_refusal(run: Run, pull: PullInfo | None) -> int | None:
@@ -86,12 +85,7 @@ def _approval_refusal(run: Run, pull: PullInfo | None) -> int | None:
     approved, why = run.github.approved_by_other(pull.number) if pull else (False, "a direct push has no review")
     if approved:
         return None
-    markdown = doc.markdown(
-        (
-            Heading(2, ("❌ bluegreen release refused",)),
-            Para((f"An approving review is required: {why}. Nothing was changed.",)),
-        )
-    )
+    markdown = reports.approval_refused_markdown(why)
     return run.finish(markdown, no_release("refused"), RESULT_EXIT_CODES["refused"])
 
 
@@ -115,9 +109,8 @@ def _skipped_prs(run: Run, checkout: Checkout, status: Status, head: str, live_p
     return tuple(dict.fromkeys(p.number for p in found if p is not None and p.number != run.pr))
 
 
-def _announce(run: Run, plan: Plan, deployments: dict[str, int]) -> None:
-    switches = ", ".join(f"{app.app} {app.from_color.title} → {app.to_color.title}" for app in plan.switches)
-    run.comment(f"## ⏳ bluegreen is switching: {switches}\n\n{run_link(run)}\n")
+def _announce(run: Run, plan: Plan, *, deployments: dict[str, int]) -> None:
+    run.comment(reports.switching_markdown(plan, run.context.run_url))
     if not run.inputs.deployments:
         return
     for app in plan.switches:

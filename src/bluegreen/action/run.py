@@ -1,14 +1,17 @@
 """One Action run: where it reads and writes, the PR it reports to, and what every job shares (the inputs'
-overrides of the state, the SSH credentials, the outputs)."""
+overrides of the state, the SSH credentials, the outputs, how an error ends the run).
+
+A Run is frozen: a job that learns the PR to report to (a release finds its merged pull request) makes a new one
+with `dataclasses.replace`, and reports its own errors with it (`reported`)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TextIO, TypeVar
 
-from bluegreen import config
+from bluegreen import config, report
 from bluegreen.action import workflow
 from bluegreen.action.context import Context, Decision, Inputs
 from bluegreen.adapters.github import GitHub
@@ -16,17 +19,16 @@ from bluegreen.adapters.github_ledger import GitHubLedger
 from bluegreen.adapters.ssh import SshConnector
 from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.config.sources import Source
-from bluegreen.core import planner
-from bluegreen.errors import GitHubError, InputError, Location
-from bluegreen.model import Environments, Outcome
-from bluegreen.report import doc
-from bluegreen.report.doc import Para
+from bluegreen.core.drift import live_by_host, observed_live
+from bluegreen.errors import BluegreenError, GitHubError, InputError, Location
+from bluegreen.model import Observation, Outcome
+from bluegreen.report import action as reports
 
 MARKER = "<!-- bluegreen:report -->"
 Recorded = TypeVar("Recorded", str, int)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Run:
     """One Action run: where it reads and writes, and the PR it reports to."""
 
@@ -43,7 +45,8 @@ class Run:
 
     def comment(self, markdown: str) -> None:
         if self.pr is not None and self.inputs.comment:
-            self.best_effort("the PR comment", lambda: self.github.upsert_comment(self.pr or 0, MARKER, markdown))
+            body = report.truncate_markdown(markdown)  # GitHub refuses a comment over its limit
+            self.best_effort("the PR comment", lambda: self.github.upsert_comment(self.pr or 0, MARKER, body))
 
     def best_effort(self, what: str, call: Callable[[], object]) -> None:
         """GitHub bookkeeping (comment, deployment) must never undo or hide a release: a failure is a warning."""
@@ -60,22 +63,17 @@ class Run:
         return code
 
 
-def with_inputs(state: config.State, inputs: Inputs) -> config.State:
-    """The state with the inputs' verification overrides; the `apps` input must name apps of live.json."""
-    planner.selected_apps(state.desired, inputs.apps, state.live_path)
-    return replace(state, environments=verify_overrides(state.environments, inputs))
-
-
-def verify_overrides(environments: Environments, inputs: Inputs) -> Environments:
+def with_overrides(state: config.State, inputs: Inputs) -> config.State:
+    """The state a job decides from, with the inputs' verification overrides: applied once, to that state."""
     apps = {}
-    for name, app in environments.apps.items():
+    for name, app in state.environments.apps.items():
         verify = app.verify
         if inputs.verify_window_s is not None:
             verify = replace(verify, window_s=inputs.verify_window_s)
         if inputs.rollback_on_failure is not None:
             verify = replace(verify, rollback_on_failure=inputs.rollback_on_failure)
         apps[name] = replace(app, verify=verify)
-    return replace(environments, apps=apps)
+    return replace(state, environments=replace(state.environments, apps=apps))
 
 
 def has_key(run: Run, state: config.State) -> bool:
@@ -129,16 +127,35 @@ def outcome_outputs(outcome: Outcome) -> dict[str, str]:
     return {"result": outcome.result, "apps": json.dumps(released), "live": json.dumps(live)}
 
 
-def notes_markdown(notes: Iterable[str | None], mark: str = "ℹ️") -> str:
-    """Notes under a report, escaped like every report text (they quote paths, names and GitHub's answers)."""
-    return "".join("\n" + doc.markdown((Para((f"{mark} ", note)),)) for note in notes if note)
-
-
-def run_link(run: Run) -> str:
-    url = run.context.run_url
-    return f"[Follow the run]({url})" if url else ""
+def status_outputs(observation: Observation) -> dict[str, str]:
+    """A status run releases nothing; `live` is the color (and its version) every HAProxy host agrees on, per app."""
+    live = {}
+    for name, seen in observation.apps.items():
+        color = observed_live(live_by_host(seen))
+        live[name] = {"color": color.value, "version": seen.colors[color].version} if color else None
+    return {"result": "noop", "apps": "[]", "live": json.dumps(live)}
 
 
 def no_release(result: str) -> dict[str, str]:
     """The outputs of a run that released nothing."""
     return {"result": result, "apps": "[]", "live": "{}"}
+
+
+def failed(run: Run, error: BluegreenError) -> int:
+    """A job ended in an error: the annotation, the report (and a plan's commit status), the error's exit code."""
+    workflow.annotate_error(run.out, error)
+    sha = run.decision.pr_head_sha
+    if run.decision.mode == "plan" and sha and not run.decision.fork:
+        context, url = run.inputs.plan_status_context, run.context.run_url
+        run.best_effort("the commit status", lambda: run.github.set_status(sha, "error", error.title, context, url))
+    return run.finish(
+        reports.failure_markdown(run.decision.mode or "run", error), no_release("failed"), error.exit_code
+    )
+
+
+def reported(run: Run, job: Callable[[], int]) -> int:
+    """`job()`, its error reported with `run` (a Run that knows the PR the outer one did not)."""
+    try:
+        return job()
+    except BluegreenError as error:
+        return failed(run, error)

@@ -20,8 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from bluegreen import config
-from bluegreen.action.context import Context, Decision
+from bluegreen.action.context import Context, Decision, Inputs
 from bluegreen.adapters.git import Checkout, GitTree, MissingCommit, full_sha
+from bluegreen.core import planner
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Desired, Status
 
@@ -47,10 +48,11 @@ class StaticOnly:
 
 
 def proposal(
-    checkout: Checkout, context: Context, state_dir: str, *, with_status: bool = True
+    checkout: Checkout, context: Context, inputs: Inputs, *, with_status: bool = True
 ) -> tuple[str, config.State]:
-    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked
-    (a release reads its history from bluegreen's record instead: `with_status=False`)."""
+    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked,
+    with the `apps` input checked against live.json (a release reads its history from bluegreen's record
+    instead: `with_status=False`)."""
     sha = context.sha or checkout.head()
     if not checkout.has(sha):
         raise InputError(
@@ -58,7 +60,9 @@ def proposal(
             hint="check out the event's commit (actions/checkout does by default)",
             location=Location("GITHUB_SHA"),
         )
-    return sha, config.load_state(GitTree(checkout, sha), state_dir, with_status=with_status)
+    state = config.load_state(GitTree(checkout, sha), inputs.state_dir, with_status=with_status)
+    planner.selected_apps(state.desired, inputs.apps, state.live_path)
+    return sha, state
 
 
 def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed: config.State) -> Trusted | StaticOnly:

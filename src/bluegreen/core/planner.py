@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bluegreen.core import haproxy
+from bluegreen.core import drift, haproxy
+from bluegreen.core.drift import LiveByHost
 from bluegreen.core.versions import compare, label, plain, same_version
 from bluegreen.errors import InputError, Location
 from bluegreen.model import (
@@ -67,7 +68,7 @@ def selected_apps(desired: Desired, only: Sequence[str], display: str) -> tuple[
 
 def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen: AppObservation) -> AppPlan:
     to = wanted.live
-    live_by_host = {host: view.live for host, view in seen.hosts.items()}
+    live_by_host = drift.live_by_host(seen)
     hosts = tuple(host for host, live in live_by_host.items() if live != to)
     source = to.other
     kind = _kind(recorded.history, source, to, seen.colors[to].version)
@@ -174,18 +175,17 @@ def _pin(pinned: str, standby: str | None) -> Check:
     )
 
 
-def _drift(recorded: AppStatus, live_by_host: dict[str, Color | None]) -> tuple[str, ...]:
-    drift = []
-    colors = set(live_by_host.values())
-    if len(colors) > 1:
-        drift.append("HAProxy hosts disagree: " + ", ".join(f"{h} → {_title(c)}" for h, c in live_by_host.items()))
-    if recorded.live is not None:
-        for host, live in live_by_host.items():
-            if live != recorded.live.color:
-                drift.append(
-                    f"status.json records {recorded.live.color.title} as LIVE, {host} routes to {_title(live)}"
-                )
-    return tuple(drift)
+def _drift(recorded: AppStatus, live_by_host: LiveByHost) -> tuple[str, ...]:
+    """The plan's words for the drift rule (core.drift)."""
+    lines = []
+    if drift.hosts_disagree(live_by_host):
+        lines.append("HAProxy hosts disagree: " + ", ".join(f"{h} → {_title(c)}" for h, c in live_by_host.items()))
+    record = recorded.live.color if recorded.live else None
+    said = f"status.json records {record.title} as LIVE" if record else "status.json records no LIVE"
+    lines += [
+        f"{said}, {host} routes to {_title(live_by_host[host])}" for host in drift.drifted_hosts(live_by_host, record)
+    ]
+    return tuple(lines)
 
 
 def _notes(kind: Kind, recorded: AppStatus, hosts: tuple[str, ...]) -> tuple[str, ...]:

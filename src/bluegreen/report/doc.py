@@ -1,6 +1,7 @@
 """The reports' document: blocks of spans, rendered as GitHub Markdown or as terminal text.
 
-The builders (`report`, `report_status`) say *what* to show; this module alone says *how*, and it alone escapes.
+The builders (report/outcome.py, status.py, action.py) say *what* to show; this module alone says *how*, it alone
+escapes, and it alone keeps a comment under GitHub's size limit (`truncate_markdown`).
 Every string a builder hands in is treated as untrusted: versions, reasons and host answers come from outside.
   Markdown   control and bidi characters shown as {U+XXXX}, newlines folded, Markdown and HTML punctuation escaped,
              so a hostile string cannot break a table, start a heading, inject HTML or a link; and a zero-width
@@ -128,7 +129,7 @@ _ZWSP = "\u200b"  # zero width space: invisible, and none that clean() lets thro
 _AUTOLINK_STARTS = re.compile(r":(?=//)|(?i:www)(?=\.)|(?<=[A-Za-z0-9._+-])(?=@)")
 _LOGIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?")
 _LINE_START = re.compile(r"^(\d{1,9}(?=[.)](?:\s|$)))?([#+.)-])")  # a heading, a bullet, `1.` or `1)`
-_SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(/[A-Za-z0-9._~/%+=?#-]*)?")  # nothing that ends a link early
+_SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/%+=?#-]*)?")  # nothing ends a link early
 _SAFE_CODE = re.compile(r"[A-Za-z0-9._:/@+ -]+")
 
 

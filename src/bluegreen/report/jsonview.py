@@ -5,6 +5,7 @@ Apps are objects keyed by app name, in the order of the state files; absent valu
 
 from __future__ import annotations
 
+from bluegreen.core.drift import live_by_host, observed_live
 from bluegreen.model import (
     AppOutcome,
     Check,
@@ -20,7 +21,7 @@ from bluegreen.model import (
     Status,
     Trigger,
 )
-from bluegreen.report.status import app_drift, app_names, host_names, observed_live
+from bluegreen.report.status import app_drift, app_names, host_names
 
 
 def outcome_json(outcome: Outcome) -> dict[str, object]:
@@ -104,7 +105,7 @@ def _app_status_json(name: str, observation: Observation, status: Status) -> dic
         "recorded_live": _record_json(recorded.live if recorded else None),
         "recorded_standby": _record_json(recorded.standby if recorded else None),
         "observed": seen is not None,
-        "observed_live": _color_json(observed_live(seen)) if seen else None,
+        "observed_live": _color_json(observed_live(live_by_host(seen))) if seen else None,
         "hosts": {host: _view_json(view) for host, view in seen.hosts.items()} if seen else {},
         "colors": {color.value: _probe_json(probe) for color, probe in seen.colors.items()} if seen else {},
         "drift": list(app_drift(name, observation, status)),

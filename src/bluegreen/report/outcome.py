@@ -1,8 +1,8 @@
 """What a release did, or what merging will do (a dry run), as Markdown, terminal text and JSON. Pure.
 
-The Markdown goes to the PR comment and the job summary (`truncate_markdown` keeps it under GitHub's limit),
-the text to the terminal, the JSON (`report_json`) to `--json`. `bluegreen status` has its own report in
-`report_status`. Everything a caller needs is re-exported here; the rendering and escaping live in `report_doc`.
+The Markdown goes to the PR comment and the job summary, the text to the terminal; the JSON (report/jsonview.py)
+to `--json`. `bluegreen status` has its own report in report/status.py; the rendering, the escaping and the size
+limit live in report/doc.py.
 """
 
 from __future__ import annotations
@@ -29,20 +29,7 @@ from bluegreen.report.doc import (
     markdown,
     step_tone,
     text,
-    truncate_markdown,
 )
-from bluegreen.report.jsonview import outcome_json, status_json
-from bluegreen.report.status import status_markdown, status_text
-
-__all__ = [
-    "outcome_json",
-    "outcome_markdown",
-    "outcome_text",
-    "status_json",
-    "status_markdown",
-    "status_text",
-    "truncate_markdown",
-]
 
 RESULT_TONES: dict[Result, Tone] = {
     "success": "ok",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bluegreen.core.drift import drifted_hosts, live_by_host
 from bluegreen.core.versions import label as version_label
 from bluegreen.model import (
     AppObservation,
@@ -124,12 +125,6 @@ def _health(probe: ColorProbe) -> Spans:
     return (mark("ok" if probe.healthy else "bad"), f" {probe.passed}/{probe.asked} probes passed{error}")
 
 
-def observed_live(seen: AppObservation) -> Color | None:
-    """The LIVE color every HAProxy host agrees on; None when they disagree or none routes to a color."""
-    colors = {view.live for view in seen.hosts.values()}
-    return next(iter(colors)) if len(colors) == 1 else None
-
-
 def _recorded_line(recorded: AppStatus) -> str:
     if recorded.live is None:
         return "Recorded in state/status.json: no LIVE yet"
@@ -143,12 +138,13 @@ def _recorded_line(recorded: AppStatus) -> str:
 
 
 def app_drift(name: str, observation: Observation, status: Status) -> tuple[str, ...]:
-    """Where HAProxy's LIVE differs from the one status.json records, one line per HAProxy host."""
+    """Where HAProxy's LIVE differs from the one status.json records (core.drift), one line per HAProxy host."""
     seen = observation.apps.get(name)
+    if seen is None:
+        return ()
     record = status.apps.get(name, AppStatus()).live
     recorded = record.color if record else None
-    hosts = seen.hosts.items() if seen else ()
-    return tuple(line for host, view in hosts if (line := _host_drift(host, view, recorded)))
+    return tuple(_host_drift(host, seen.hosts[host], recorded) for host in drifted_hosts(live_by_host(seen), recorded))
 
 
 def _host_drift(host: str, view: HostAppView, recorded: Color | None) -> str:
@@ -156,9 +152,7 @@ def _host_drift(host: str, view: HostAppView, recorded: Color | None) -> str:
         return f"{host}: HAProxy routes to neither color ({view.routing})"
     if recorded is None:
         return f"{host}: HAProxy's LIVE is {view.live.title}, state/status.json records no LIVE"
-    if view.live is not recorded:
-        return f"{host}: HAProxy's LIVE is {view.live.title}, state/status.json records {recorded.title}"
-    return ""
+    return f"{host}: HAProxy's LIVE is {view.live.title}, state/status.json records {recorded.title}"
 
 
 def _drift_block(name: str, observation: Observation, status: Status) -> Block:

@@ -166,14 +166,29 @@ def test_going_forward_again_after_a_rollback_is_a_release() -> None:
     assert (result.action, result.kind) == ("switch", "release")
 
 
-def test_drift_between_status_and_haproxy_is_reported() -> None:
-    recorded = AppStatus(live=ColorRecord(BLUE, "2.4.1", "10.92.3.22:3001"))
-    result = plan(seen(live={"lb1": GREEN, "lb2": BLUE}), recorded=recorded)
-    assert result.hosts == ("lb1",)
-    assert result.drift == (
-        "HAProxy hosts disagree: lb1 → Green, lb2 → Blue",
-        "status.json records Blue as LIVE, lb1 routes to Green",
-    )
+BLUE_RECORDED = AppStatus(live=ColorRecord(BLUE, "2.4.1", "10.92.3.22:3001"))
+
+
+@pytest.mark.parametrize(
+    ("live", "recorded", "drift"),
+    [
+        (
+            {"lb1": GREEN, "lb2": BLUE},
+            BLUE_RECORDED,
+            (
+                "HAProxy hosts disagree: lb1 → Green, lb2 → Blue",
+                "status.json records Blue as LIVE, lb1 routes to Green",
+            ),
+        ),
+        ({"lb1": BLUE, "lb2": BLUE}, BLUE_RECORDED, ()),
+        ({"lb1": None}, BLUE_RECORDED, ("status.json records Blue as LIVE, lb1 routes to neither color",)),
+        ({"lb1": GREEN}, AppStatus(), ("status.json records no LIVE, lb1 routes to Green",)),
+    ],
+)
+def test_drift_between_status_and_haproxy_is_reported(
+    live: dict[str, Color | None], recorded: AppStatus, drift: tuple[str, ...]
+) -> None:
+    assert plan(seen(live=live), recorded=recorded).drift == drift
 
 
 def test_unknown_app_selection_is_an_input_error() -> None:

@@ -1,0 +1,35 @@
+"""Drift: where HAProxy's LIVE is not the one bluegreen recorded. Pure.
+
+The one rule, read by the planner (the plan's `Drift:` lines) and by `bluegreen status` (its drift lines and the
+JSON): each HAProxy host routes to one color, or to neither; a host drifts when that is not the recorded LIVE.
+A host that routes to neither color always drifts, and while no LIVE is recorded yet, so does every host: the
+record says nothing it could agree with. The hosts disagree when they do not all route to the same color.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bluegreen.model import AppObservation, Color
+
+LiveByHost = Mapping[str, Color | None]  # each HAProxy host's LIVE color; None where it routes to neither
+
+
+def live_by_host(seen: AppObservation) -> dict[str, Color | None]:
+    return {host: view.live for host, view in seen.hosts.items()}
+
+
+def drifted_hosts(live: LiveByHost, recorded: Color | None) -> tuple[str, ...]:
+    """The hosts whose LIVE is not the recorded one, in the order they were observed."""
+    return tuple(host for host, color in live.items() if color is None or color is not recorded)
+
+
+def hosts_disagree(live: LiveByHost) -> bool:
+    return len(set(live.values())) > 1
+
+
+def observed_live(live: LiveByHost) -> Color | None:
+    """The LIVE color every HAProxy host agrees on; None when they disagree, none routes to a color, or none
+    was observed."""
+    colors = set(live.values())
+    return next(iter(colors)) if len(colors) == 1 else None
