@@ -84,17 +84,6 @@ class PullInfo:
         return reverted_pull(self.title, self.body, self.base_repo)
 
 
-def fit_comment(text: str, limit: int = COMMENT_LIMIT) -> str:
-    """`text` if GitHub takes it, else its head cut at a line end, a code fence closed, and a note saying so."""
-    if len(text) <= limit:
-        return text
-    note = f"\n\n**This comment was cut:** it had {len(text):,} characters and GitHub keeps {limit:,}."
-    head = text[: limit - len(note) - len("\n```")]
-    line_end = head.rfind("\n")
-    head = head[:line_end] if line_end > len(head) // 2 else head
-    return head + ("\n```" if head.count("```") % 2 else "") + note
-
-
 def fit_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     """One line of at most `limit` characters, cut with an ellipsis."""
     line = " ".join(text.split())
@@ -287,7 +276,9 @@ class GitHub:
         """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""
         if not _MARKER.fullmatch(marker):
             raise ValueError(f"not a marker like <!-- bluegreen:plan -->: {marker!r}")
-        text = fit_comment(f"{marker}\n{body}")
+        text = f"{marker}\n{body}"
+        if len(text) > COMMENT_LIMIT:  # report.truncate_markdown keeps every report under it: this is a bug
+            raise ValueError(f"a comment of {len(text):,} characters, over GitHub's {COMMENT_LIMIT:,}")
         with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
             issue = self._repo.get_issue(number)
             mine = next((c for c in issue.get_comments() if _ours(c, marker)), None)

@@ -63,14 +63,14 @@ def status_to_json(status: Status) -> dict[str, object]:
 
 def _app_status_json(app: AppStatus) -> dict[str, object]:
     return {
-        "live": _color_json(app.live),
-        "standby": _color_json(app.standby),
+        "live": color_record_json(app.live),
+        "standby": color_record_json(app.standby),
         "last_release": _release_json(app.last_release) if app.last_release else None,
         "history": [_release_json(record) for record in app.history],
     }
 
 
-def _color_json(record: ColorRecord | None) -> dict[str, object] | None:
+def color_record_json(record: ColorRecord | None) -> dict[str, object] | None:
     if record is None:
         return None
     return {"color": record.color.value, "version": record.version, "address": record.address}

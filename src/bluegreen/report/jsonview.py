@@ -5,13 +5,13 @@ Apps are objects keyed by app name, in the order of the state files; absent valu
 
 from __future__ import annotations
 
+from bluegreen.config.status_file import color_record_json
 from bluegreen.core.drift import live_by_host, observed_live
 from bluegreen.model import (
     AppOutcome,
     Check,
     Color,
     ColorProbe,
-    ColorRecord,
     Environments,
     HostAppView,
     HostInfo,
@@ -63,20 +63,14 @@ def _app_json(app: AppOutcome) -> dict[str, object]:
         "durations_ms": dict(app.durations_ms),
         "switch_ms": app.switch_ms,
         "draining": app.draining,
-        "live": _record_json(app.live),
-        "standby": _record_json(app.standby),
+        "live": color_record_json(app.live),
+        "standby": color_record_json(app.standby),
         "reason": app.reason,
     }
 
 
 def _check_json(check: Check) -> dict[str, object]:
     return {"name": check.name, "ok": check.ok, "detail": check.detail, "about": check.about}
-
-
-def _record_json(record: ColorRecord | None) -> dict[str, object] | None:
-    if record is None:
-        return None
-    return {"color": record.color.value, "version": record.version, "address": record.address}
 
 
 # --- bluegreen status -------------------------------------------------------------------------------------------
@@ -102,8 +96,8 @@ def _app_status_json(name: str, observation: Observation, status: Status) -> dic
     seen = observation.apps.get(name)
     recorded = status.apps.get(name)
     return {
-        "recorded_live": _record_json(recorded.live if recorded else None),
-        "recorded_standby": _record_json(recorded.standby if recorded else None),
+        "recorded_live": color_record_json(recorded.live if recorded else None),
+        "recorded_standby": color_record_json(recorded.standby if recorded else None),
         "observed": seen is not None,
         "observed_live": _color_json(observed_live(live_by_host(seen))) if seen else None,
         "hosts": {host: _view_json(view) for host, view in seen.hosts.items()} if seen else {},

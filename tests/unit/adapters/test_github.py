@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bluegreen.adapters.github import COMMENT_LIMIT, GitHub, PullInfo, approval, fit_comment, fit_line, reverted_pull
+from bluegreen.adapters.github import COMMENT_LIMIT, GitHub, PullInfo, approval, fit_line, reverted_pull
 from bluegreen.errors import GitHubError, InputError
 from tests.fakegithub import FakeGitHub
 
@@ -152,33 +152,14 @@ def test_a_comment_quoting_the_marker_is_not_ours(fake_github: FakeGitHub, githu
     assert fake_github.comments(7) == [f"why does the bot write {MARKER}?", f"{MARKER}\nplan"]
 
 
-def test_a_comment_too_long_for_github_is_cut(fake_github: FakeGitHub, github: GitHub) -> None:
+def test_a_comment_too_long_for_github_is_refused_before_any_request(fake_github: FakeGitHub, github: GitHub) -> None:
+    """The report layer cuts a report to fit (report.truncate_markdown): a longer body here is a bug, not sent."""
     add_pull(fake_github)
-    github.upsert_comment(7, MARKER, "| host | state |\n" * 5000)
-    (stored,) = fake_github.comments(7)
-    assert len(stored) <= COMMENT_LIMIT
-    assert stored.startswith(MARKER + "\n| host")
-    assert stored.endswith("it had 85,024 characters and GitHub keeps 65,536.")
-
-
-CUT = "\n\n**This comment was cut:** it had {} characters and GitHub keeps {}."
-
-
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        pytest.param("short", 100, "short", id="fits"),
-        pytest.param("x" * 100, 100, "x" * 100, id="fits exactly"),
-        pytest.param("x" * 300, 100, "x" * 25 + CUT.format(300, 100), id="one long line"),
-        pytest.param("ab\n" * 40, 100, "ab\n" * 7 + "ab" + CUT.format(120, 100), id="at a line end"),
-        pytest.param("ab\n" + "c" * 40 + "\n", 100, "ab\n" + "c" * 40 + "\n", id="fits with its newline"),
-        pytest.param("ab\ncdefghijklmnopqrstuvwxyz\n" * 5, 100, "ab\ncdefghijklmnopqrstuvwx" + CUT.format(140, 100)),
-        pytest.param("```\n" + "code\n" * 40, 110, "```\n" + "code\n" * 6 + "```" + CUT.format(204, 110), id="fence"),
-    ],
-)
-def test_fit_comment(text: str, limit: int, expected: str) -> None:
-    assert fit_comment(text, limit) == expected
-    assert len(fit_comment(text, limit)) <= limit
+    before = len(fake_github.calls)
+    with pytest.raises(ValueError, match="over GitHub's 65,536"):
+        github.upsert_comment(7, MARKER, "x" * COMMENT_LIMIT)
+    assert len(fake_github.calls) == before
+    assert fake_github.comments(7) == []
 
 
 @pytest.mark.parametrize(
