@@ -78,15 +78,17 @@ class SshHost:
             haproxy.expect_empty(command, answer, self.host.name)
             return Applied(runtime_ms=elapsed)
         if isinstance(change, WriteMapEntry):
-            before = await self.read_file(change.map_file)
+            map_file, key, value = haproxy.path(change.map_file), haproxy.name(change.key), haproxy.name(change.value)
+            before = await self.read_file(map_file)
             if before is None:
-                raise RuntimeApiError(f"{self.host.name}: the map file {change.map_file} does not exist")
-            await self.write_file(change.map_file, haproxy.rewrite_map(before, change.key, change.value))
-            return Applied(undo=RestoreFile(change.map_file, before))
+                raise RuntimeApiError(f"{self.host.name}: the map file {map_file} does not exist")
+            await self.write_file(map_file, haproxy.rewrite_map(before, key, value))
+            return Applied(undo=RestoreFile(map_file, before))
         if isinstance(change, SaveServerStates):
-            await self.write_file(change.state_file, await self.runtime(haproxy.show_servers_state()))
+            state_file = haproxy.path(change.state_file)
+            await self.write_file(state_file, await self.runtime(haproxy.show_servers_state()))
             return Applied()
-        await self.write_file(change.path, change.text)
+        await self.write_file(haproxy.path(change.path), change.text)
         return Applied()
 
     async def recall(self, record: str) -> str | None:
