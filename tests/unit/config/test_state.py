@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator
 
 from bluegreen import config
 from bluegreen.adapters.files import WorkingTree
+from bluegreen.config import environment_rules
 from bluegreen.errors import InputError, Location, Problem
 from bluegreen.model import (
     AppEnvironment,
@@ -471,7 +472,7 @@ def test_two_spellings_of_one_map_file_switch_the_same_entry(spelling: str) -> N
     data = json.loads(ENVIRONMENTS)
     data["apps"]["copy"] = json.loads(json.dumps(data["apps"]["theoshift"]))
     data["apps"]["copy"]["switch"]["map_file"] = spelling
-    found = list(config.state._shared_switches(data["apps"]))
+    found = list(environment_rules.shared_switches(data["apps"]))
     assert found == [
         (
             ("apps", "copy", "switch"),
@@ -485,7 +486,7 @@ def test_the_same_key_in_another_map_file_is_another_entry() -> None:
     data = json.loads(ENVIRONMENTS)
     data["apps"]["copy"] = json.loads(json.dumps(data["apps"]["theoshift"]))
     data["apps"]["copy"]["switch"]["map_file"] = "/etc/haproxy/other/apps.map"
-    assert list(config.state._shared_switches(data["apps"])) == []
+    assert list(environment_rules.shared_switches(data["apps"])) == []
 
 
 @pytest.mark.parametrize(
