@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from bluegreen.core import haproxy
+from bluegreen.core.record import RECORD_NAME
 from bluegreen.engine.ports import Applied
 from bluegreen.errors import LockBusyError, RuntimeApiError, UnreachableError
 from bluegreen.model import (
@@ -141,11 +142,11 @@ class FakeHaproxy:
 
     async def recall(self, record: str) -> str | None:
         self._reachable()
-        return self.files.get(record)
+        return self.files.get(_record(record))
 
     async def keep(self, record: str, text: str) -> None:
         self._reachable()
-        self.files[record] = text
+        self.files[_record(record)] = text
 
     def live(self, app: AppEnvironment) -> Color | None:
         """The color this host routes `app` to now (its runtime state, as the method reads it)."""
@@ -171,6 +172,12 @@ class FakeHaproxy:
     def _reachable(self) -> None:
         if self.down:
             raise UnreachableError(f"{self.name}: the connection broke")
+
+
+def _record(name: str) -> str:
+    if not RECORD_NAME.fullmatch(name):  # as every transport: a record is named by core.record, nothing else
+        raise ValueError(f"unsafe record name {name!r}")
+    return name
 
 
 def _status(server: Server) -> str:

@@ -417,3 +417,22 @@ def test_pull_request_target_is_refused(rig: Rig, sandbox: Sandbox) -> None:
     assert ran.code == 2, ran.log
     assert "does not run on pull_request_target" in ran.log
     assert ran.outputs["result"] == "failed"
+
+
+def test_an_apps_input_naming_an_app_the_base_branch_does_not_know_yet_is_an_input_error(
+    rig: Rig, sandbox: Sandbox
+) -> None:
+    """A PR that adds an app plans without it (the base branch's environments.json does not know it): asking for
+    that app alone is the input error a plan reports on the PR, not a crash after connecting."""
+    environments: dict[str, Any] = json.loads((rig.dev / "state" / "environments.json").read_text())
+    newapp = json.loads(json.dumps(environments["apps"]["theoshift"]))
+    newapp["switch"]["key"] = "newapp.example"
+    environments["apps"]["newapp"] = newapp
+    live = {**{name: {"live": app["live"]} for name, app in rig.live()["apps"].items()}, "newapp": {"live": "green"}}
+    head = open_pr(rig, 41, live, branch="newapp", more={"state/environments.json": environments})
+    ran = rig.run("pull_request", pr_event(rig, "opened", 41, head), head, "refs/pull/41/merge", apps="newapp")
+    assert ran.code == 2, ran.log
+    assert "no app named 'newapp'" in ran.log
+    assert "no app named 'newapp'" in plain(rig.github.comments(41)[0])
+    assert "Traceback" not in ran.log
+    assert theoshift_route(sandbox) == "theoshift_green"

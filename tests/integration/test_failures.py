@@ -20,7 +20,7 @@ from bluegreen.engine.ports import Applied, HaproxyPort
 from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
-from bluegreen.switching.base import Answers, Change, Read
+from bluegreen.switching.base import Answers, Change, Read, SetMapEntry, SetServerStates
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.test_release import ldc_states, theoshift_route
@@ -66,7 +66,7 @@ class Faulty:
         return await self.strike(commands, lambda: self.inner.read(reads))
 
     async def apply(self, change: Change) -> Applied:
-        return await self.strike(haproxy.describe(change), lambda: self.inner.apply(change))
+        return await self.strike(_named(change), lambda: self.inner.apply(change))
 
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
         return self.inner.lock(holder, wait_s)
@@ -283,3 +283,10 @@ def test_any_exception_after_the_switch_is_a_failed_verification_and_traffic_goe
     assert [step.ok for step in app.steps] == [True, True, True, False, True]  # verified, switched back, recorded
     assert app.hosts == {"lb1": "restored"}
     assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def _named(change: Change) -> str:
+    """A change as the faults match it: a runtime change by its command line, a file write by its kind."""
+    if isinstance(change, SetMapEntry | SetServerStates):
+        return haproxy.change_command(change)
+    return type(change).__name__

@@ -1,7 +1,7 @@
 """The Action's face: GitHub's environment and event in, what to do out.
 
 Reads only what GitHub provides (GITHUB_*, INPUT_*, the event file), and checks all of it before anything
-starts: an input or an event field of the wrong shape is an InputError that names it. `action_jobs` does the work.
+starts: an input or an event field of the wrong shape is an InputError that names it. action/jobs.py does the work.
     pull_request (opened, synchronize, reopened)  -> plan: a sticky comment and a commit status
     push to the default branch                      -> release (a revert PR is a rollback)
     workflow_dispatch                               -> plan, release or status, as asked

@@ -1,5 +1,5 @@
 """The Action's plan on a pull request: the sticky comment and the commit status. It decides from the base
-commit's files (action_trust); a fork, a base that cannot be read, or a plan job without a deploy key gets the
+commit's files (action/trust.py); a fork, a base that cannot be read, or a plan job without a deploy key gets the
 static checks only, and connects nowhere."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from bluegreen.action.run import (
     ledger,
     no_release,
     outcome_outputs,
+    selected_apps,
     with_overrides,
 )
 from bluegreen.action.trust import StaticOnly, Trusted, for_pull_request, proposal
@@ -29,6 +30,7 @@ from bluegreen.report import action as reports
 def plan(run: Run) -> int:
     with Checkout.open(run.context.workspace) as checkout:
         head, proposed = proposal(checkout, run.context, run.inputs)
+        selected_apps(proposed, run.inputs)  # at once, even for a plan that stays static
         if run.decision.fork:
             return _static_plan(run, StaticOnly(proposed, reports.FORK), fork=True)
         if run.decision.pr is None:  # workflow_dispatch: the checked-out branch is what was merged

@@ -2,8 +2,9 @@
 committed back through GitHub's API, deployments, and the report on the PR.
 
 The merged commit's files are the approved ones (read from the checkout's objects). The history that decides
-what counts as a rollback is the record the HAProxy hosts remember (status_commit, ledger); a push that edits
-status.json by hand, or a run for a commit older than the last release's, is refused, with nothing switched.
+what counts as a rollback is the record the HAProxy hosts remember (adapters/github_ledger.py, engine/ledger.py);
+a push that edits status.json by hand, or a run for a commit older than the last release's, is refused, with
+nothing switched.
 """
 
 from __future__ import annotations

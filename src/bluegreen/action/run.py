@@ -19,6 +19,7 @@ from bluegreen.adapters.github_ledger import GitHubLedger
 from bluegreen.adapters.ssh import SshConnector
 from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.config.sources import Source
+from bluegreen.core import planner
 from bluegreen.core.drift import live_by_host, observed_live
 from bluegreen.errors import BluegreenError, GitHubError, InputError, Location
 from bluegreen.model import Observation, Outcome
@@ -64,7 +65,9 @@ class Run:
 
 
 def with_overrides(state: config.State, inputs: Inputs) -> config.State:
-    """The state a job decides from, with the inputs' verification overrides: applied once, to that state."""
+    """The state a job decides from, with the inputs' verification overrides: applied once, to that state. The
+    `apps` input must name apps of that state (a PR's plan drops the apps its base branch does not know yet)."""
+    selected_apps(state, inputs)
     apps = {}
     for name, app in state.environments.apps.items():
         verify = app.verify
@@ -74,6 +77,11 @@ def with_overrides(state: config.State, inputs: Inputs) -> config.State:
             verify = replace(verify, rollback_on_failure=inputs.rollback_on_failure)
         apps[name] = replace(app, verify=verify)
     return replace(state, environments=replace(state.environments, apps=apps))
+
+
+def selected_apps(state: config.State, inputs: Inputs) -> None:
+    """The `apps` input names apps of `state`'s live.json, or an InputError says which does not."""
+    planner.selected_apps(state.desired, inputs.apps, state.live_path)
 
 
 def has_key(run: Run, state: config.State) -> bool:

@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 from bluegreen import config
 from bluegreen.action.context import Context, Decision, Inputs
 from bluegreen.adapters.git import Checkout, GitTree, MissingCommit, full_sha
-from bluegreen.core import planner
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Desired, Status
 
@@ -50,9 +49,8 @@ class StaticOnly:
 def proposal(
     checkout: Checkout, context: Context, inputs: Inputs, *, with_status: bool = True
 ) -> tuple[str, config.State]:
-    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked,
-    with the `apps` input checked against live.json (a release reads its history from bluegreen's record
-    instead: `with_status=False`)."""
+    """The commit the event is about (GITHUB_SHA, else the checkout's HEAD) and its state files, schema-checked (a
+    release reads its history from bluegreen's record instead: `with_status=False`)."""
     sha = context.sha or checkout.head()
     if not checkout.has(sha):
         raise InputError(
@@ -60,9 +58,7 @@ def proposal(
             hint="check out the event's commit (actions/checkout does by default)",
             location=Location("GITHUB_SHA"),
         )
-    state = config.load_state(GitTree(checkout, sha), inputs.state_dir, with_status=with_status)
-    planner.selected_apps(state.desired, inputs.apps, state.live_path)
-    return sha, state
+    return sha, config.load_state(GitTree(checkout, sha), inputs.state_dir, with_status=with_status)
 
 
 def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed: config.State) -> Trusted | StaticOnly:
@@ -97,7 +93,7 @@ def for_pull_request(checkout: Checkout, decision: Decision, head: str, proposed
 
 def for_push(checkout: Checkout, context: Context, head: str, merged: config.State) -> Trusted:
     """A merged change is approved: its files are the reviewed ones. Only status.json, bluegreen's own record,
-    must not have been changed by it (the release reads the record from GitHub, see status_commit)."""
+    must not have been changed by it (the release reads the record from GitHub, see adapters/github_ledger.py)."""
     source = GitTree(checkout, head)
     if context.event_name != "push":
         return Trusted(merged, source)

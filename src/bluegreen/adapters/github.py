@@ -79,8 +79,6 @@ def fit_line(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-# A collaborator's base `permission` (admin, write, read, none) that may push and merge: `role_name` maintain is
-# write's, triage read's, and a custom role has one of these as its base.
 MAX_PULL_COMMITS = 250  # GitHub lists at most this many commits of a pull request
 
 
@@ -197,8 +195,11 @@ class GitHub:
         if not _MARKER.fullmatch(marker):
             raise ValueError(f"not a marker like <!-- bluegreen:plan -->: {marker!r}")
         text = f"{marker}\n{body}"
-        if len(text) > COMMENT_LIMIT:  # report.truncate_markdown keeps every report under it: this is a bug
-            raise ValueError(f"a comment of {len(text):,} characters, over GitHub's {COMMENT_LIMIT:,}")
+        if len(text) > COMMENT_LIMIT:  # never sent: GitHub would refuse it, and a cut here could break Markdown
+            raise GitHubError(
+                f"the comment on pull request #{number} has {len(text):,} characters, over GitHub's {COMMENT_LIMIT:,}",
+                hint="this is a bug of bluegreen's (report.truncate_markdown keeps reports under it): please report it",
+            )
         with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
             issue = self._repo.get_issue(number)
             mine = next((c for c in issue.get_comments() if _ours(c, marker)), None)

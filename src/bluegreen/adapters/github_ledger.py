@@ -28,7 +28,7 @@ ATTEMPTS = 3
 
 
 class StatusRepository(Protocol):
-    """What this needs of GitHub; github_api.GitHub is one."""
+    """What this needs of GitHub; adapters.github.GitHub is one."""
 
     def file_sha(self, path: str, ref: str) -> str | None: ...
     def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written: ...

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, suppress
 from pathlib import PurePosixPath
+from typing import assert_never
 
 import asyncssh
 
@@ -25,6 +25,7 @@ from bluegreen.adapters.http import HttpProber
 from bluegreen.adapters.ssh_lock import COMMAND_TIMEOUT_S, held
 from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
+from bluegreen.core.record import RECORD_NAME
 from bluegreen.engine.ports import Applied, Reached
 from bluegreen.errors import HostKeyError, RuntimeApiError, UnreachableError
 from bluegreen.model import Endpoint, HaproxyHost, HostInfo, ServerView
@@ -41,7 +42,6 @@ from bluegreen.switching.base import (
 
 __all__ = ["COMMAND_TIMEOUT_S", "Credentials", "SshConnector", "SshHost", "Streams", "connect", "run_holder"]
 
-_RECORD = re.compile(r"record-[0-9a-f]{16}")
 
 Streams = tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]]
 
@@ -88,8 +88,10 @@ class SshHost:
             state_file = haproxy.path(change.state_file)
             await self.write_file(state_file, await self.runtime(haproxy.show_servers_state()))
             return Applied()
-        await self.write_file(haproxy.path(change.path), change.text)
-        return Applied()
+        if isinstance(change, RestoreFile):
+            await self.write_file(haproxy.path(change.path), change.text)
+            return Applied()
+        assert_never(change)
 
     async def recall(self, record: str) -> str | None:
         return await self.read_file(self._record_path(record))
@@ -100,7 +102,7 @@ class SshHost:
     def _record_path(self, record: str) -> str:
         """Beside the release lock, in a folder the deploy user must be able to write to already (and which only
         it should)."""
-        if not _RECORD.fullmatch(record):
+        if not RECORD_NAME.fullmatch(record):
             raise ValueError(f"unsafe record name {record!r}")
         return f"{self.host.lock_path}.{record}"
 

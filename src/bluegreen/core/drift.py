@@ -3,7 +3,8 @@
 The one rule, read by the planner (the plan's `Drift:` lines) and by `bluegreen status` (its drift lines and the
 JSON): each HAProxy host routes to one color, or to neither; a host drifts when that is not the recorded LIVE.
 A host that routes to neither color always drifts, and while no LIVE is recorded yet, so does every host: the
-record says nothing it could agree with. The hosts disagree when they do not all route to the same color.
+record says nothing it could agree with (`status` says so; a plan leaves it out, since the release it plans is
+what will record it). The hosts disagree when they do not all route to the same color.
 """
 
 from __future__ import annotations

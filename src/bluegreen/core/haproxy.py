@@ -15,22 +15,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import HostInfo, ServerView
 from bluegreen.switching.base import (
+    TARGET_STATES,
     AdminState,
     Answers,
-    Change,
     MapEntry,
     Read,
-    SaveServerStates,
     SetMapEntry,
     SetServerStates,
     TargetState,
-    WriteMapEntry,
 )
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
 _PATH = re.compile(r"/[A-Za-z0-9_./-]{1,255}")
-
-PASSING_CHECKS = ("L7OK", "L7OKC", "L6OK", "L4OK")
 
 
 def name(value: str) -> str:
@@ -50,7 +46,6 @@ def path(value: str) -> str:
 
 SHOW_INFO = "show info"
 SHOW_STAT = "show stat"
-SHOW_BACKEND = "show backend"
 
 
 def get_map(map_file: str, key: str) -> str:
@@ -66,6 +61,8 @@ def show_servers_state(backend: str | None = None) -> str:
 
 
 def set_server_state(backend: str, server: str, state: TargetState) -> str:
+    if state not in TARGET_STATES:  # data that crossed the port: a `;` here would be a second command
+        raise ValueError(f"unsafe server state {state!r}")
     return f"set server {name(backend)}/{name(server)} state {state}"
 
 
@@ -81,17 +78,6 @@ def change_command(change: SetMapEntry | SetServerStates) -> str:
     if isinstance(change, SetMapEntry):
         return set_map(change.map_file, change.key, change.value)
     return "; ".join(set_server_state(change.backend, server, state) for server, state in change.states)
-
-
-def describe(change: Change) -> str:
-    """A change as the report names it: the runtime command, or the file it writes."""
-    if isinstance(change, SetMapEntry | SetServerStates):
-        return change_command(change)
-    if isinstance(change, WriteMapEntry):
-        return f"write {path(change.map_file)}: {name(change.key)} {name(change.value)}"
-    if isinstance(change, SaveServerStates):
-        return f"save the server states to {path(change.state_file)}"
-    return f"restore {path(change.path)}"
 
 
 def answers(reads: Sequence[Read], texts: Sequence[str], host: str) -> Answers:
@@ -140,10 +126,6 @@ def parse_get_map(answer: str, key: str, host: str) -> str | None:
     return fields["value"].strip('"')
 
 
-def parse_backends(answer: str) -> frozenset[str]:
-    return frozenset(line.strip() for line in answer.splitlines() if line.strip() and not line.startswith("#"))
-
-
 def parse_stat(answer: str, host: str) -> tuple[ServerView, ...]:
     """The server rows of `show stat` (CSV, read by its header's names)."""
     lines = answer.strip().splitlines()
@@ -182,12 +164,6 @@ def parse_servers_state(answer: str, host: str) -> dict[str, AdminState]:
             f"{host}: `show servers state` answered a row with columns missing: {answer.strip()[:200]}"
         )
     return {row["srv_name"]: AdminState(row["be_name"], row["srv_name"], _int(row["srv_admin_state"])) for row in rows}
-
-
-def check_passing(view: ServerView) -> bool:
-    """HAProxy checks this server and its last check passed (UP, or DRAIN for a parked standby)."""
-    status = view.status.split(" ")[0]
-    return status in ("UP", "DRAIN") and view.check_status in PASSING_CHECKS
 
 
 def _key_values(text: str, separator: str) -> Iterable[tuple[str, str]]:

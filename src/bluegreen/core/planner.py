@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bluegreen.core import drift, haproxy
+from bluegreen.core import drift
+from bluegreen.core.checks import check_passing
 from bluegreen.core.drift import LiveByHost
 from bluegreen.core.versions import compare, label, plain, same_version
 from bluegreen.errors import InputError, Location
@@ -141,7 +142,7 @@ def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> lis
             Check(f"{host}: routing known", known, f"routes to {view.routing}" if known else view.routing, "live")
         )
         servers = view.servers.get(to, ())
-        passing = bool(servers) and all(haproxy.check_passing(server) for server in servers)
+        passing = bool(servers) and all(check_passing(server) for server in servers)
         checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers)))
     return checks
 
@@ -180,8 +181,10 @@ def _drift(recorded: AppStatus, live_by_host: LiveByHost) -> tuple[str, ...]:
     lines = []
     if drift.hosts_disagree(live_by_host):
         lines.append("HAProxy hosts disagree: " + ", ".join(f"{h} → {_title(c)}" for h, c in live_by_host.items()))
-    record = recorded.live.color if recorded.live else None
-    said = f"status.json records {record.title} as LIVE" if record else "status.json records no LIVE"
+    if recorded.live is None:  # nothing recorded yet: the plan of a first release says what it will record
+        return tuple(lines)
+    record = recorded.live.color
+    said = f"status.json records {record.title} as LIVE"
     lines += [
         f"{said}, {host} routes to {_title(live_by_host[host])}" for host in drift.drifted_hosts(live_by_host, record)
     ]

@@ -8,6 +8,8 @@ from collections.abc import Callable, Collection
 
 _NAME = r"[A-Za-z0-9_.-]+"
 _REVERTS = re.compile(rf"Reverts (?:(?P<repo>{_NAME}/{_NAME}))?#(?P<number>[1-9][0-9]{{0,9}})")
+# A collaborator's base `permission` (admin, write, read, none) that may push and merge: `role_name` maintain is
+# write's, triage read's, and a custom role has one of these as its base.
 WRITE_PERMISSIONS = frozenset({"admin", "write"})
 Access = Callable[[str], tuple[str, str]]  # a login -> its (permission, role_name) on the repository
 

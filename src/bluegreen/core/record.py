@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -45,6 +46,9 @@ class Recollection:
     memory: Memory | None
     note: str | None = None  # a host remembers nothing, an older record, or a broken one
     conflict: str | None = None  # the history cannot be told: nothing may switch, nothing may be recorded
+
+
+RECORD_NAME = re.compile(r"record-[0-9a-f]{16}")  # what record_name makes; a transport takes no other name
 
 
 def record_name(repository: str, status_path: str) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from bluegreen.core import haproxy
+from bluegreen.core.checks import check_passing
 from bluegreen.core.versions import label, same_version
 from bluegreen.model import AppEnvironment, Color, HostAppView, Served
 
@@ -22,7 +22,7 @@ def routing_problems(views: Mapping[str, HostAppView], to: Color) -> list[str]:
         problems += [
             f"{host} sees {s.backend}/{s.server} {s.status} {s.check_status}".rstrip()
             for s in view.servers.get(to, ())
-            if not haproxy.check_passing(s)
+            if not check_passing(s)
         ]
     return problems
 

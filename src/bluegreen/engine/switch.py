@@ -14,15 +14,18 @@ from dataclasses import dataclass, field
 from bluegreen.engine.ports import HaproxyPort
 from bluegreen.errors import said
 from bluegreen.model import AppEnvironment, Color
-from bluegreen.switching.base import Change
+from bluegreen.switching.base import Change, RestoreFile
 
 
 async def switch_host(port: HaproxyPort, app: AppEnvironment, to: Color) -> float:
     """Point this host's traffic for `app` at `to`; returns the runtime commands' time in ms."""
+    steps = app.switch.steps(to)
+    if any(isinstance(step, RestoreFile) for step in steps):  # only the port hands out a restore, as an undo
+        raise ValueError(f"the {app.switch.method} method asks to restore a file: a method only changes routing")
     undo: list[Change] = []
     elapsed = 0.0
     try:
-        for step in app.switch.steps(to):
+        for step in steps:
             applied = await port.apply(step)
             elapsed += applied.runtime_ms or 0.0
             if applied.undo is not None:

@@ -15,6 +15,7 @@ from typing import Any, Literal, Protocol
 from bluegreen.model import Color, ServerView
 
 TargetState = Literal["ready", "drain", "maint"]
+TARGET_STATES: tuple[TargetState, ...] = ("ready", "drain", "maint")
 
 # srv_admin_state bits (src/server.h): forced/inherited/resolution/hostname maintenance, forced/inherited drain.
 # 0x04 (maintenance from the config's `disabled`) is left out on purpose: it can stay set on a server that was

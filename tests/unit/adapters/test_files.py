@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.adapters import files as safefile
+from bluegreen.adapters import files
 from bluegreen.config import paths
 from bluegreen.errors import InputError, Location
 
@@ -25,16 +25,16 @@ def repo(tmp_path: Path) -> Path:
 
 def refused(repo: Path, path: str, pattern: str) -> InputError:
     with pytest.raises(InputError, match=pattern) as caught:
-        safefile.read_text(repo, path)
+        files.read_text(repo, path)
     assert SECRET not in str(caught.value)
     assert "ghs_" not in caught.value.hint
     return caught.value
 
 
 def test_a_regular_file_is_read(repo: Path) -> None:
-    assert safefile.read_text(repo, "state/live.json") == '{"apps": {}}\n'
-    assert safefile.read_text(repo, "state/none.json") is None
-    assert safefile.read_text(repo, "nowhere/none.json") is None
+    assert files.read_text(repo, "state/live.json") == '{"apps": {}}\n'
+    assert files.read_text(repo, "state/none.json") is None
+    assert files.read_text(repo, "nowhere/none.json") is None
 
 
 @pytest.mark.parametrize("target", ["/proc/self/environ", "../../outside", "/dev/zero", "live.json"])
@@ -68,9 +68,9 @@ def test_a_file_too_large_is_refused_before_it_is_read(repo: Path) -> None:
 
 def test_the_limit_is_exact(repo: Path) -> None:
     (repo / "state" / "exact.json").write_bytes(b"x" * 100)
-    assert safefile.read_text(repo, "state/exact.json", limit=100) == "x" * 100
+    assert files.read_text(repo, "state/exact.json", limit=100) == "x" * 100
     with pytest.raises(InputError, match="larger than"):
-        safefile.read_text(repo, "state/exact.json", limit=99)
+        files.read_text(repo, "state/exact.json", limit=99)
 
 
 def test_text_that_is_not_utf8_is_located_and_never_quoted(repo: Path) -> None:
@@ -81,7 +81,7 @@ def test_text_that_is_not_utf8_is_located_and_never_quoted(repo: Path) -> None:
 
 def test_a_byte_order_mark_is_dropped(repo: Path) -> None:
     (repo / "state" / "live.json").write_bytes(b"\xef\xbb\xbf{}")
-    assert safefile.read_text(repo, "state/live.json") == "{}"
+    assert files.read_text(repo, "state/live.json") == "{}"
 
 
 @pytest.mark.parametrize("path", ["", "/etc/passwd", "../outside", "state/../../outside", "./x", "a\nb", ".git/config"])
@@ -100,7 +100,7 @@ def test_repo_path_normalises_slashes_and_names_the_field() -> None:
 def test_writing_replaces_the_file_and_never_writes_through_a_link(repo: Path, tmp_path: Path) -> None:
     (repo / "state" / "status.json").symlink_to(tmp_path / "outside")
     (repo / "state" / ".status.json.tmp").symlink_to(tmp_path / "outside")  # the old fixed name, planted
-    safefile.write_text(repo, "state/status.json", '{"apps": {}}\n')
+    files.write_text(repo, "state/status.json", '{"apps": {}}\n')
     assert (tmp_path / "outside").read_text() == SECRET + "\n"
     assert not (repo / "state" / "status.json").is_symlink()
     assert (repo / "state" / "status.json").read_text() == '{"apps": {}}\n'
@@ -112,5 +112,5 @@ def test_writing_refuses_a_linked_folder(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (repo / "linked").symlink_to(tmp_path / "elsewhere")
     with pytest.raises(InputError, match="is a symbolic link"):
-        safefile.write_text(repo, "linked/status.json", "{}")
+        files.write_text(repo, "linked/status.json", "{}")
     assert list((tmp_path / "elsewhere").iterdir()) == []

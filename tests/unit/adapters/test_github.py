@@ -156,7 +156,7 @@ def test_a_comment_too_long_for_github_is_refused_before_any_request(fake_github
     """The report layer cuts a report to fit (report.truncate_markdown): a longer body here is a bug, not sent."""
     add_pull(fake_github)
     before = len(fake_github.calls)
-    with pytest.raises(ValueError, match="over GitHub's 65,536"):
+    with pytest.raises(GitHubError, match="over GitHub's 65,536"):
         github.upsert_comment(7, MARKER, "x" * COMMENT_LIMIT)
     assert len(fake_github.calls) == before
     assert fake_github.comments(7) == []

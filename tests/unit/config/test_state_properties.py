@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from bluegreen import config
+from bluegreen import config, switching
 from bluegreen.errors import InputError
-from bluegreen.switching import MapSwitch, ServersSwitch, SwitchMethod
+from bluegreen.switching import SwitchMethod
 
 REPO = Path(__file__).resolve().parents[3]
 Parse = Callable[[str], object]
@@ -74,8 +74,9 @@ def matches(value: object, hint: Any) -> bool:
     origin, args = typing.get_origin(hint), typing.get_args(hint)
     if hint is Any:
         return True
-    if hint is SwitchMethod:  # a protocol: the value is one of the methods' dataclasses, held to its own fields
-        return type(value) in (MapSwitch, ServersSwitch) and matches(value, type(value))
+    if hint is SwitchMethod:  # a protocol: the value is one of the registry's dataclasses, held to its own fields
+        method = getattr(type(value), "method", None)
+        return method in switching.METHODS and is_dataclass(value) and matches(value, type(value))
     if hint is type(None):
         return value is None
     if hint in (int, float, str, bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.core import haproxy
+from bluegreen.core.checks import check_passing
 from bluegreen.errors import RuntimeApiError
 
 # Answers captured from HAProxy 2.6.12 (Debian 12) on this kind of machine.
@@ -136,7 +137,7 @@ def test_stat_rows_are_read_by_header_names() -> None:
     assert set(views) == {"blue", "green", "gone", "off"}
     assert (views["blue"].sessions, views["blue"].http_5xx, views["blue"].check_status) == (2, 3, "L7OK")
     assert views["green"].check_status == "L7OK"  # a check in progress is shown as "* L7OK"
-    assert [name for name, view in views.items() if haproxy.check_passing(view)] == ["blue", "green"]
+    assert [name for name, view in views.items() if check_passing(view)] == ["blue", "green"]
 
 
 def test_stat_refuses_a_non_csv_answer() -> None:
@@ -181,3 +182,9 @@ def test_info() -> None:
 )
 def test_rewrite_map_changes_one_key_and_keeps_the_rest(before: str, after: str) -> None:
     assert haproxy.rewrite_map(before, "a.test", "a_blue") == after
+
+
+@pytest.mark.parametrize("state", ["ready; shutdown sessions server ldc/blue", "READY", "", "maint\n"])
+def test_a_server_state_outside_the_three_is_refused(state: str) -> None:
+    with pytest.raises(ValueError, match="unsafe server state"):
+        haproxy.set_server_state("ldc", "blue", state)  # type: ignore[arg-type]

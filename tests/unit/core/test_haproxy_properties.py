@@ -277,17 +277,6 @@ def test_parse_get_map_returns_a_value_or_none_or_refuses(answer: str, key: str,
     assert value is None or type(value) is str
 
 
-@given(st.one_of(noise, near("ldc\ntheoshift_blue\n# comment\n", "\n")))
-def test_parse_backends_returns_names(answer: str) -> None:
-    backends = haproxy.parse_backends(answer)
-    assert type(backends) is frozenset
-    for backend in backends:
-        assert type(backend) is str
-        assert backend
-        assert backend == backend.strip()
-        assert backend.splitlines() == [backend]
-
-
 @given(answers(STAT, ",", "# pxname,svname\n"), hosts)
 @example("# pxname,svname,scur\nldc\n", "lb1")  # a row too short to name its server
 @example("# pxname,svname,scur\nldc,blue,1\n\nldc,green,0\n", "lb1")  # an empty line between rows

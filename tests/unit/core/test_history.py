@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from bluegreen import config
-from bluegreen.core import history as recording
+from bluegreen.core import history
 from bluegreen.core.history import record_outcome
 from bluegreen.model import (
     AppOutcome,
@@ -133,8 +133,8 @@ def test_a_new_app_gets_its_first_record() -> None:
 def test_history_keeps_at_most_the_limit(limit: int, kept: int) -> None:
     older = tuple(replace(EARLIER, at=f"2026-10-{day:02d}T00:00:00Z") for day in range(30, 10, -1))
     status = Status({"theoshift": AppStatus(OLD_LIVE, OLD_STANDBY, older[0], older)})
-    history = record_outcome(status, outcome_of("failed"), history_limit=limit).apps["theoshift"].history
-    assert history == (expected_record("failed"), *older)[:kept]
+    records = record_outcome(status, outcome_of("failed"), history_limit=limit).apps["theoshift"].history
+    assert records == (expected_record("failed"), *older)[:kept]
 
 
 def test_the_default_history_limit_is_20() -> None:
@@ -152,7 +152,7 @@ def test_the_input_status_is_not_changed() -> None:
 def test_long_reasons_are_clipped_so_status_json_stays_readable() -> None:
     failed = outcome_of("failed")
     outcome = replace(failed, apps=(replace(failed.apps[0], reason="x" * 10_000),))
-    text = config.dump_status(recording.record_outcome(Status(), outcome))
+    text = config.dump_status(history.record_outcome(Status(), outcome))
     parsed = config.parse_status(text, "state/status.json")
     reason = parsed.apps["theoshift"].last_release.reason  # type: ignore[union-attr]
     assert reason is not None
@@ -166,18 +166,18 @@ def test_a_record_that_would_outgrow_what_the_next_run_reads_loses_its_oldest_hi
     apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(4))
     status = Status()
     for _ in range(25):
-        status = recording.recorded(status, replace(outcome, apps=apps))
-    assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
+        status = history.recorded(status, replace(outcome, apps=apps))
+    assert len(config.dump_status(status)) <= history.SIZE_LIMIT
     for name in ("app-0", "app-3"):
-        history = status.apps[name].history
-        assert 0 < len(history) < recording.HISTORY_LIMIT  # the newest kept, the oldest dropped
-        assert history[0] == status.apps[name].last_release
+        records = status.apps[name].history
+        assert 0 < len(records) < history.HISTORY_LIMIT  # the newest kept, the oldest dropped
+        assert records[0] == status.apps[name].last_release
     assert config.parse_status(config.dump_status(status), "state/status.json") == status
 
 
 def test_fitting_a_small_record_changes_nothing() -> None:
-    status = recording.recorded(Status(), outcome_of("success"))
-    assert recording.fitted(status, lambda s: len(config.dump_status(s))) == status
+    status = history.recorded(Status(), outcome_of("success"))
+    assert history.fitted(status, lambda s: len(config.dump_status(s))) == status
 
 
 def test_when_history_is_not_enough_every_records_text_is_cut_short() -> None:
@@ -185,8 +185,8 @@ def test_when_history_is_not_enough_every_records_text_is_cut_short() -> None:
     hosts = {f"lb{n}": "failed: " + "x" * 2000 for n in range(16)}
     one = replace(outcome.apps[0], hosts=hosts, reason="y" * 5000)
     apps = tuple(replace(one, plan=replace(one.plan, app=f"app-{n}")) for n in range(60))  # 60 apps, 16 hosts each
-    status = recording.recorded(Status(), replace(outcome, apps=apps))
-    assert len(config.dump_status(status)) <= recording.SIZE_LIMIT
+    status = history.recorded(Status(), replace(outcome, apps=apps))
+    assert len(config.dump_status(status)) <= history.SIZE_LIMIT
     last = status.apps["app-59"].last_release
     assert last is not None
     assert last.result == "failed"  # what happened is kept; only how much of it is said is cut

@@ -3,16 +3,20 @@ runtime change fails; and across hosts, all or none."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bluegreen.engine.switch import switch_all, switch_host
 from bluegreen.errors import RuntimeApiError
-from bluegreen.model import AppEnvironment
+from bluegreen.model import AppEnvironment, Color
+from bluegreen.switching import MapSwitch
 from bluegreen.switching.base import Change, RestoreFile, SetMapEntry
 from tests.unit.engine.world import (
     BLUE,
     GREEN,
     LDC_TOOLS,
+    MAP,
     MAP_BEFORE,
     MAP_FILE,
     STATE_FILE,
@@ -132,3 +136,19 @@ async def test_an_unreachable_host_fails_the_switch_and_the_reachable_one_goes_b
         "lb2": "failed: lb2: the connection broke; NOT restored: lb2: the connection broke",
     }
     assert hosts["lb1"].live(LDC_TOOLS) is GREEN
+
+
+@dataclasses.dataclass(frozen=True)
+class Overreaching(MapSwitch):
+    """A method that would write a file of its choosing: only the port's own undo may restore a file."""
+
+    def steps(self, to: Color) -> tuple[Change, ...]:
+        return (RestoreFile("/home/deploy/.ssh/authorized_keys", "ssh-ed25519 AAAA... mallory\n"),)
+
+
+async def test_a_method_that_asks_to_restore_a_file_is_refused_before_any_change() -> None:
+    app = dataclasses.replace(THEOSHIFT, switch=Overreaching(MAP.map_file, MAP.key, MAP.backends))
+    host = fake_host("lb1", [THEOSHIFT])
+    with pytest.raises(ValueError, match="asks to restore a file"):
+        await switch_host(host, app, BLUE)
+    assert host.changes == []

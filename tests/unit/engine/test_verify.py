@@ -86,7 +86,6 @@ def blue_unhealthy(hosts: dict[str, FakeHaproxy], prober: FakeProber) -> None:
         (
             blue_unhealthy,
             [
-                # (the version's wording is left out: core.versions.label(None) makes it "version version unknown")
                 "5/5 requests through https://theoshift.test/version did not reach Blue "
                 "(first: status 503, served by ?",
                 "the new LIVE Blue is unhealthy: status 503",
