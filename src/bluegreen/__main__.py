@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import NoReturn
 
 from bluegreen.cli import Console, run
 from bluegreen.errors import BluegreenError
@@ -13,13 +15,19 @@ from bluegreen.errors import BluegreenError
 
 def main() -> None:
     console = Console(sys.stdout, sys.stderr, time.perf_counter())
+    exit_with(lambda: _face(sys.argv[1:], dict(os.environ), console))
+
+
+def exit_with(face: Callable[[], int], name: str = "bluegreen") -> NoReturn:
+    """Run a face and exit with its code; bluegreen's errors as one message and their exit code (a traceback is
+    for bugs only), an interrupt as 130."""
     try:
-        code = _face(sys.argv[1:], dict(os.environ), console)
+        code = face()
     except BluegreenError as error:
-        print(f"bluegreen: {error}", file=sys.stderr)
+        print(f"{name}: {error}", file=sys.stderr)
         code = error.exit_code
     except KeyboardInterrupt:
-        print("bluegreen: interrupted", file=sys.stderr)
+        print(f"{name}: interrupted", file=sys.stderr)
         code = 130
     sys.exit(code)
 

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+from bluegreen.__main__ import exit_with
 from bluegreen.cli import Console
-from bluegreen.errors import BluegreenError
 from bluegreen_lab.demo import demo
 
 
@@ -26,15 +26,7 @@ def parser() -> argparse.ArgumentParser:
 def main() -> None:
     args = parser().parse_args()
     console = Console(sys.stdout, sys.stderr, time.perf_counter())
-    try:
-        code = demo(args.repo, args.hosts, dict(os.environ), console)
-    except BluegreenError as error:
-        print(f"bluegreen demo: {error}", file=sys.stderr)
-        code = error.exit_code
-    except KeyboardInterrupt:
-        print("bluegreen demo: interrupted", file=sys.stderr)
-        code = 130
-    sys.exit(code)
+    exit_with(lambda: demo(args.repo, args.hosts, dict(os.environ), console), "bluegreen demo")
 
 
 if __name__ == "__main__":
