@@ -87,11 +87,17 @@ class FakeHaproxy:
 
     async def read(self, reads: Sequence[Read]) -> Answers:
         self._reachable()
+        for read in reads:
+            if isinstance(read, MapEntry):
+                self._map(read.map_file)  # HAProxy refuses `get map` on a map it did not load
+        return self._answers(reads)
+
+    def _answers(self, reads: Sequence[Read]) -> Answers:
         entries: dict[MapEntry, str | None] = {}
         states: dict[str, dict[str, AdminState]] = {}
         for read in reads:
             if isinstance(read, MapEntry):
-                entries[read] = self._map(read.map_file).get(read.key)
+                entries[read] = self.maps.get(read.map_file, {}).get(read.key)
             else:
                 states[read.backend] = {
                     server: AdminState(backend, server, state.admin)
@@ -150,14 +156,7 @@ class FakeHaproxy:
 
     def live(self, app: AppEnvironment) -> Color | None:
         """The color this host routes `app` to now (its runtime state, as the method reads it)."""
-        reads = app.switch.reads()
-        entries = {read: self.maps.get(read.map_file, {}).get(read.key) for read in reads if isinstance(read, MapEntry)}
-        states = {
-            read.backend: {s: AdminState(b, s, v.admin) for (b, s), v in self.servers.items() if b == read.backend}
-            for read in reads
-            if not isinstance(read, MapEntry)
-        }
-        return app.switch.routing(Answers(entries, states)).live
+        return app.switch.routing(self._answers(app.switch.reads())).live
 
     def _map(self, map_file: str) -> dict[str, str]:
         if map_file not in self.maps:
