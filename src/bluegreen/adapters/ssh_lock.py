@@ -54,9 +54,10 @@ async def _lock_error(
             hint="the SSH user needs flock(1) (util-linux) and write access to the lock file's folder",
         )
     holder = await read_file(f"{host.lock_path}.holder")
+    waited = f"waited {wait_s:g} s; " if wait_s else ""  # the engine tries without waiting, and says how long
     return LockBusyError(
         f"{host.name}: another release holds the lock {host.lock_path} "
-        f"(waited {wait_s:g} s; holder: {(holder or 'unknown').strip()})",
+        f"({waited}holder: {(holder or 'unknown').strip()})",
         hint="wait for it to finish and run again; a crashed run's lock is released when its connection closes",
     )
 

@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 
 from bluegreen import config
+from bluegreen.engine.locks import locked
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import Connector, Ledger, Progress, Reached
-from bluegreen.engine.release import Effects, Request, dry_run, locked, preflight, recalled, release
+from bluegreen.engine.release import Effects, Request, dry_run, preflight, recalled, release
 from bluegreen.model import HaproxyHost, Observation, Outcome, Plan, Status
 
 

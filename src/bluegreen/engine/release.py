@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from bluegreen.core import planner
@@ -36,7 +36,7 @@ from bluegreen.model import (
     Trigger,
 )
 
-__all__ = ["Effects", "Request", "dry_run", "locked", "preflight", "recalled", "release"]
+__all__ = ["Effects", "Request", "dry_run", "preflight", "recalled", "release"]
 
 
 @dataclass(frozen=True)
@@ -47,15 +47,6 @@ class Request:
     only: tuple[str, ...] = ()
     trigger: Trigger = Trigger()
     refusal: str | None = None  # decided before any host is asked (a hand-edited status.json, say)
-
-
-@asynccontextmanager
-async def locked(hosts: Mapping[str, HaproxyPort], holder: str, wait_s: float) -> AsyncIterator[None]:
-    """Every host's release lock, taken in a fixed order so two runs cannot each hold half."""
-    async with AsyncExitStack() as stack:
-        for name in sorted(hosts):
-            await stack.enter_async_context(hosts[name].lock(holder, wait_s))
-        yield
 
 
 async def preflight(

@@ -6,13 +6,15 @@ users got.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
 
-from bluegreen.engine.release import Effects, Request, locked, release
+from bluegreen.engine.locks import locked
+from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import LockBusyError
 from bluegreen.model import STEPS, AppEnvironment, AppOutcome, Color, ColorRecord, Outcome, Served, VerifySettings
 from bluegreen.report import outcome_text
@@ -333,28 +335,58 @@ def logged_hosts(*names: str) -> tuple[dict[str, LoggedLock], list[str]]:
     return {name: LoggedLock(name, log=log) for name in names}, log
 
 
-async def test_locked_takes_every_hosts_lock_in_sorted_order_and_lets_go_in_reverse() -> None:
-    """Sorted by name whatever the order of environments.json: two runs never each hold half of the locks."""
-    hosts, log = logged_hosts("lb3", "lb1", "lb2")
+async def test_every_hosts_lock_is_taken_at_once() -> None:
+    """One round of round trips for N hosts: no host's lock waits for another's (taken one by one, the barrier
+    below would never open)."""
+    started = asyncio.Barrier(3)
+
+    @dataclass
+    class Slow(FakeHaproxy):
+        @asynccontextmanager
+        async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
+            await asyncio.wait_for(started.wait(), 2)
+            async with super().lock(holder, wait_s):
+                yield
+
+    hosts = {name: Slow(name) for name in ("lb3", "lb1", "lb2")}
     async with locked(hosts, "run-1", wait_s=0):
         assert {host.holder for host in hosts.values()} == {"run-1"}
-        assert log == ["lock lb1", "lock lb2", "lock lb3"]
-    assert log[3:] == ["unlock lb3", "unlock lb2", "unlock lb1"]
     assert {host.holder for host in hosts.values()} == {None}
 
 
-@pytest.mark.parametrize(
-    ("busy", "log"),
-    [
-        ("lb1", []),  # the first lock is busy: no other is taken
-        ("lb2", ["lock lb1", "unlock lb1"]),  # a later one is busy: the ones taken are let go
-    ],
-)
-async def test_a_held_lock_raises_lock_busy_and_keeps_no_other(busy: str, log: list[str]) -> None:
-    hosts, written = logged_hosts("lb2", "lb1")
-    hosts[busy].holder = "run-0"
-    with pytest.raises(LockBusyError, match=f"{busy}: another release holds the lock"):
-        async with locked(hosts, "run-1", wait_s=0):
+async def test_a_miss_lets_go_of_every_lock_taken_and_the_next_round_takes_them_all() -> None:
+    hosts, log = logged_hosts("lb1", "lb2")
+    hosts["lb2"].holder = "run-0"
+    asyncio.get_running_loop().call_later(0.1, setattr, hosts["lb2"], "holder", None)  # run-0 finishes
+    async with locked(hosts, "run-1", wait_s=5):
+        assert {host.holder for host in hosts.values()} == {"run-1"}
+    assert log[:2] == ["lock lb1", "unlock lb1"]  # never held while lb2 was busy
+    assert sorted(log[-4:-2]) == ["lock lb1", "lock lb2"]
+
+
+@pytest.mark.parametrize("busy", ["lb1", "lb2"])
+async def test_when_the_wait_runs_out_the_error_names_the_holder_and_no_lock_is_kept(busy: str) -> None:
+    hosts, _ = logged_hosts("lb2", "lb1")
+    hosts[busy].holder = "GitHub run 4242"
+    with pytest.raises(LockBusyError, match=f"{busy}: another release holds the lock .*GitHub run 4242.*waited 0.3 s"):
+        async with locked(hosts, "run-1", wait_s=0.3):
             pytest.fail("the body must not run without every lock")
-    assert written == log
-    assert {name: host.holder for name, host in hosts.items()} == {"lb2": None, "lb1": None, busy: "run-0"}
+    assert {name: host.holder for name, host in hosts.items()} == {"lb2": None, "lb1": None, busy: "GitHub run 4242"}
+
+
+async def test_two_runs_at_once_on_the_same_hosts_both_finish_and_never_overlap() -> None:
+    """Each run may take a part of the locks in a round; a miss lets go of that part, so neither waits on the
+    other for ever (taking them one by one without that, each could hold one and wait for the other's)."""
+    hosts = {name: FakeHaproxy(name) for name in ("lb1", "lb2", "lb3")}
+    inside: list[str] = []
+
+    async def run(name: str) -> None:
+        async with locked(hosts, name, wait_s=10):
+            inside.append(name)
+            assert {host.holder for host in hosts.values()} == {name}
+            await asyncio.sleep(0.05)
+            inside.remove(name)
+
+    await asyncio.wait_for(asyncio.gather(run("A"), run("B")), 10)
+    assert inside == []
+    assert {host.holder for host in hosts.values()} == {None}

@@ -1,0 +1,52 @@
+"""The release lock of every host, taken at once.
+
+Each round tries every host's lock concurrently and without waiting, so N hosts cost one round of round trips,
+not N. A miss on any host lets go of all the others before the next round: two runs can never each hold a part
+and wait for the rest (no deadlock, whatever the order of the hosts). Rounds are spaced by a growing pause with
+jitter, so two runs that missed each other do not meet again in step, until `wait_s` is spent; then the error
+names the holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from bluegreen.engine.ports import HaproxyPort
+from bluegreen.errors import LockBusyError
+
+FIRST_PAUSE_S = 0.05
+LONGEST_PAUSE_S = 1.0
+
+
+@asynccontextmanager
+async def locked(hosts: Mapping[str, HaproxyPort], holder: str, wait_s: float) -> AsyncIterator[None]:
+    """Every host's release lock for the body; LockBusyError once `wait_s` is spent and one is still held."""
+    deadline, pause = time.monotonic() + wait_s, FIRST_PAUSE_S
+    while True:
+        async with AsyncExitStack() as stack:
+            busy = await _one_round(stack, hosts, holder)
+            if busy is None:
+                yield
+                return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LockBusyError(f"{busy.message}; waited {wait_s:g} s", hint=busy.hint)
+        await asyncio.sleep(min(left, pause * random.uniform(0.5, 1.5)))
+        pause = min(pause * 2, LONGEST_PAUSE_S)
+
+
+async def _one_round(stack: AsyncExitStack, hosts: Mapping[str, HaproxyPort], holder: str) -> LockBusyError | None:
+    """Try every lock at once; the ones taken stay on `stack`. The first busy one, if any; any other error is
+    raised (after the ones taken are let go, by the caller's stack)."""
+    results = await asyncio.gather(
+        *(stack.enter_async_context(port.lock(holder, 0)) for port in hosts.values()), return_exceptions=True
+    )
+    failures = [result for result in results if isinstance(result, BaseException)]
+    other = next((failure for failure in failures if not isinstance(failure, LockBusyError)), None)
+    if other is not None:
+        raise other
+    return next((failure for failure in failures if isinstance(failure, LockBusyError)), None)
