@@ -210,6 +210,7 @@ class HostAppView:
     live: Color | None  # None when the routing names neither color (or both, for `servers`)
     routing: str  # what HAProxy answered, for the report: the map value, or the servers' admin states
     servers: Mapping[Color, tuple[ServerView, ...]]
+    unready: tuple[str, ...] | None = None  # what would stop a switch here; None: not asked (nothing to switch)
 
 
 @dataclass(frozen=True)

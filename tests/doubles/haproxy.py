@@ -33,6 +33,7 @@ from bluegreen.switching.base import (
     Answers,
     Change,
     MapEntry,
+    Persisted,
     Read,
     RestoreFile,
     SaveServerStates,
@@ -64,6 +65,9 @@ class FakeHaproxy:
     changes: list[Change] = field(default_factory=list)  # every change carried out, in order (undos too)
     fail: Callable[[Change], Exception | None] = lambda change: None  # a fault to raise instead of a change
     down: bool = False  # unreachable: every call fails
+    level: str = "admin"  # the runtime socket's level
+    sftp: bool = True  # the SFTP subsystem is there
+    read_only: set[str] = field(default_factory=set)  # folders where no file can be made
     holder: str | None = None
 
     @property
@@ -145,6 +149,18 @@ class FakeHaproxy:
             yield
         finally:
             self.holder = None
+
+    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+        self._reachable()
+        problems = [] if self.level == "admin" else [f"{self.name}: the runtime socket is at level {self.level!r}"]
+        if files and not self.sftp:
+            return (*problems, f"{self.name}: cannot start SFTP")
+        for file in files:
+            if file.must_exist and file.path not in self.files:
+                problems.append(f"{file.path} does not exist: the switch rewrites it")
+            elif file.path.rsplit("/", 1)[0] in self.read_only:
+                problems.append(f"{file.path} cannot be replaced: no new file can be made in its folder")
+        return tuple(problems)
 
     async def recall(self, record: str) -> str | None:
         self._reachable()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
+import os
+import subprocess
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -20,7 +23,7 @@ from bluegreen.engine.ports import Applied, HaproxyPort
 from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
-from bluegreen.switching.base import Answers, Change, Read, SetMapEntry, SetServerStates
+from bluegreen.switching.base import Answers, Change, Persisted, Read, SetMapEntry, SetServerStates
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.test_release import ldc_states, theoshift_route
@@ -70,6 +73,9 @@ class Faulty:
 
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
         return self.inner.lock(holder, wait_s)
+
+    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+        return await self.strike(haproxy.SHOW_CLI_LEVEL, lambda: self.inner.unready(files))
 
     async def recall(self, record: str) -> str | None:
         return await self.inner.recall(record)
@@ -290,3 +296,36 @@ def _named(change: Change) -> str:
     if isinstance(change, SetMapEntry | SetServerStates):
         return haproxy.change_command(change)
     return type(change).__name__
+
+
+@contextmanager
+def unwritable(folder: Path) -> Iterator[None]:
+    """No new file can be made in `folder`, for root too (an immutable folder), as on a read-only mount."""
+    mode = folder.stat().st_mode
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "+i", str(folder)], check=True)
+    else:
+        folder.chmod(0o555)
+    try:
+        yield
+    finally:
+        if os.geteuid() == 0:
+            subprocess.run(["chattr", "-i", str(folder)], check=True)
+        else:
+            folder.chmod(mode)
+
+
+def test_a_map_file_that_cannot_be_replaced_refuses_the_release_and_changes_nothing(
+    consumer: Consumer, sandbox: Sandbox
+) -> None:
+    """Proven before the first change: no half-done switch to restore, no false "NOT restored" alarm."""
+    map_file = Path(sandbox.environments["apps"]["theoshift"]["switch"]["map_file"])
+    before = map_file.read_text()
+    with unwritable(map_file.parent):
+        ran = consumer.run("release")
+    assert ran.code == 3, ran.err + ran.out
+    assert "lb1: switch can be made and kept" in ran.out
+    assert f"{map_file} cannot be replaced" in ran.out
+    assert "NOT restored" not in ran.out
+    assert (theoshift_route(sandbox), map_file.read_text()) == ("theoshift_green", before)
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}

@@ -32,6 +32,7 @@ from bluegreen.model import Endpoint, HaproxyHost, HostInfo, ServerView
 from bluegreen.switching.base import (
     Answers,
     Change,
+    Persisted,
     Read,
     RestoreFile,
     SaveServerStates,
@@ -92,6 +93,28 @@ class SshHost:
             await self.write_file(haproxy.path(change.path), change.text)
             return Applied()
         assert_never(change)
+
+    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+        level, kept = await asyncio.gather(self._runtime_level(), self._replaceable(files))
+        return tuple(problem for problem in (level, *kept) if problem)
+
+    async def _runtime_level(self) -> str | None:
+        answer = " ".join((await self.runtime(haproxy.SHOW_CLI_LEVEL)).split())
+        if answer == "admin":
+            return None
+        return (
+            f"HAProxy's runtime socket {self.host.socket} is at level {answer[:40]!r}: a switch needs `level admin` "
+            "(`stats socket ... level admin`)"
+        )
+
+    async def _replaceable(self, files: Sequence[Persisted]) -> list[str | None]:
+        if not files:
+            return []
+        try:
+            sftp = await self._sftp_client()
+        except UnreachableError as error:
+            return [error.message]
+        return list(await asyncio.gather(*(_replaceable(sftp, file) for file in files)))
 
     async def recall(self, record: str) -> str | None:
         return await self.read_file(self._record_path(record))
@@ -184,6 +207,26 @@ class SshHost:
             if conn is not None:
                 conn.close()
                 await conn.wait_closed()
+
+
+async def _replaceable(sftp: asyncssh.SFTPClient, file: Persisted) -> str | None:
+    """Why `file` could not be replaced the way a switch replaces it (a new file in its folder, renamed over it);
+    None when it can. The trial file is removed at once."""
+    path = haproxy.path(file.path)
+    if file.must_exist and not await sftp.exists(path):
+        return f"{path} does not exist: the switch rewrites it"
+    target = PurePosixPath(path)
+    trial = str(target.with_name(f".{target.name}.bluegreen-check-{secrets.token_hex(4)}"))
+    try:
+        async with sftp.open(trial, "w", encoding="utf-8") as handle:
+            await handle.write("")
+    except (asyncssh.Error, OSError) as exc:
+        return (
+            f"{path} cannot be replaced: no new file can be made in {target.parent} ({exc}); the SSH user needs "
+            "write access to that folder"
+        )
+    await _remove_quietly(sftp, trial)
+    return None
 
 
 async def _mode_of(sftp: asyncssh.SFTPClient, path: str) -> int | None:

@@ -46,6 +46,7 @@ def path(value: str) -> str:
 
 SHOW_INFO = "show info"
 SHOW_STAT = "show stat"
+SHOW_CLI_LEVEL = "show cli level"  # the socket's level: `admin` for a switch
 
 
 def get_map(map_file: str, key: str) -> str:

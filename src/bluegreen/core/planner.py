@@ -33,6 +33,7 @@ from bluegreen.model import (
     Status,
     Trigger,
 )
+from bluegreen.switching.base import persisted
 
 
 def plan(
@@ -113,6 +114,7 @@ def _checks(
     standby, live = seen.colors[to], seen.colors[source]
     checks = [
         *_routing_checks(app, seen, to),
+        *_readiness_checks(app, seen, to),
         Check(
             "STANDBY healthy",
             standby.healthy,
@@ -145,6 +147,22 @@ def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> lis
         passing = bool(servers) and all(check_passing(server) for server in servers)
         checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers)))
     return checks
+
+
+def _readiness_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> list[Check]:
+    """Per host asked (the engine asks the hosts that must change): the switch can be made and kept there."""
+    files = ", ".join(file.path for file in persisted(app.switch.steps(to)))
+    kept = f"; {files} can be replaced" if files else ""
+    return [
+        Check(
+            f"{host}: switch can be made and kept",
+            not view.unready,
+            "; ".join(view.unready) or f"level admin{kept}",
+            "live",
+        )
+        for host, view in seen.hosts.items()
+        if view.unready is not None
+    ]
 
 
 def _servers_detail(app: AppEnvironment, to: Color, servers: Iterable[ServerView]) -> str:

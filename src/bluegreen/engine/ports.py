@@ -27,7 +27,7 @@ from bluegreen.model import (
     ServerView,
     Status,
 )
-from bluegreen.switching.base import Answers, Change, Read
+from bluegreen.switching.base import Answers, Change, Persisted, Read
 
 Progress = Callable[[str], None]
 
@@ -48,6 +48,11 @@ class HaproxyPort(Protocol):
     async def stats(self) -> tuple[ServerView, ...]: ...
     async def read(self, reads: Sequence[Read]) -> Answers: ...
     async def apply(self, change: Change) -> Applied: ...
+    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+        """What would stop a switch on this host before it changes anything (the runtime API below `level
+        admin`, no SFTP, a file that cannot be replaced in its folder); empty when it can be made and kept."""
+        ...
+
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]: ...
     async def recall(self, record: str) -> str | None: ...  # the record named `record` (core.record), if any
     async def keep(self, record: str, text: str) -> None: ...  # replaced whole, never half written

@@ -35,6 +35,7 @@ from bluegreen.model import (
     StepName,
     Trigger,
 )
+from bluegreen.switching.base import persisted
 
 __all__ = ["Effects", "Request", "dry_run", "preflight", "recalled", "release"]
 
@@ -55,10 +56,32 @@ async def preflight(
     start = time.perf_counter()
     names = request.only or tuple(request.desired.apps)
     observation = await observe(hosts, request.environments, names, prober)
-    plan = planner.plan(
+    plan = _planned(request, observation)
+    if plan.switches:  # proven before the first host changes: the switch can be made and kept on each
+        observation = await _with_readiness(hosts, request.environments, plan, observation)
+        plan = _planned(request, observation)
+    return replace(plan, refusal=request.refusal), observation, _ms(start)
+
+
+def _planned(request: Request, observation: Observation) -> Plan:
+    return planner.plan(
         request.desired, request.environments, request.status, observation, request.trigger, request.only
     )
-    return replace(plan, refusal=request.refusal), observation, _ms(start)
+
+
+async def _with_readiness(
+    hosts: Mapping[str, HaproxyPort], environments: Environments, plan: Plan, observation: Observation
+) -> Observation:
+    """The observation, with what would stop each planned switch on each host that must change."""
+    asked = [(app, host) for app in plan.switches for host in app.hosts]
+    found = await asyncio.gather(
+        *(hosts[host].unready(persisted(environments.apps[app.app].switch.steps(app.to_color))) for app, host in asked)
+    )
+    apps = dict(observation.apps)
+    for (app, host), problems in zip(asked, found, strict=True):
+        seen = apps[app.app]
+        apps[app.app] = replace(seen, hosts={**seen.hosts, host: replace(seen.hosts[host], unready=problems)})
+    return replace(observation, apps=apps)
 
 
 @dataclass(frozen=True)

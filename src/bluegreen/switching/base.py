@@ -127,6 +127,24 @@ class RestoreFile:
 Change = WriteMapEntry | SetMapEntry | SetServerStates | SaveServerStates | RestoreFile
 
 
+@dataclass(frozen=True)
+class Persisted:
+    """A file a switch replaces on the HAProxy host (a temporary file in its folder, then a rename)."""
+
+    path: str
+    must_exist: bool  # a map file is rewritten from what it holds; a server-state file may be new
+
+
+def persisted(steps: Sequence[Change]) -> tuple[Persisted, ...]:
+    """The files `steps` replace, each once, in order."""
+    found = [
+        Persisted(step.map_file, True) if isinstance(step, WriteMapEntry) else Persisted(step.state_file, False)
+        for step in steps
+        if isinstance(step, WriteMapEntry | SaveServerStates)
+    ]
+    return tuple(dict.fromkeys(found))
+
+
 # --- the protocol ---------------------------------------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bluegreen.engine.locks import locked
-from bluegreen.engine.release import Effects, Request, release
+from bluegreen.engine.release import Effects, Request, preflight, release
 from bluegreen.errors import LockBusyError
 from bluegreen.model import STEPS, AppEnvironment, AppOutcome, Color, ColorRecord, Outcome, Served, VerifySettings
 from bluegreen.report import outcome_text
@@ -390,3 +390,62 @@ async def test_two_runs_at_once_on_the_same_hosts_both_finish_and_never_overlap(
     await asyncio.wait_for(asyncio.gather(run("A"), run("B")), 10)
     assert inside == []
     assert {host.holder for host in hosts.values()} == {None}
+
+
+# --- pre-flight: the switch can be made and kept on every host, proven before the first one changes ------------
+
+
+def fault_on(host: FakeHaproxy, fault: str) -> None:
+    if fault == "read-only map folder":
+        host.read_only.add(MAP_FILE.rsplit("/", 1)[0])
+    elif fault == "no SFTP":
+        host.sftp = False
+    elif fault == "operator level":
+        host.level = "operator"
+    else:
+        del host.files[MAP_FILE]
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        ("read-only map folder", f"{MAP_FILE} cannot be replaced"),
+        ("no SFTP", "lb2: cannot start SFTP"),
+        ("operator level", "lb2: the runtime socket is at level 'operator'"),
+        ("map file gone", f"{MAP_FILE} does not exist"),
+    ],
+)
+async def test_a_host_that_could_not_make_or_keep_the_switch_refuses_it_before_any_host_changes(
+    fault: str, said: str
+) -> None:
+    """The false alarm of a half-done switch ("lb2: NOT restored" while nothing changed) cannot happen: the release
+    is refused with the reason, and no host, not even the healthy one, is touched."""
+    world = scene(THEOSHIFT)
+    fault_on(world.hosts["lb2"], fault)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert outcome.result == "refused"
+    assert "lb2: switch can be made and kept" in (done.reason or "")
+    assert said in (done.reason or "")
+    assert world.changes() == {"lb1": [], "lb2": []}
+    assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN}
+
+
+async def test_the_plan_says_the_switch_can_be_made_and_kept_on_each_host_it_changes() -> None:
+    world = scene(THEOSHIFT)
+    request = Request(desired(world.apps, BLUE), environments(world.apps, world.hosts), NO_STATUS)
+    plan, _, _ = await preflight(request, world.hosts, world.prober)
+    [app] = plan.apps
+    ready = [(check.name, check.ok, check.detail) for check in app.checks if "kept" in check.name]
+    assert ready == [
+        (f"{host}: switch can be made and kept", True, f"level admin; {MAP_FILE} can be replaced")
+        for host in ("lb1", "lb2")
+    ]
+    assert world.changes() == {"lb1": [], "lb2": []}
+
+
+async def test_an_app_with_nothing_to_switch_asks_no_host_for_proof() -> None:
+    world = scene(THEOSHIFT)
+    fault_on(world.hosts["lb2"], "no SFTP")  # would refuse a switch, but there is none: already LIVE
+    outcome = await world.release(GREEN)
+    assert outcome.result == "noop"
