@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import socket
 import subprocess
+import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
@@ -329,3 +333,34 @@ def test_a_map_file_that_cannot_be_replaced_refuses_the_release_and_changes_noth
     assert "NOT restored" not in ran.out
     assert (theoshift_route(sandbox), map_file.read_text()) == ("theoshift_green", before)
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
+
+
+def without_sftp(lab: Sandbox, host: int) -> None:
+    """Harden one lab host the way some are: its sshd serves no SFTP subsystem (SIGHUP: sshd reads its config again)."""
+    folder = lab.dir / f"lb{host + 1}"
+    config = folder / "sshd_config"
+    config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith("Subsystem")))
+    os.kill(int((folder / "sshd.pid").read_text()), signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # sshd re-executes itself and listens again
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", lab.sshd_port(host)), 0.5) as conn:
+            if conn.recv(4).startswith(b"SSH-"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"lb{host + 1}'s sshd did not come back")
+
+
+def test_a_host_without_sftp_refuses_the_release_before_any_host_changes(
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+) -> None:
+    """Without SFTP the switch could not be persisted there: refused with the reason, lb1 untouched too."""
+    lab = make_sandbox(hosts=2)
+    consumer = make_consumer(lab)
+    without_sftp(lab, 1)
+    ran = consumer.run("release")
+    assert ran.code == 3, ran.err + ran.out
+    assert "lb2: switch can be made and kept" in ran.out
+    assert "lb2: cannot start SFTP" in ran.out
+    assert "NOT restored" not in ran.out
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_green", "theoshift_green"]
+    assert [ldc_states(lab, host) for host in (0, 1)] == [{"blue": "0", "green": "8"}] * 2
