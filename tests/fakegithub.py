@@ -89,6 +89,7 @@ class _Failure:
     status: int
     times: int
     message: str
+    headers: dict[str, str]
 
 
 @dataclass
@@ -243,9 +244,20 @@ class FakeGitHub:
                 "pull request."
             )
 
-    def fail_next(self, method: str, path_regex: str, status: int, times: int = 1, message: str = "") -> None:
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        times: int = 1,
+        message: str = "",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """The next `times` matching requests get `status` (and `headers`, e.g. a rate limit's `Retry-After`),
+        before anything is done: as GitHub's front end answers a 502, or a secondary rate limit."""
         with self._lock:
-            failure = _Failure(method.upper(), re.compile(path_regex), status, times, message or f"HTTP {status}")
+            text = message or f"HTTP {status}"
+            failure = _Failure(method.upper(), re.compile(path_regex), status, times, text, dict(headers or {}))
             self._failures.append(failure)
 
     def expect_undeclared(self, method: str, path: str) -> None:
@@ -288,7 +300,7 @@ class FakeGitHub:
             failure = self._take_failure(method, path)
             reply: Reply
             if failure:
-                reply = failure.status, {"message": failure.message, "documentation_url": DOCS}, {}
+                reply = failure.status, {"message": failure.message, "documentation_url": DOCS}, failure.headers
             elif not _authorized(headers.get("authorization", ""), self.token):
                 reply = 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, {}
             else:

@@ -30,6 +30,17 @@ from bluegreen.errors import GitHubError, InputError
 # branch moved while the commit was made (`refs/heads/main expected to be at <sha>`). Others (protection) stay.
 STALE = ("does not match", "expected to be at")
 COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
+
+# PyGithub's retry, chosen on purpose (README, "The GitHub Action"). Tried again: a server error of GitHub's
+# (500, 502, 503, 504), a 429, and a 403 that is a rate limit (GithubRetry tells it by Retry-After or the
+# message); for every method bluegreen uses, writes included: each of its writes may be repeated (a status or a
+# deployment status adds one entry, the comment is found by its marker and edited, status.json is a
+# compare-and-swap). At most `retry_total` more tries, `retry_backoff_s` doubling between them; a rate limit is
+# waited for as GitHub says (Retry-After, the reset time, a minute for a secondary limit), but never longer
+# than RATE_LIMIT_WAIT_S: a release holds its locks meanwhile, so a longer wait is an error that says so.
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+RETRY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
+RATE_LIMIT_WAIT_S = 60.0
 DESCRIPTION_LIMIT = 140  # a commit status's description
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["in_progress", "success", "failure", "error"]
@@ -98,11 +109,20 @@ class GitHub:
         retry_backoff_s: float = 0.5,
         timeout_s: int = 15,
         write_interval_s: float = 1.0,
+        rate_limit_wait_s: float = RATE_LIMIT_WAIT_S,
     ) -> None:
         _check_inputs(token, api_url, repository)
         self._token, self._api_url, self._repository = token, api_url.rstrip("/"), repository
         self._lag_attempts, self._lag_delay_s, self._sleep = max(lag_attempts, 1), lag_delay_s, sleep
-        retry = GithubRetry(total=retry_total, backoff_factor=retry_backoff_s, raise_on_status=False)
+        retry = GithubRetry(
+            total=retry_total,
+            backoff_factor=retry_backoff_s,
+            status_forcelist=list(RETRY_STATUSES),
+            allowed_methods=RETRY_METHODS,
+            secondary_rate_wait=min(60.0, rate_limit_wait_s),
+            max_rate_limit_wait=rate_limit_wait_s,
+            raise_on_status=False,
+        )
         # lazy: an object is fetched only when a field is read that its URL does not already tell
         self._github = Github(
             auth=Auth.Token(token), base_url=self._api_url, retry=retry, timeout=timeout_s, lazy=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -462,3 +463,51 @@ def test_a_persons_comment_with_the_marker_is_never_taken_over(fake_github: Fake
     bodies = fake_github.comments(10)
     assert bodies[0] == "<!-- bluegreen:report -->\nlooks fine to me, merge it"
     assert bodies[1] == "<!-- bluegreen:report -->\nthe plan"
+
+
+# --- the retry, chosen on purpose (RETRY_STATUSES, RETRY_METHODS, RATE_LIMIT_WAIT_S) ------------------------------
+
+
+def test_an_edit_of_the_sticky_comment_is_tried_again_after_a_server_error(
+    fake_github: FakeGitHub, github: GitHub
+) -> None:
+    add_pull(fake_github)
+    github.upsert_comment(7, MARKER, "plan")
+    fake_github.fail_next("PATCH", r"/issues/comments/\d+$", 502)
+    github.upsert_comment(7, MARKER, "release")
+    assert [call.method for call in fake_github.calls].count("PATCH") == 2
+    assert fake_github.comments(7) == [f"{MARKER}\nrelease"]
+
+
+def test_a_429_is_waited_for_as_retry_after_says_then_tried_again(fake_github: FakeGitHub, github: GitHub) -> None:
+    fake_github.fail_next("POST", "/statuses/", 429, message="You have exceeded a secondary rate limit.", headers={
+        "Retry-After": "1"
+    })  # fmt: skip
+    start = time.monotonic()
+    github.set_status(HEAD, "success", "ok")
+    assert time.monotonic() - start >= 0.9
+    assert [call.method for call in fake_github.calls].count("POST") == 2
+    assert fake_github.statuses(HEAD)[-1]["state"] == "success"
+
+
+def test_a_rate_limit_longer_than_the_bound_is_an_error_at_once_not_a_wait(
+    fake_github: FakeGitHub, make_github: MakeGitHub
+) -> None:
+    """An hour to the reset: a release holding its locks must not sit that out; the error says why."""
+    reset = str(int(time.time()) + 3600)
+    fake_github.fail_next(
+        "POST", "/statuses/", 403, times=5, message="API rate limit exceeded for installation ID 1.",
+        headers={"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset},
+    )  # fmt: skip
+    start = time.monotonic()
+    with pytest.raises(GitHubError):
+        make_github(rate_limit_wait_s=5).set_status(HEAD, "success", "ok")
+    assert time.monotonic() - start < 5
+    assert fake_github.statuses(HEAD) == []
+
+
+def test_a_client_error_is_not_tried_again(fake_github: FakeGitHub, github: GitHub) -> None:
+    fake_github.fail_next("POST", "/statuses/", 422, message="Validation Failed")
+    with pytest.raises(GitHubError, match="422"):
+        github.set_status(HEAD, "success", "ok")
+    assert [call.method for call in fake_github.calls].count("POST") == 1
