@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from bluegreen.core import haproxy
 from bluegreen.core.record import RECORD_NAME
-from bluegreen.engine.ports import Applied
+from bluegreen.engine.ports import Applied, Readiness
 from bluegreen.errors import LockBusyError, RuntimeApiError, UnreachableError
 from bluegreen.model import (
     AppEnvironment,
@@ -68,6 +68,7 @@ class FakeHaproxy:
     level: str = "admin"  # the runtime socket's level
     sftp: bool = True  # the SFTP subsystem is there
     read_only: set[str] = field(default_factory=set)  # folders where no file can be made
+    asked_readiness: list[tuple[Persisted, ...]] = field(default_factory=list)  # each pre-flight proof's files
     holder: str | None = None
 
     @property
@@ -150,17 +151,19 @@ class FakeHaproxy:
         finally:
             self.holder = None
 
-    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+    async def readiness(self, files: Sequence[Persisted]) -> Readiness:
         self._reachable()
-        problems = [] if self.level == "admin" else [f"{self.name}: the runtime socket is at level {self.level!r}"]
+        self.asked_readiness.append(tuple(files))
+        host = [] if self.level == "admin" else [f"{self.name}: the runtime socket is at level {self.level!r}"]
         if files and not self.sftp:
-            return (*problems, f"{self.name}: cannot start SFTP")
+            return Readiness((*host, f"{self.name}: cannot start SFTP"))
+        problems = {}
         for file in files:
             if file.must_exist and file.path not in self.files:
-                problems.append(f"{file.path} does not exist: the switch rewrites it")
+                problems[file.path] = f"{file.path} does not exist: the switch rewrites it"
             elif file.path.rsplit("/", 1)[0] in self.read_only:
-                problems.append(f"{file.path} cannot be replaced: no new file can be made in its folder")
-        return tuple(problems)
+                problems[file.path] = f"{file.path} cannot be replaced: no new file can be made in its folder"
+        return Readiness(tuple(host), problems)
 
     async def recall(self, record: str) -> str | None:
         self._reachable()

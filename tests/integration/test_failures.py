@@ -23,7 +23,7 @@ from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, connected
 from bluegreen.adapters.sshkeys import Credentials, load_credentials
 from bluegreen.core import haproxy
-from bluegreen.engine.ports import Applied, HaproxyPort
+from bluegreen.engine.ports import Applied, HaproxyPort, Readiness
 from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
@@ -78,8 +78,8 @@ class Faulty:
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
         return self.inner.lock(holder, wait_s)
 
-    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
-        return await self.strike(haproxy.SHOW_CLI_LEVEL, lambda: self.inner.unready(files))
+    async def readiness(self, files: Sequence[Persisted]) -> Readiness:
+        return await self.strike(haproxy.SHOW_CLI_LEVEL, lambda: self.inner.readiness(files))
 
     async def recall(self, record: str) -> str | None:
         return await self.inner.recall(record)

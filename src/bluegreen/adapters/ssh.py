@@ -26,7 +26,7 @@ from bluegreen.adapters.ssh_lock import COMMAND_TIMEOUT_S, held
 from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
 from bluegreen.core.record import RECORD_NAME
-from bluegreen.engine.ports import Applied, Reached
+from bluegreen.engine.ports import Applied, Reached, Readiness
 from bluegreen.errors import HostKeyError, RuntimeApiError, UnreachableError
 from bluegreen.model import Endpoint, HaproxyHost, HostInfo, ServerView
 from bluegreen.switching.base import (
@@ -94,9 +94,11 @@ class SshHost:
             return Applied()
         assert_never(change)
 
-    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+    async def readiness(self, files: Sequence[Persisted]) -> Readiness:
         level, kept = await asyncio.gather(self._runtime_level(), self._replaceable(files))
-        return tuple(problem for problem in (level, *kept) if problem)
+        sftp, by_file = kept
+        host = tuple(problem for problem in (level, sftp) if problem)
+        return Readiness(host, {file.path: problem for file, problem in zip(files, by_file, strict=True) if problem})
 
     async def _runtime_level(self) -> str | None:
         answer = " ".join((await self.runtime(haproxy.SHOW_CLI_LEVEL)).split())
@@ -107,14 +109,15 @@ class SshHost:
             "(`stats socket ... level admin`)"
         )
 
-    async def _replaceable(self, files: Sequence[Persisted]) -> list[str | None]:
+    async def _replaceable(self, files: Sequence[Persisted]) -> tuple[str | None, list[str | None]]:
+        """Why SFTP cannot be used here, else why each file could not be replaced (None where it can)."""
         if not files:
-            return []
+            return None, []
         try:
             sftp = await self._sftp_client()
         except UnreachableError as error:
-            return [error.message]
-        return list(await asyncio.gather(*(_replaceable(sftp, file) for file in files)))
+            return error.message, [None] * len(files)
+        return None, list(await asyncio.gather(*(_replaceable(sftp, file) for file in files)))
 
     async def recall(self, record: str) -> str | None:
         return await self.read_file(self._record_path(record))

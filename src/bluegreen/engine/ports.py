@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bluegreen.model import (
@@ -33,6 +33,19 @@ Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class Readiness:
+    """What would stop a switch on one host: for any switch there (the runtime API below `level admin`, no
+    SFTP), and for each file one would replace, by path."""
+
+    host: tuple[str, ...] = ()
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    def of(self, files: Sequence[Persisted]) -> tuple[str, ...]:
+        """The problems of a switch that replaces `files`; empty when it can be made and kept."""
+        return (*self.host, *(self.files[file.path] for file in files if file.path in self.files))
+
+
+@dataclass(frozen=True)
 class Applied:
     """What one change did: the runtime command's time, and how to undo what it persisted (None: nothing)."""
 
@@ -48,9 +61,9 @@ class HaproxyPort(Protocol):
     async def stats(self) -> tuple[ServerView, ...]: ...
     async def read(self, reads: Sequence[Read]) -> Answers: ...
     async def apply(self, change: Change) -> Applied: ...
-    async def unready(self, files: Sequence[Persisted]) -> tuple[str, ...]:
-        """What would stop a switch on this host before it changes anything (the runtime API below `level
-        admin`, no SFTP, a file that cannot be replaced in its folder); empty when it can be made and kept."""
+    async def readiness(self, files: Sequence[Persisted]) -> Readiness:
+        """What would stop a switch on this host before it changes anything, for switches that replace
+        `files` (asked once per host, for every app that would switch there)."""
         ...
 
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]: ...

@@ -72,15 +72,20 @@ def _planned(request: Request, observation: Observation) -> Plan:
 async def _with_readiness(
     hosts: Mapping[str, HaproxyPort], environments: Environments, plan: Plan, observation: Observation
 ) -> Observation:
-    """The observation, with what would stop each planned switch on each host that must change."""
-    asked = [(app, host) for app in plan.switches for host in app.hosts]
-    found = await asyncio.gather(
-        *(hosts[host].unready(persisted(environments.apps[app.app].switch.steps(app.to_color))) for app, host in asked)
-    )
+    """The observation, with what would stop each planned switch on each host that must change: each host is
+    asked once, for the files of every app that would switch there."""
+    files = {app.app: persisted(environments.apps[app.app].switch.steps(app.to_color)) for app in plan.switches}
+    names = sorted({host for app in plan.switches for host in app.hosts})
+    asked = {
+        host: tuple(dict.fromkeys(f for app in plan.switches if host in app.hosts for f in files[app.app]))
+        for host in names
+    }
+    found = dict(zip(names, await asyncio.gather(*(hosts[host].readiness(asked[host]) for host in names)), strict=True))
     apps = dict(observation.apps)
-    for (app, host), problems in zip(asked, found, strict=True):
+    for app in plan.switches:
         seen = apps[app.app]
-        apps[app.app] = replace(seen, hosts={**seen.hosts, host: replace(seen.hosts[host], unready=problems)})
+        views = {host: replace(seen.hosts[host], unready=found[host].of(files[app.app])) for host in app.hosts}
+        apps[app.app] = replace(seen, hosts={**seen.hosts, **views})
     return replace(observation, apps=apps)
 
 

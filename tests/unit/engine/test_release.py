@@ -449,3 +449,12 @@ async def test_an_app_with_nothing_to_switch_asks_no_host_for_proof() -> None:
     fault_on(world.hosts["lb2"], "no SFTP")  # would refuse a switch, but there is none: already LIVE
     outcome = await world.release(GREEN)
     assert outcome.result == "noop"
+
+
+async def test_each_host_is_asked_for_proof_once_for_every_app_that_would_switch_there() -> None:
+    world = scene(THEOSHIFT, LDC_TOOLS)
+    outcome = await world.release()
+    assert outcome.result == "success"
+    for host in world.hosts.values():
+        [files] = host.asked_readiness  # one round trip of proof per host, not one per app
+        assert [file.path for file in files] == [MAP_FILE, SERVERS.state_file]
