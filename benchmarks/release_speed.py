@@ -37,7 +37,7 @@ from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import Credentials, SshHost, connected
 from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.core import haproxy
-from bluegreen.engine.switch import switch_host
+from bluegreen.engine.switch import HostSwitch
 from bluegreen.model import AppEnvironment, Color, Environments, HaproxyHost
 from bluegreen.switching import MapSwitch
 from bluegreen_lab import AppInitial, Sandbox
@@ -216,7 +216,7 @@ async def connect_once(hosts: Sequence[HaproxyHost], credentials: Credentials) -
 async def switches(session: SshHost, apps: Mapping[str, AppEnvironment], n: int) -> list[Row]:
     rows: list[Row] = []
     for name, label in ((APP, "`map`, theoshift"), ("ldc-tools", "`servers`, ldc-tools")):
-        log(f"switch_host() {name}")
+        log(f"HostSwitch.carry_out() {name}")
         totals, runtime = await flips(session, apps[name], INITIAL[name].live, n)
         rows.append(Row(f"5. switch one app on one host, {label}: total", totals))
         rows.append(Row("   of which the runtime command", runtime))
@@ -229,7 +229,7 @@ async def flips(session: SshHost, app: AppEnvironment, live: Color, n: int) -> t
     totals, runtime = [], []
     for _ in range(2 + n):
         start = time.perf_counter()
-        runtime.append(await switch_host(session, app, next(colors)))
+        runtime.append(await HostSwitch(session, app, next(colors)).carry_out())
         totals.append(ms(start))
     return totals[2:], runtime[2:]
 

@@ -64,6 +64,7 @@ class FakeHaproxy:
     servers: dict[tuple[str, str], Server] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)  # every change carried out, in order (undos too)
     fail: Callable[[Change], Exception | None] = lambda change: None  # a fault to raise instead of a change
+    lose: Callable[[Change], Exception | None] = lambda change: None  # a fault raised after the change: no answer
     down: bool = False  # unreachable: every call fails
     level: str = "admin"  # the runtime socket's level
     sftp: bool = True  # the SFTP subsystem is there
@@ -118,6 +119,9 @@ class FakeHaproxy:
             raise fault
         applied = self._carry_out(change)
         self.changes.append(change)  # only what was done: a refused change changed nothing
+        lost = self.lose(change)
+        if lost is not None:  # done, but its answer never came back
+            raise lost
         return applied
 
     def _carry_out(self, change: Change) -> Applied:
@@ -135,9 +139,13 @@ class FakeHaproxy:
             self.files[change.map_file] = haproxy.rewrite_map(before, change.key, change.value)
             return Applied(undo=RestoreFile(change.map_file, before))
         if isinstance(change, SaveServerStates):
+            before = self.files.get(change.state_file)
             self.files[change.state_file] = repr(sorted((k, s.admin) for k, s in self.servers.items()))
-            return Applied()
-        self.files[change.path] = change.text
+            return Applied(undo=RestoreFile(change.state_file, before))
+        if change.text is None:
+            self.files.pop(change.path, None)
+        else:
+            self.files[change.path] = change.text
         return Applied()
 
     @asynccontextmanager

@@ -25,8 +25,9 @@ from bluegreen.adapters.sshkeys import Credentials, load_credentials
 from bluegreen.core import haproxy
 from bluegreen.engine.ports import Applied, HaproxyPort, Readiness
 from bluegreen.engine.release import Effects, Request, release
-from bluegreen.errors import RuntimeApiError
+from bluegreen.errors import RESULT_EXIT_CODES, RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
+from bluegreen.report import outcome_text
 from bluegreen.switching.base import Answers, Change, Persisted, Read, SetMapEntry, SetServerStates
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
@@ -132,6 +133,26 @@ def test_one_host_failing_switches_every_host_back(
         assert "theoshift_green" in handle.read()
 
 
+def test_a_host_that_fails_before_it_changed_anything_is_left_alone_and_the_release_rolled_back(
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+) -> None:
+    """Issue 8's false alarm: lb3's map file write fails (its first step); lb1 and lb2 are undone, lb3 is not
+    touched again, every host is read back on Green, and nothing asks for a person (exit 4, not 5)."""
+    lab = make_sandbox(hosts=3)
+    consumer = make_consumer(lab)
+    outcome = release_with(consumer, lambda s: {**s, "lb3": Faulty(s["lb3"], "WriteMapEntry")})
+    app = outcome.apps[0]
+    assert (app.result, RESULT_EXIT_CODES[outcome.result]) == ("rolled_back", 4)
+    assert app.hosts == {
+        "lb1": "restored",
+        "lb2": "restored",
+        "lb3": "failed: lb3: injected failure of `WriteMapEntry`; unchanged",
+    }
+    assert (app.reason or "").startswith("the switch failed; every host was read back on Green: ")
+    assert "NOT" not in outcome_text(outcome)
+    assert [theoshift_route(lab, host) for host in (0, 1, 2)] == ["theoshift_green"] * 3
+
+
 def test_a_failed_verification_switches_back_and_keeps_the_release_on_standby(
     consumer: Consumer, sandbox: Sandbox
 ) -> None:
@@ -145,6 +166,23 @@ def test_a_failed_verification_switches_back_and_keeps_the_release_on_standby(
     assert [step.ok for step in app.steps] == [True, True, True, False, True]  # the rollback is recorded
     assert theoshift_route(sandbox) == "theoshift_green"
     assert (app.live and app.live.color, app.standby and app.standby.color) == (Color.GREEN, Color.BLUE)
+
+
+def test_a_switch_back_puts_the_server_state_file_back_as_it_was(consumer: Consumer, sandbox: Sandbox) -> None:
+    """The `servers` switch dumps the server-state file; its undo puts back the very text it held, so a reload
+    after the switch back reads the old LIVE."""
+    state_file = Path(sandbox.environments["apps"]["ldc-tools"]["switch"]["state_file"])
+    before = state_file.read_text()
+
+    def break_new_live() -> None:
+        sandbox.set_app("ldc-tools", Color.GREEN, healthy=False)
+
+    wrap: Wrap = lambda s: {"lb1": Faulty(s["lb1"], "set server", after=break_new_live)}  # noqa: E731
+    outcome = release_with(consumer, wrap, only=("ldc-tools",))
+    app = outcome.apps[0]
+    assert (app.result, app.hosts) == ("rolled_back", {"lb1": "restored"})
+    assert state_file.read_text() == before
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
 
 
 def edit_environments(consumer: Consumer, change: Callable[[dict[str, Any]], None]) -> None:
@@ -245,8 +283,8 @@ def test_a_switch_back_that_fails_leaves_every_host_on_the_new_live_and_says_so(
     app = outcome.apps[0]
     assert app.result == "failed"
     assert "could NOT be returned to Green" in (app.reason or "")
-    assert app.hosts["lb1"].startswith("still on Blue")
-    assert app.hosts["lb2"].startswith("still on Blue: failed: lb2: injected failure")
+    assert "every host is on Blue (lb2: could not undo: lb2: injected failure" in (app.reason or "")
+    assert app.hosts == {"lb1": "switched", "lb2": "switched"}  # read back: both on the new color
     assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]  # consistent
     assert (app.live and app.live.color) == Color.BLUE
 

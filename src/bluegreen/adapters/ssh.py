@@ -83,16 +83,30 @@ class SshHost:
             before = await self.read_file(map_file)
             if before is None:
                 raise RuntimeApiError(f"{self.host.name}: the map file {map_file} does not exist")
-            await self.write_file(map_file, haproxy.rewrite_map(before, key, value))
+            await self._replace(map_file, haproxy.rewrite_map(before, key, value), before)
             return Applied(undo=RestoreFile(map_file, before))
         if isinstance(change, SaveServerStates):
             state_file = haproxy.path(change.state_file)
-            await self.write_file(state_file, await self.runtime(haproxy.show_servers_state()))
-            return Applied()
+            before, states = await asyncio.gather(
+                self.read_file(state_file), self.runtime(haproxy.show_servers_state())
+            )
+            await self._replace(state_file, states, before)
+            return Applied(undo=RestoreFile(state_file, before))
         if isinstance(change, RestoreFile):
-            await self.write_file(haproxy.path(change.path), change.text)
+            path = haproxy.path(change.path)
+            await (self.write_file(path, change.text) if change.text is not None else self.remove_file(path))
             return Applied()
         assert_never(change)
+
+    async def _replace(self, path: str, text: str, before: str | None) -> None:
+        """Replace the file; if that fails, put `before` back (the rename may have happened before the answer was
+        lost) and raise: a file the switch may have changed is never left behind."""
+        try:
+            await self.write_file(path, text)
+        except BaseException:
+            with suppress(Exception):
+                await (self.write_file(path, before) if before is not None else self.remove_file(path))
+            raise
 
     async def readiness(self, files: Sequence[Persisted]) -> Readiness:
         level, kept = await asyncio.gather(self._runtime_level(), self._replaceable(files))
@@ -180,6 +194,15 @@ class SshHost:
         except (asyncssh.Error, OSError) as exc:
             await _remove_quietly(sftp, temporary)
             raise UnreachableError(f"{self.host.name}: cannot write {path}: {exc}") from exc
+
+    async def remove_file(self, path: str) -> None:
+        sftp = await self._sftp_client()
+        try:
+            await sftp.remove(path)
+        except asyncssh.SFTPNoSuchFile:
+            return
+        except (asyncssh.Error, OSError) as exc:
+            raise UnreachableError(f"{self.host.name}: cannot remove {path}: {exc}") from exc
 
     async def open_tcp(self, host: str, port: int) -> Streams:
         try:

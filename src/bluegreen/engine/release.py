@@ -16,7 +16,7 @@ from bluegreen.core import planner
 from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_steps, recorded, switch_detail, unswitched
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
-from bluegreen.engine.switch import switch_all
+from bluegreen.engine.switch import Rollout, Seen, Switched
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
 from bluegreen.model import (
@@ -24,6 +24,7 @@ from bluegreen.model import (
     AppObservation,
     AppOutcome,
     AppPlan,
+    Color,
     Desired,
     Environments,
     Observation,
@@ -154,14 +155,12 @@ class AppRelease:
         plan, say = self.plan, self.effects.progress
         self.steps = preflight_steps(plan)
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
+        rollout = Rollout(self.effects.hosts, plan.hosts, self.app, plan.to_color)
         with self._timed("switch"):
-            switched = await switch_all(self.effects.hosts, plan.hosts, self.app, plan.to_color)
+            switched = await rollout.forward()
         if not switched.ok:
-            failed = any("NOT restored" in result for result in switched.hosts.values())
             self._step("Switch HAProxy traffic", False, switch_detail(switched.hosts, None))
-            outcome = "some hosts could NOT be switched back" if failed else "every host was switched back"
-            reason = f"the switch failed, {outcome}: " + "; ".join(switched.errors)
-            return self._finished("failed" if failed else "rolled_back", switched.hosts, reason)
+            return self._unswitched(switched)
         self.switch_ms = switched.slowest_ms
         self._step("Switch HAProxy traffic", True, switch_detail(switched.hosts, switched.slowest_ms))
         say(f"{plan.app}: verifying that users reach {plan.to_color.title}")
@@ -170,7 +169,7 @@ class AppRelease:
         self._step("Confirm switch", verdict.ok, verdict.detail)
         if verdict.ok:
             return self._finished("success", switched.hosts, None, draining=verdict.draining)
-        return await self._switch_back(verdict.detail)
+        return await self._switch_back(rollout, verdict.detail)
 
     async def _verify(self) -> Verdict:
         """Verification that cannot finish is a failed one, and traffic goes back: a host's connection drops,
@@ -182,23 +181,34 @@ class AppRelease:
         except Exception as error:  # after the switch, anything unexpected is a failed check
             return Verdict(False, f"verification could not finish: {said(error)}")
 
-    async def _switch_back(self, failure: str) -> AppOutcome:
+    async def _switch_back(self, rollout: Rollout, failure: str) -> AppOutcome:
         plan = self.plan
         if not self.app.verify.rollback_on_failure:
             reason = f"verification failed and automatic rollback is off, {plan.to_color.title} stays LIVE: {failure}"
             return self._finished("failed", {h: "switched" for h in plan.hosts}, reason, live_is_new=True)
         self.effects.progress(f"{plan.app}: verification failed, switching back to {plan.from_color.title}")
-        back = await switch_all(self.effects.hosts, plan.hosts, self.app, plan.from_color)
+        back = await rollout.back()
         if back.ok:
             reason = f"verification failed, traffic is back on {plan.from_color.title}: {failure}"
-            return self._finished("rolled_back", {h: "restored" for h in plan.hosts}, reason)
+            return self._finished("rolled_back", back.hosts, reason)
         # All or none again: a host that could not switch back took the others with it, back to the new LIVE.
-        stayed = {h: f"still on {plan.to_color.title}: {r}" for h, r in back.hosts.items() if h in plan.hosts}
+        where = _where(back, plan.to_color)
         reason = (
-            f"verification failed and traffic could NOT be returned to {plan.from_color.title} "
+            f"verification failed and traffic could NOT be returned to {plan.from_color.title}; {where} "
             f"({'; '.join(back.errors)}): {failure}"
         )
-        return self._finished("failed", stayed, reason, live_is_new=True)
+        return self._finished("failed", back.hosts, reason, live_is_new=back.all_on(plan.to_color))
+
+    def _unswitched(self, switched: Switched) -> AppOutcome:
+        """The switch failed and every host was undone: the result is what the hosts were read back with. Only a
+        host that is not on the old LIVE (or cannot be read) makes it a failure that needs a person."""
+        plan, errors = self.plan, "; ".join(switched.errors)
+        if switched.all_on(plan.from_color):
+            reason = f"the switch failed; every host was read back on {plan.from_color.title}: {errors}"
+            return self._finished("rolled_back", switched.hosts, reason)
+        where = _where(switched, plan.from_color)
+        reason = f"the switch failed and traffic is NOT all back on {plan.from_color.title}: {where}; {errors}"
+        return self._finished("failed", switched.hosts, reason, live_is_new=switched.all_on(plan.to_color))
 
     def _step(self, name: StepName, ok: bool, detail: str) -> None:
         self.steps = (*self.steps, Step(name, ok, detail))
@@ -224,6 +234,20 @@ class AppRelease:
         return app_outcome(
             self.plan, self.seen, self.steps, result, reason, new_live, hosts, self.durations, self.switch_ms, draining
         )
+
+
+def _where(switched: Switched, expected: Color) -> str:
+    """Where the hosts read back are, in words: `every host is on Blue`, or the ones that are not on `expected`
+    (`lb2 is on Blue, lb3 cannot be read`)."""
+    if switched.all_on(expected):
+        return f"every host is on {expected.title}"
+    return ", ".join(f"{host} {_seen(seen)}" for host, seen in switched.seen.items() if seen.live is not expected)
+
+
+def _seen(seen: Seen) -> str:
+    if not seen.readable:
+        return "cannot be read"
+    return f"is on {seen.live.title}" if seen.live else "routes to neither color"
 
 
 def _ms(start: float) -> float:

@@ -118,10 +118,11 @@ class SaveServerStates:
 
 @dataclass(frozen=True)
 class RestoreFile:
-    """Undo of a persisted file: put back the text it held before (the port hands this out, a method never)."""
+    """Undo of a persisted file: put back the text it held before, or remove it if there was none (the port hands
+    this out, a method never)."""
 
     path: str
-    text: str
+    text: str | None
 
 
 Change = WriteMapEntry | SetMapEntry | SetServerStates | SaveServerStates | RestoreFile

@@ -15,10 +15,10 @@ import pytest
 
 from bluegreen.engine.locks import locked
 from bluegreen.engine.release import Effects, Request, preflight, release
-from bluegreen.errors import LockBusyError
+from bluegreen.errors import RESULT_EXIT_CODES, LockBusyError, RuntimeApiError, UnreachableError
 from bluegreen.model import STEPS, AppEnvironment, AppOutcome, Color, ColorRecord, Outcome, Served, VerifySettings
 from bluegreen.report import outcome_text
-from bluegreen.switching.base import Change, RestoreFile
+from bluegreen.switching.base import Change, RestoreFile, WriteMapEntry
 from tests.doubles.haproxy import FakeHaproxy, FakeProber
 from tests.doubles.ledger import FakeLedger
 from tests.unit.engine.world import (
@@ -31,7 +31,7 @@ from tests.unit.engine.world import (
     SERVERS,
     THEOSHIFT,
     TO_BLUE,
-    TO_GREEN,
+    UNDO_BLUE,
     combined,
     desired,
     environments,
@@ -39,6 +39,7 @@ from tests.unit.engine.world import (
     make_app,
     meanwhile,
     refusing,
+    toward,
 )
 
 AT = "2026-11-24T12:00:00Z"
@@ -71,8 +72,8 @@ class Scene:
         return {name: host.live(each) for name, host in self.hosts.items()}
 
 
-def scene(*apps: AppEnvironment, live: Color = GREEN) -> Scene:
-    hosts = fake_hosts(apps, "lb1", "lb2", live=live)
+def scene(*apps: AppEnvironment, live: Color = GREEN, count: int = 2) -> Scene:
+    hosts = fake_hosts(apps, *(f"lb{n}" for n in range(1, count + 1)), live=live)
     return Scene(apps, hosts, FakeProber(hosts))
 
 
@@ -82,7 +83,7 @@ def live_color(done: AppOutcome) -> Color | None:
 
 
 def forward_and_back(each: AppEnvironment) -> list[Change]:
-    return [*TO_BLUE[each.switch.method], *TO_GREEN[each.switch.method]]
+    return [*TO_BLUE[each.switch.method], *UNDO_BLUE[each.switch.method]]
 
 
 # --- success and no-op ----------------------------------------------------------------------------------------
@@ -180,11 +181,13 @@ async def test_one_host_failing_its_runtime_change_switches_every_host_back() ->
     outcome = await world.release()
     [done] = outcome.apps
     assert done.result == "rolled_back"
-    assert done.reason == ("the switch failed, every host was switched back: lb2: HAProxy refused the switch to Blue")
+    assert (
+        done.reason == "the switch failed; every host was read back on Green: lb2: HAProxy refused the switch to Blue"
+    )
     assert done.hosts == {"lb1": "restored", "lb2": "failed: HAProxy refused the switch to Blue; restored"}
     assert world.changes() == {
         "lb1": forward_and_back(THEOSHIFT),
-        "lb2": [TO_BLUE["map"][0], RestoreFile(MAP_FILE, MAP_BEFORE), *TO_GREEN["map"]],
+        "lb2": [TO_BLUE["map"][0], RestoreFile(MAP_FILE, MAP_BEFORE)],  # its file put back, nothing else undone
     }
     assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN}
     assert {host.files[MAP_FILE] for host in world.hosts.values()} == {MAP_BEFORE}
@@ -194,14 +197,68 @@ async def test_one_host_failing_its_runtime_change_switches_every_host_back() ->
     ]
 
 
+async def test_a_host_that_fails_before_it_changed_anything_is_unchanged_and_the_release_is_rolled_back() -> None:
+    """Issue 8's false alarm: lb3 cannot write its map file (after the pre-flight proof, say the folder turned
+    read-only): lb1 and lb2 are undone, lb3 is left alone, and nothing says "NOT restored"."""
+    world = scene(THEOSHIFT, count=3)
+    cannot_write = RuntimeApiError("lb3: cannot write /etc/haproxy/apps.map: Permission denied")
+    world.hosts["lb3"].fail = lambda change: cannot_write if isinstance(change, WriteMapEntry) else None
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert (done.result, RESULT_EXIT_CODES[outcome.result]) == ("rolled_back", 4)
+    assert done.hosts == {
+        "lb1": "restored",
+        "lb2": "restored",
+        "lb3": "failed: lb3: cannot write /etc/haproxy/apps.map: Permission denied; unchanged",
+    }
+    assert world.changes()["lb3"] == []
+    assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN, "lb3": GREEN}
+    assert "NOT" not in outcome_text(outcome)
+
+
+async def test_a_change_whose_answer_was_lost_is_undone_and_the_host_read_back() -> None:
+    """`set map` went through on lb2 but the connection broke before its answer: lb2 is undone like the others and
+    read back on Green, so the release is rolled back, not failed."""
+    world = scene(THEOSHIFT)
+    broke = UnreachableError("lb2: the connection broke")
+    world.hosts["lb2"].lose = lambda change: broke if toward(change, BLUE) else None
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.result == "rolled_back"
+    assert done.hosts == {"lb1": "restored", "lb2": "failed: lb2: the connection broke; restored"}
+    assert world.changes()["lb2"] == forward_and_back(THEOSHIFT)
+    assert world.live(THEOSHIFT) == {"lb1": GREEN, "lb2": GREEN}
+
+
+async def test_a_host_that_cannot_be_read_back_makes_the_release_failed() -> None:
+    """Exit 5 only on what was observed: a host that cannot be read after the attempt is not known to be back."""
+    world = scene(THEOSHIFT)
+    lb2 = world.hosts["lb2"]
+
+    def gone(change: Change) -> Exception | None:
+        if toward(change, BLUE):
+            lb2.down = True
+            return UnreachableError("lb2: the connection broke")
+        return None
+
+    lb2.lose = gone
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert (done.result, RESULT_EXIT_CODES[outcome.result]) == ("failed", 5)
+    assert done.hosts["lb1"] == "restored"
+    assert done.hosts["lb2"] == "failed: lb2: the connection broke; unknown (unreachable: lb2: the connection broke)"
+    assert (done.reason or "").startswith("the switch failed and traffic is NOT all back on Green: lb2 cannot be read")
+    assert live_color(done) is GREEN
+
+
 async def test_a_switch_that_cannot_be_undone_everywhere_is_failed() -> None:
     world = scene(THEOSHIFT)
     world.hosts["lb1"].fail, world.hosts["lb2"].fail = refusing(GREEN), refusing(BLUE)
     outcome = await world.release()
     [done] = outcome.apps
     assert done.result == "failed"
-    assert (done.reason or "").startswith("the switch failed, some hosts could NOT be switched back")
-    assert done.hosts["lb1"] == "NOT restored: HAProxy refused the switch to Green"
+    assert (done.reason or "").startswith("the switch failed and traffic is NOT all back on Green: lb1 is on Blue; ")
+    assert done.hosts == {"lb1": "switched", "lb2": "failed: HAProxy refused the switch to Blue; restored"}
     assert world.live(THEOSHIFT) == {"lb1": BLUE, "lb2": GREEN}
 
 
@@ -251,13 +308,11 @@ async def test_a_switch_back_that_fails_is_failed_and_the_report_says_traffic_st
     outcome = await world.release()
     [done] = outcome.apps
     assert done.result == "failed"
-    assert done.hosts == {
-        "lb1": "still on Blue: restored",
-        "lb2": "still on Blue: failed: HAProxy refused the switch to Green; restored",
-    }
+    assert done.hosts == {"lb1": "switched", "lb2": "switched"}
     assert done.reason is not None
     assert done.reason.startswith(
-        "verification failed and traffic could NOT be returned to Green (lb2: HAProxy refused the switch to Green): "
+        "verification failed and traffic could NOT be returned to Green; every host is on Blue "
+        "(lb2: could not undo: HAProxy refused the switch to Green): "
     )
     assert world.live(THEOSHIFT) == {"lb1": BLUE, "lb2": BLUE}
     assert live_color(done) is BLUE

@@ -1,5 +1,5 @@
-"""The switch: a method's steps carried out on each host, in order; what a host persisted is put back when its
-runtime change fails; and across hosts, all or none."""
+"""The switch: on each host a transaction (the method's steps in order, each undone exactly, last first); across
+hosts all or none; and after a failure, every host read back and labelled with what was observed."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import dataclasses
 
 import pytest
 
-from bluegreen.engine.switch import switch_all, switch_host
-from bluegreen.errors import RuntimeApiError
+from bluegreen.engine.switch import HostSwitch, Rollout
+from bluegreen.errors import RuntimeApiError, UnreachableError
 from bluegreen.model import AppEnvironment, Color
 from bluegreen.switching import MapSwitch
-from bluegreen.switching.base import Change, RestoreFile, SetMapEntry
+from bluegreen.switching.base import Change, RestoreFile, SetMapEntry, WriteMapEntry
+from tests.doubles.haproxy import FakeHaproxy
 from tests.unit.engine.world import (
     BLUE,
     GREEN,
@@ -26,12 +27,20 @@ from tests.unit.engine.world import (
     fake_host,
     fake_hosts,
     refusing,
+    toward,
 )
 
 BOTH_METHODS = pytest.mark.parametrize("app", [THEOSHIFT, LDC_TOOLS], ids=["map", "servers"])
 
 
-# --- one host -------------------------------------------------------------------------------------------------
+async def switch_host(host: FakeHaproxy, app: AppEnvironment, to: Color) -> float:
+    """One host's transaction carried out and, if it fails, rolled back (as the rollout does), then raised."""
+    switch = HostSwitch(host, app, to)
+    try:
+        return await switch.carry_out()
+    except Exception:
+        await switch.roll_back()
+        raise
 
 
 @BOTH_METHODS
@@ -77,65 +86,146 @@ async def test_a_missing_map_file_stops_the_switch_before_the_runtime_change() -
     assert host.live(THEOSHIFT) is GREEN
 
 
-# --- every host: all or none ----------------------------------------------------------------------------------
+# --- one host: exactly what was done is undone -----------------------------------------------------------------
+
+
+async def test_a_host_whose_first_step_fails_is_unchanged_and_nothing_is_undone_there() -> None:
+    """The false alarm of issue 8: a host that never changed is not "NOT restored" by retrying the failing write."""
+    host = fake_host("lb1", [THEOSHIFT])
+    host.fail = lambda change: RuntimeApiError("cannot write") if isinstance(change, WriteMapEntry) else None
+    switch = HostSwitch(host, THEOSHIFT, BLUE)
+    with pytest.raises(RuntimeApiError):
+        await switch.carry_out()
+    assert (switch.touched, switch.undo) == (False, [])
+    assert await switch.roll_back() is None
+    assert host.changes == []
+
+
+async def test_a_runtime_change_whose_answer_never_came_is_undone_too() -> None:
+    """`set map` was carried out but the connection broke before the answer: it may have happened, so its undo
+    is kept (setting what already holds changes nothing)."""
+    host = fake_host("lb1", [THEOSHIFT])
+    host.lose = lambda change: UnreachableError("lb1: the connection broke") if toward(change, BLUE) else None
+    switch = HostSwitch(host, THEOSHIFT, BLUE)
+    with pytest.raises(UnreachableError):
+        await switch.carry_out()
+    assert await switch.roll_back() is None
+    assert host.changes == [*TO_BLUE["map"], TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)]
+    assert (host.live(THEOSHIFT), host.files[MAP_FILE]) == (GREEN, MAP_BEFORE)
+
+
+async def test_the_server_state_file_is_put_back_as_it_was_or_removed_if_it_was_new() -> None:
+    host = fake_host("lb1", [LDC_TOOLS])
+    switch = HostSwitch(host, LDC_TOOLS, BLUE)
+    await switch.carry_out()
+    assert STATE_FILE in host.files
+    await switch.roll_back()
+    assert host.changes[2:] == [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]]  # last step first
+    assert STATE_FILE not in host.files
+    host.files[STATE_FILE] = "as it was\n"
+    switch = HostSwitch(host, LDC_TOOLS, BLUE)
+    await switch.carry_out()
+    await switch.roll_back()
+    assert (host.files[STATE_FILE], host.live(LDC_TOOLS)) == ("as it was\n", GREEN)
+
+
+async def test_undo_stops_at_the_first_step_it_cannot_revert_so_the_file_agrees_with_the_runtime() -> None:
+    host = fake_host("lb1", [THEOSHIFT])
+    switch = HostSwitch(host, THEOSHIFT, BLUE)
+    await switch.carry_out()
+    host.fail = refusing(GREEN)
+    error = await switch.roll_back()
+    assert isinstance(error, RuntimeApiError)
+    assert switch.undo == [RestoreFile(MAP_FILE, MAP_BEFORE), TO_GREEN["map"][1]]  # what could not be reverted
+    assert (host.live(THEOSHIFT), host.files[MAP_FILE]) == (BLUE, "theoshift.test t_blue\n")
+
+
+# --- every host: all or none, and what was observed after --------------------------------------------------------
 
 
 @BOTH_METHODS
 async def test_only_the_hosts_named_are_switched_the_others_are_unchanged(app: AppEnvironment) -> None:
     hosts = fake_hosts([app], "lb1", "lb2", "lb3")
-    switched = await switch_all(hosts, ["lb1", "lb2"], app, BLUE)
+    switched = await Rollout(hosts, ["lb1", "lb2"], app, BLUE).forward()
     assert (switched.ok, switched.hosts) == (True, {"lb1": "switched", "lb2": "switched", "lb3": "unchanged"})
     assert switched.slowest_ms == pytest.approx(0.1)
     assert [hosts[name].changes for name in hosts] == [list(TO_BLUE[app.switch.method])] * 2 + [[]]
 
 
 @pytest.mark.parametrize(
-    ("app", "lb2_changes"),
+    ("app", "lb1_undo", "lb2_changes", "lb2_label"),
     [
-        # lb2 wrote its map file, `set map` was refused: the file is put back, then lb2 too goes to Green.
-        (THEOSHIFT, [TO_BLUE["map"][0], RestoreFile(MAP_FILE, MAP_BEFORE), *TO_GREEN["map"]]),
-        # the refused change is not recorded (the fake raises the fault instead of making it).
-        (LDC_TOOLS, list(TO_GREEN["servers"])),
+        # lb2 wrote its map file, `set map` was refused: only the file is put back there.
+        (THEOSHIFT, [TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)], [TO_BLUE["map"][0]], "restored"),
+        # lb2's one runtime line was refused: nothing was done there, nothing is undone.
+        (LDC_TOOLS, [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]], [], "unchanged"),
     ],
     ids=["map", "servers"],
 )
-async def test_one_host_failing_its_runtime_change_switches_every_host_back(
-    app: AppEnvironment, lb2_changes: list[Change]
+async def test_one_host_failing_its_runtime_change_undoes_every_host_exactly(
+    app: AppEnvironment, lb1_undo: list[Change], lb2_changes: list[Change], lb2_label: str
 ) -> None:
     hosts = fake_hosts([app], "lb1", "lb2")
     hosts["lb2"].fail = refusing(BLUE)
-    switched = await switch_all(hosts, ["lb1", "lb2"], app, BLUE)
+    switched = await Rollout(hosts, ["lb1", "lb2"], app, BLUE).forward()
     assert not switched.ok
-    assert switched.hosts == {"lb1": "restored", "lb2": "failed: HAProxy refused the switch to Blue; restored"}
+    assert switched.hosts == {"lb1": "restored", "lb2": f"failed: HAProxy refused the switch to Blue; {lb2_label}"}
     assert switched.errors == ("lb2: HAProxy refused the switch to Blue",)
     assert switched.slowest_ms is None
-    assert hosts["lb1"].changes == [*TO_BLUE[app.switch.method], *TO_GREEN[app.switch.method]]
-    assert hosts["lb2"].changes == lb2_changes
+    assert switched.all_on(GREEN)
+    assert hosts["lb1"].changes == [*TO_BLUE[app.switch.method], *lb1_undo]
+    assert hosts["lb2"].changes[: len(lb2_changes)] == lb2_changes
     assert [host.live(app) for host in hosts.values()] == [GREEN, GREEN]
 
 
-async def test_a_host_that_cannot_be_switched_back_says_so() -> None:
-    """lb2 refuses Blue, lb1 then refuses Green: lb1 is left on Blue and the hosts disagree, which must show."""
+async def test_a_host_that_cannot_be_undone_is_read_back_on_the_new_color() -> None:
+    """lb2 refuses Blue, lb1 then refuses Green: lb1 is seen on Blue and the hosts disagree, which must show."""
     hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
     hosts["lb1"].fail, hosts["lb2"].fail = refusing(GREEN), refusing(BLUE)
-    switched = await switch_all(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE)
-    assert switched.hosts == {
-        "lb1": "NOT restored: HAProxy refused the switch to Green",
-        "lb2": "failed: HAProxy refused the switch to Blue; restored",
-    }
+    switched = await Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE).forward()
+    assert switched.hosts == {"lb1": "switched", "lb2": "failed: HAProxy refused the switch to Blue; restored"}
+    assert switched.errors == (
+        "lb2: HAProxy refused the switch to Blue",
+        "lb1: could not undo: HAProxy refused the switch to Green",
+    )
+    assert not switched.all_on(GREEN)
+    assert not switched.all_on(BLUE)
     assert (hosts["lb1"].live(THEOSHIFT), hosts["lb2"].live(THEOSHIFT)) == (BLUE, GREEN)
     assert hosts["lb1"].files[MAP_FILE] == "theoshift.test t_blue\n"  # its file agrees with its runtime
 
 
-async def test_an_unreachable_host_fails_the_switch_and_the_reachable_one_goes_back() -> None:
+async def test_an_unreachable_host_is_read_back_as_unknown_and_the_reachable_one_goes_back() -> None:
     hosts = fake_hosts([LDC_TOOLS], "lb1", "lb2")
     hosts["lb2"].down = True
-    switched = await switch_all(hosts, ["lb1", "lb2"], LDC_TOOLS, BLUE)
+    switched = await Rollout(hosts, ["lb1", "lb2"], LDC_TOOLS, BLUE).forward()
     assert switched.hosts == {
         "lb1": "restored",
-        "lb2": "failed: lb2: the connection broke; NOT restored: lb2: the connection broke",
+        "lb2": "failed: lb2: the connection broke; unknown (unreachable: lb2: the connection broke)",
     }
     assert hosts["lb1"].live(LDC_TOOLS) is GREEN
+    assert not switched.all_on(GREEN)
+
+
+@BOTH_METHODS
+async def test_going_back_undoes_every_hosts_switch(app: AppEnvironment) -> None:
+    hosts = fake_hosts([app], "lb1", "lb2")
+    rollout = Rollout(hosts, ["lb1", "lb2"], app, BLUE)
+    assert (await rollout.forward()).ok
+    back = await rollout.back()
+    assert (back.ok, back.hosts, back.all_on(GREEN)) == (True, {"lb1": "restored", "lb2": "restored"}, True)
+    assert [host.live(app) for host in hosts.values()] == [GREEN, GREEN]
+    assert [host.files.get(MAP_FILE) for host in hosts.values()] == [hosts["lb1"].files.get(MAP_FILE)] * 2
+
+
+async def test_a_host_that_cannot_go_back_takes_the_others_back_to_the_new_live() -> None:
+    hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
+    rollout = Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE)
+    assert (await rollout.forward()).ok
+    hosts["lb2"].fail = refusing(GREEN)
+    back = await rollout.back()
+    assert (back.ok, back.hosts, back.all_on(BLUE)) == (False, {"lb1": "switched", "lb2": "switched"}, True)
+    assert back.errors == ("lb2: could not undo: HAProxy refused the switch to Green",)
+    assert [host.live(THEOSHIFT) for host in hosts.values()] == [BLUE, BLUE]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,6 +27,7 @@ from bluegreen.switching import MapSwitch, ServersSwitch, SwitchMethod
 from bluegreen.switching.base import (
     ADMIN_DRAIN,
     Change,
+    RestoreFile,
     SaveServerStates,
     SetMapEntry,
     SetServerStates,
@@ -67,6 +68,11 @@ TO_GREEN: dict[str, tuple[Change, ...]] = {
     "servers": (SetServerStates("ldc_tools", (("green", "ready"), ("blue", "drain"))), SaveServerStates(STATE_FILE)),
 }
 MAP_BEFORE = "theoshift.test t_green\n"  # the map file as fake_host writes it, LIVE on Green
+# The exact undo of a switch toward Blue, last step first: the runtime back to Green, each file as it was.
+UNDO_BLUE: dict[str, tuple[Change, ...]] = {
+    "map": (TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)),
+    "servers": (RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]),
+}
 
 
 def fake_host(name: str, apps: Sequence[AppEnvironment], live: Color = GREEN) -> FakeHaproxy:
