@@ -48,9 +48,9 @@ async def release_job(
     environments = request.environments
     async with (
         reached(connector, environments.hosts, progress) as found,
-        locked(found.hosts, holder, environments.lock.wait_s),
+        locked(found.hosts, holder, environments.lock.wait_s) as held,
     ):
-        effects = Effects(found.hosts, found.probes, progress, announce=announce)
+        effects = Effects(found.hosts, found.probes, progress, announce=announce, lock=held)
         with interrupts_deferred(effects.stop, progress):
             return await release(request, effects, ledger, now())
 

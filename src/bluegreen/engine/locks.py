@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 
 from bluegreen.engine.ports import HaproxyPort
 from bluegreen.errors import LockBusyError
@@ -22,15 +23,31 @@ FIRST_PAUSE_S = 0.05
 LONGEST_PAUSE_S = 1.0
 
 
+@dataclass(frozen=True)
+class Held:
+    """The locks this run holds, and what it took to get them: the pre-flight report shows it."""
+
+    hosts: tuple[str, ...]
+    rounds: int
+    waited_s: float
+
+    @property
+    def detail(self) -> str:
+        waited = f" after {self.rounds} tries ({self.waited_s:.1f} s: another run held one)" if self.rounds > 1 else ""
+        return f"held by this run on {', '.join(self.hosts)}{waited}"
+
+
 @asynccontextmanager
-async def locked(hosts: Mapping[str, HaproxyPort], holder: str, wait_s: float) -> AsyncIterator[None]:
+async def locked(hosts: Mapping[str, HaproxyPort], holder: str, wait_s: float) -> AsyncIterator[Held]:
     """Every host's release lock for the body; LockBusyError once `wait_s` is spent and one is still held."""
-    deadline, pause = time.monotonic() + wait_s, FIRST_PAUSE_S
+    start = time.monotonic()
+    deadline, pause, rounds = start + wait_s, FIRST_PAUSE_S, 0
     while True:
+        rounds += 1
         async with AsyncExitStack() as stack:
             busy = await _one_round(stack, hosts, holder)
             if busy is None:
-                yield
+                yield Held(tuple(hosts), rounds, time.monotonic() - start)
                 return
         left = deadline - time.monotonic()
         if left <= 0:

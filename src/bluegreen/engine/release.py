@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from bluegreen.core import planner
 from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_steps, recorded, switch_detail, unswitched
+from bluegreen.engine.locks import Held
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
 from bluegreen.engine.switch import Rollout, Seen, Switched
@@ -24,6 +25,7 @@ from bluegreen.model import (
     AppObservation,
     AppOutcome,
     AppPlan,
+    Check,
     Color,
     Desired,
     Environments,
@@ -99,6 +101,7 @@ class Effects:
     progress: Progress
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     announce: Callable[[Plan], None] = lambda plan: None  # told the plan before the first switch
+    lock: Held | None = None  # the release locks this run holds (the pre-flight report shows them)
 
 
 async def recalled(request: Request, ledger: Ledger, hosts: Mapping[str, HaproxyPort]) -> Request:
@@ -110,6 +113,7 @@ async def recalled(request: Request, ledger: Ledger, hosts: Mapping[str, Haproxy
 async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -> Outcome:
     request = await recalled(request, ledger, effects.hosts)
     plan, observation, preflight_ms = await preflight(request, effects.hosts, effects.prober)
+    plan = _with_lock(plan, effects.lock)
     if plan.refused:
         effects.progress("pre-flight refused the release: nothing was changed")
     elif plan.switches:
@@ -129,6 +133,15 @@ async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -
     outcome = Outcome(tuple(outcomes), plan.trigger, at, refusal=plan.refusal)
     saved = await _saved(ledger, effects.hosts, outcome)
     return recorded(outcome, saved.ok, saved.detail)
+
+
+def _with_lock(plan: Plan, lock: Held | None) -> Plan:
+    """The plan, with the release lock among each switching app's checks of its LIVE: proven by holding it."""
+    if lock is None:
+        return plan
+    check = Check("release lock", True, lock.detail, about="live")
+    apps = tuple(replace(app, checks=(*app.checks, check)) if app.action == "switch" else app for app in plan.apps)
+    return replace(plan, apps=apps)
 
 
 async def _saved(ledger: Ledger, hosts: Mapping[str, HaproxyPort], outcome: Outcome) -> Saved:

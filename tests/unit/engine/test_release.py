@@ -413,10 +413,25 @@ async def test_a_miss_lets_go_of_every_lock_taken_and_the_next_round_takes_them_
     hosts, log = logged_hosts("lb1", "lb2")
     hosts["lb2"].holder = "run-0"
     asyncio.get_running_loop().call_later(0.1, setattr, hosts["lb2"], "holder", None)  # run-0 finishes
-    async with locked(hosts, "run-1", wait_s=5):
+    async with locked(hosts, "run-1", wait_s=5) as held:
         assert {host.holder for host in hosts.values()} == {"run-1"}
+    assert (held.hosts, held.rounds > 1) == (("lb1", "lb2"), True)
+    assert held.detail.startswith(f"held by this run on lb1, lb2 after {held.rounds} tries (")
     assert log[:2] == ["lock lb1", "unlock lb1"]  # never held while lb2 was busy
     assert sorted(log[-4:-2]) == ["lock lb1", "lock lb2"]
+
+
+async def test_the_locks_held_are_shown_among_the_pre_flight_checks_of_each_app_that_switches() -> None:
+    world = scene(THEOSHIFT, LDC_TOOLS)
+    request = Request(desired(world.apps), environments(world.apps, world.hosts), NO_STATUS)
+    async with locked(world.hosts, "run-1", wait_s=0) as held:
+        assert held.detail == "held by this run on lb1, lb2"
+        outcome = await release(
+            request, Effects(world.hosts, world.prober, world.said.append, lock=held), world.ledger, AT
+        )
+    for done in outcome.apps:
+        step = next(step for step in done.steps if step.name == "Verify LIVE")
+        assert "release lock: held by this run on lb1, lb2" in step.detail
 
 
 @pytest.mark.parametrize("busy", ["lb1", "lb2"])
