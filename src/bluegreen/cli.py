@@ -6,7 +6,7 @@ Exit codes (documented in the README):
   2  invalid input: a state file or an argument is wrong (the message names file, line and field)
   3  refused by the pre-flight: nothing was changed
   4  rolled back: the switch or its verification failed, and every host was read back on the old LIVE
-  5  failed: some host is on the new color or cannot be read after the attempt to restore: act by hand
+  5  failed: after the attempt to restore, some host is not back on the old LIVE (as read back): act by hand
   6  unreachable: SSH, HAProxy's runtime API or a host's lock; nothing was changed
   130 interrupted
 """

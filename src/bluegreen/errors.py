@@ -75,6 +75,10 @@ class UnreachableError(BluegreenError):
     exit_code = 6
 
 
+class NotSentError(UnreachableError):
+    """A command that never left for the host (its channel could not be opened): it changed nothing there."""
+
+
 class HostKeyError(UnreachableError):
     title = "host key not verified"
 

@@ -264,9 +264,11 @@ def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox
     assert ran.code == 0, ran.err + ran.out
 
 
-def test_a_switch_back_that_fails_leaves_every_host_on_the_new_live_and_says_so(
+def test_a_switch_back_that_fails_on_one_host_leaves_the_others_on_the_old_live_and_says_so(
     make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
 ) -> None:
+    """The new LIVE failed; lb2 cannot go back. lb1 stays on Green: users are never sent again to the color that
+    just failed to make the hosts agree. The result is `failed` (a person must act) and names where each host is."""
     lab = make_sandbox(hosts=2)
     consumer = make_consumer(lab)
 
@@ -281,12 +283,13 @@ def test_a_switch_back_that_fails_leaves_every_host_on_the_new_live_and_says_so(
         },
     )
     app = outcome.apps[0]
-    assert app.result == "failed"
-    assert "could NOT be returned to Green" in (app.reason or "")
-    assert "every host is on Blue (lb2: could not undo: lb2: injected failure" in (app.reason or "")
-    assert app.hosts == {"lb1": "switched", "lb2": "switched"}  # read back: both on the new color
-    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_blue", "theoshift_blue"]  # consistent
-    assert (app.live and app.live.color) == Color.BLUE
+    assert (app.result, RESULT_EXIT_CODES[outcome.result]) == ("failed", 5)
+    assert "could NOT be returned to Green everywhere: lb2 is on Blue (lb2: could not undo: lb2: injected" in (
+        app.reason or ""
+    )
+    assert app.hosts == {"lb1": "restored", "lb2": "switched"}  # read back
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_green", "theoshift_blue"]
+    assert (app.live and app.live.color) == Color.GREEN
 
 
 def test_a_lock_that_cannot_be_taken_says_why_and_changes_nothing(consumer: Consumer, sandbox: Sandbox) -> None:
@@ -368,7 +371,7 @@ def test_a_map_file_that_cannot_be_replaced_refuses_the_release_and_changes_noth
     assert ran.code == 3, ran.err + ran.out
     assert "lb1: switch can be made and kept" in ran.out
     assert f"{map_file} cannot be replaced" in ran.out
-    assert "NOT restored" not in ran.out
+    assert "MANUAL ACTION" not in ran.out
     assert (theoshift_route(sandbox), map_file.read_text()) == ("theoshift_green", before)
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
 
@@ -399,6 +402,6 @@ def test_a_host_without_sftp_refuses_the_release_before_any_host_changes(
     assert ran.code == 3, ran.err + ran.out
     assert "lb2: switch can be made and kept" in ran.out
     assert "lb2: cannot start SFTP" in ran.out
-    assert "NOT restored" not in ran.out
+    assert "MANUAL ACTION" not in ran.out
     assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_green", "theoshift_green"]
     assert [ldc_states(lab, host) for host in (0, 1)] == [{"blue": "0", "green": "8"}] * 2

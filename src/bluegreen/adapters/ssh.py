@@ -27,7 +27,7 @@ from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
 from bluegreen.core.record import RECORD_NAME
 from bluegreen.engine.ports import Applied, Reached, Readiness
-from bluegreen.errors import HostKeyError, RuntimeApiError, UnreachableError
+from bluegreen.errors import HostKeyError, NotSentError, RuntimeApiError, UnreachableError
 from bluegreen.model import Endpoint, HaproxyHost, HostInfo, ServerView
 from bluegreen.switching.base import (
     Answers,
@@ -154,7 +154,7 @@ class SshHost:
         try:
             reader, writer = await self._conn.open_unix_connection(self.host.socket)
         except (asyncssh.ChannelOpenError, asyncssh.ConnectionLost, asyncssh.DisconnectError) as exc:
-            raise UnreachableError(
+            raise NotSentError(
                 f"{self.host.name}: cannot open HAProxy's runtime socket {self.host.socket}: {exc.reason}",
                 hint="is HAProxy running with `stats socket ... level admin`, and may the SSH user use the socket?",
             ) from exc

@@ -17,7 +17,7 @@ from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_st
 from bluegreen.engine.locks import Held
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
-from bluegreen.engine.switch import Rollout, Seen, Switched
+from bluegreen.engine.switch import Rollout, Switched
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
 from bluegreen.model import (
@@ -26,7 +26,6 @@ from bluegreen.model import (
     AppOutcome,
     AppPlan,
     Check,
-    Color,
     Desired,
     Environments,
     Observation,
@@ -182,7 +181,7 @@ class AppRelease:
         self._step("Confirm switch", verdict.ok, verdict.detail)
         if verdict.ok:
             return self._finished("success", switched.hosts, None, draining=verdict.draining)
-        return await self._switch_back(rollout, verdict.detail)
+        return await self._switch_back(rollout, switched, verdict.detail)
 
     async def _verify(self) -> Verdict:
         """Verification that cannot finish is a failed one, and traffic goes back: a host's connection drops,
@@ -194,33 +193,32 @@ class AppRelease:
         except Exception as error:  # after the switch, anything unexpected is a failed check
             return Verdict(False, f"verification could not finish: {said(error)}")
 
-    async def _switch_back(self, rollout: Rollout, failure: str) -> AppOutcome:
+    async def _switch_back(self, rollout: Rollout, switched: Switched, failure: str) -> AppOutcome:
         plan = self.plan
         if not self.app.verify.rollback_on_failure:
             reason = f"verification failed and automatic rollback is off, {plan.to_color.title} stays LIVE: {failure}"
-            return self._finished("failed", {h: "switched" for h in plan.hosts}, reason, live_is_new=True)
+            return self._finished("failed", switched.hosts, reason, live_is_new=True)
         self.effects.progress(f"{plan.app}: verification failed, switching back to {plan.from_color.title}")
         back = await rollout.back()
-        if back.ok:
+        if back.back:
             reason = f"verification failed, traffic is back on {plan.from_color.title}: {failure}"
             return self._finished("rolled_back", back.hosts, reason)
-        # All or none again: a host that could not switch back took the others with it, back to the new LIVE.
-        where = _where(back, plan.to_color)
         reason = (
-            f"verification failed and traffic could NOT be returned to {plan.from_color.title}; {where} "
-            f"({'; '.join(back.errors)}): {failure}"
+            f"verification failed and traffic could NOT be returned to {plan.from_color.title} everywhere: "
+            f"{_where(back)} ({'; '.join(back.errors) or 'no error: the host was read back so'}): {failure}"
         )
         return self._finished("failed", back.hosts, reason, live_is_new=back.all_on(plan.to_color))
 
     def _unswitched(self, switched: Switched) -> AppOutcome:
         """The switch failed and every host was undone: the result is what the hosts were read back with. Only a
-        host that is not on the old LIVE (or cannot be read) makes it a failure that needs a person."""
+        host that is not back on the old LIVE (or cannot be read) makes it a failure that needs a person."""
         plan, errors = self.plan, "; ".join(switched.errors)
-        if switched.all_on(plan.from_color):
+        if switched.back:
             reason = f"the switch failed; every host was read back on {plan.from_color.title}: {errors}"
             return self._finished("rolled_back", switched.hosts, reason)
-        where = _where(switched, plan.from_color)
-        reason = f"the switch failed and traffic is NOT all back on {plan.from_color.title}: {where}; {errors}"
+        reason = (
+            f"the switch failed and traffic is NOT all back on {plan.from_color.title}: {_where(switched)}; {errors}"
+        )
         return self._finished("failed", switched.hosts, reason, live_is_new=switched.all_on(plan.to_color))
 
     def _step(self, name: StepName, ok: bool, detail: str) -> None:
@@ -249,18 +247,9 @@ class AppRelease:
         )
 
 
-def _where(switched: Switched, expected: Color) -> str:
-    """Where the hosts read back are, in words: `every host is on Blue`, or the ones that are not on `expected`
-    (`lb2 is on Blue, lb3 cannot be read`)."""
-    if switched.all_on(expected):
-        return f"every host is on {expected.title}"
-    return ", ".join(f"{host} {_seen(seen)}" for host, seen in switched.seen.items() if seen.live is not expected)
-
-
-def _seen(seen: Seen) -> str:
-    if not seen.readable:
-        return "cannot be read"
-    return f"is on {seen.live.title}" if seen.live else "routes to neither color"
+def _where(switched: Switched) -> str:
+    """The hosts that are not back, in words: `lb2 is on Blue, lb3 cannot be read`."""
+    return ", ".join(f"{host} {why}" for host, why in switched.off.items())
 
 
 def _ms(start: float) -> float:

@@ -3,13 +3,18 @@
 On each host a switch is a transaction (`HostSwitch`): the method's steps carried out in order, each recorded with
 its undo the moment it is done. A runtime change is undone by the method's matching step toward the old LIVE
 (the method knows what routing was), a file by the port's restore of the text it held (the port knows what the
-file was). Undo reverts exactly the steps carried out, last first, and nothing that never happened. A runtime
-step whose answer never came (a timeout, a dropped connection) may have happened: its undo is kept too, since
-setting what already holds changes nothing; a step HAProxy refused did not happen.
+file was). Undo reverts the steps carried out, last first, and nothing that never happened. A runtime step that
+may have happened is undone too, as if it had: one whose answer never came (a timeout, a dropped connection), or
+a line of several commands that HAProxy answered with an error (it carries on after one fails). Only a single
+command HAProxy refused, or one that never left, did not happen.
 
-Across hosts (`Rollout`): every host at once; if one fails, every host's transaction is undone. After a failure
-every host is read back through the port, and the labels say what was observed, never what was meant:
-`unchanged`, `restored`, `switched` (on the new color), `unknown (...)`.
+Every undo is tried, also after one fails: each moves the host toward the old LIVE, and the ones that fail are
+kept and reported. Across hosts (`Rollout`): every host at once; if one fails, every host's transaction is undone.
+After a failure every host is read back through the port, and the labels say what was observed, never what was
+meant: `unchanged`, `restored`, `switched` (on the new color), `unknown (...)`. A host is only back when it is
+read on the old LIVE *and* nothing is left to undo there (a map file that still names the new LIVE would finish
+the switch at the next reload). Traffic is never sent to the new color again to make hosts agree: the new color
+is the one that just failed.
 """
 
 from __future__ import annotations
@@ -19,9 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bluegreen.engine.ports import HaproxyPort
-from bluegreen.errors import RuntimeApiError, said
+from bluegreen.errors import NotSentError, RuntimeApiError, UnreachableError, said
 from bluegreen.model import AppEnvironment, Color
-from bluegreen.switching.base import Change, RestoreFile, SetMapEntry, SetServerStates
+from bluegreen.switching.base import Change, RestoreFile, SaveServerStates, SetMapEntry, SetServerStates, WriteMapEntry
 
 __all__ = ["HostSwitch", "Rollout", "Seen", "Switched", "read_back"]
 
@@ -34,6 +39,7 @@ class HostSwitch:
     app: AppEnvironment
     to: Color
     undo: list[Change] = field(default_factory=list)  # the undo of each step carried out (or maybe), in order
+    left: list[Change] = field(default_factory=list)  # the undos that failed: what is still not reverted
     touched: bool = False  # a step was carried out here, or may have been
     runtime_ms: float = 0.0
 
@@ -45,7 +51,7 @@ class HostSwitch:
             try:
                 applied = await self.port.apply(step)
             except BaseException as error:
-                if _runtime(step) and not isinstance(error, RuntimeApiError):  # in doubt: it may have happened
+                if _runtime(step) and _maybe_done(step, error):
                     self.touched = True
                     self.undo.append(back)
                 raise
@@ -56,17 +62,18 @@ class HostSwitch:
                 self.undo.append(undo)
         return self.runtime_ms
 
-    async def roll_back(self) -> BaseException | None:
-        """Undo what was done, last first; the error that stopped it, if any. It stops at the first undo that
-        fails, so what is persisted never says other than what HAProxy runs (a file put back under a runtime
-        state that stayed would finish the switch at the next reload). The read-back says where the host is."""
+    async def roll_back(self) -> tuple[BaseException, ...]:
+        """Undo what was done, last first. Every undo is tried, also after one fails (each moves the host toward
+        the old LIVE); the ones that fail stay in `left`, and their errors are returned."""
+        errors: list[BaseException] = []
         while self.undo:
+            change = self.undo.pop()
             try:
-                await self.port.apply(self.undo[-1])
-            except Exception as error:  # left in `undo`: what could not be reverted
-                return error
-            self.undo.pop()
-        return None
+                await self.port.apply(change)
+            except Exception as error:
+                self.left.insert(0, change)
+                errors.append(error)
+        return tuple(errors)
 
 
 def _paired(app: AppEnvironment, to: Color) -> tuple[tuple[Change, ...], tuple[Change, ...]]:
@@ -83,6 +90,15 @@ def _runtime(step: Change) -> bool:
     return isinstance(step, SetMapEntry | SetServerStates)
 
 
+def _maybe_done(step: Change, error: BaseException) -> bool:
+    """Whether a runtime step that raised `error` may still have changed something."""
+    if isinstance(error, NotSentError | ValueError):  # it never left: a channel not opened, a name refused
+        return False
+    if isinstance(error, RuntimeApiError):  # refused; but on a line of several commands, the others went on
+        return isinstance(step, SetServerStates) and len(step.states) > 1
+    return True
+
+
 @dataclass(frozen=True)
 class Seen:
     """What a host was observed to route the app to (None: neither, both, or it could not be read), and why."""
@@ -90,6 +106,7 @@ class Seen:
     live: Color | None
     text: str
     readable: bool = True
+    unreachable: bool = False  # (when not readable) the host could not be reached, rather than answered oddly
 
 
 async def read_back(hosts: Mapping[str, HaproxyPort], names: Sequence[str], app: AppEnvironment) -> dict[str, Seen]:
@@ -99,7 +116,7 @@ async def read_back(hosts: Mapping[str, HaproxyPort], names: Sequence[str], app:
         try:
             routing = app.switch.routing(await port.read(app.switch.reads()))
         except Exception as error:  # whatever it is, the host's routing is not known
-            return Seen(None, said(error), readable=False)
+            return Seen(None, said(error), readable=False, unreachable=isinstance(error, UnreachableError))
         return Seen(routing.live, routing.text)
 
     return dict(zip(names, await asyncio.gather(*(one(hosts[name]) for name in names)), strict=True))
@@ -107,14 +124,16 @@ async def read_back(hosts: Mapping[str, HaproxyPort], names: Sequence[str], app:
 
 @dataclass(frozen=True)
 class Switched:
-    """Whether the attempt did what it meant (every host switched; or, going back, every host restored), each
-    host's label, and the routing each host was read back with after a failure (empty when nothing failed)."""
+    """Whether the attempt did what it meant (every host switched; or, going back, every host back), each host's
+    label, and, after a failure, what each host was read back with and the hosts that are not back, in words."""
 
     ok: bool
     hosts: Mapping[str, str]
     slowest_ms: float | None = None
     errors: Sequence[str] = field(default_factory=tuple)
     seen: Mapping[str, Seen] = field(default_factory=dict)
+    off: Mapping[str, str] = field(default_factory=dict)  # host -> why it is not back on the old LIVE
+    back: bool = False  # after a failure: every host is back on the old LIVE, with nothing left to undo
 
     def all_on(self, color: Color) -> bool:
         """Every host read back routes to `color` (False when nothing was read back)."""
@@ -127,48 +146,68 @@ class Rollout:
     def __init__(self, hosts: Mapping[str, HaproxyPort], names: Sequence[str], app: AppEnvironment, to: Color) -> None:
         self.hosts, self.names, self.app, self.to = hosts, tuple(names), app, to
         self.switches = {name: HostSwitch(hosts[name], app, to) for name in self.names}
+        self.untouched = {name: "unchanged" for name in hosts if name not in self.switches}
 
     async def forward(self) -> Switched:
         """Switch every host at once; if any fails, undo every host's transaction and read them all back."""
         results = await asyncio.gather(*(s.carry_out() for s in self.switches.values()), return_exceptions=True)
         failures = {h: r for h, r in zip(self.names, results, strict=True) if isinstance(r, BaseException)}
-        untouched = {h: "unchanged" for h in self.hosts if h not in self.switches}
         if not failures:
             timings = [r for r in results if isinstance(r, float)]
-            return Switched(True, {**{h: "switched" for h in self.names}, **untouched}, max(timings, default=None))
+            labels = {h: "switched" for h in self.names}
+            return Switched(True, {**labels, **self.untouched}, max(timings, default=None))
         undone = await self._undo()
-        seen = await read_back(self.hosts, self.names, self.app)
-        labels = {h: self._label(h, seen[h]) for h in self.names}
+        labels, seen, off = await self._read_back()
         labels = {h: f"failed: {said(failures[h])}; {label}" if h in failures else label for h, label in labels.items()}
         errors = (*(f"{h}: {said(e)}" for h, e in failures.items()), *undone)
-        return Switched(False, {**labels, **untouched}, None, errors, seen)
+        return Switched(False, {**labels, **self.untouched}, None, errors, seen, off, not off)
 
     async def back(self) -> Switched:
-        """Undo every host's switch and read them back. A host that stays on the new color takes the others with
-        it, back to the new LIVE (all or none again), and the hosts are read back once more."""
+        """Undo every host's switch, and read them all back."""
         undone = await self._undo()
-        seen = await read_back(self.hosts, self.names, self.app)
-        if all(seen[h].live is self.to.other for h in self.names):
-            return Switched(True, {h: "restored" for h in self.names}, None, undone, seen)
-        returned = [h for h in self.names if seen[h].live is self.to.other]
-        again = await asyncio.gather(
-            *(HostSwitch(self.hosts[h], self.app, self.to).carry_out() for h in returned), return_exceptions=True
-        )
-        forward = tuple(f"{h}: {said(r)}" for h, r in zip(returned, again, strict=True) if isinstance(r, BaseException))
-        seen = await read_back(self.hosts, self.names, self.app)
-        labels = {h: self._label(h, seen[h]) for h in self.names}
-        return Switched(False, labels, None, (*undone, *forward), seen)
+        labels, seen, off = await self._read_back()
+        return Switched(not off, {**labels, **self.untouched}, None, undone, seen, off, not off)
 
     async def _undo(self) -> tuple[str, ...]:
         names = [h for h in self.names if self.switches[h].undo]
         results = await asyncio.gather(*(self.switches[h].roll_back() for h in names))
-        return tuple(f"{h}: could not undo: {said(e)}" for h, e in zip(names, results, strict=True) if e is not None)
+        return tuple(
+            f"{h}: could not undo: {said(e)}" for h, errors in zip(names, results, strict=True) for e in errors
+        )
 
-    def _label(self, name: str, seen: Seen) -> str:
-        """What was observed on host `name`: on the old LIVE (`restored`, or `unchanged` if no step was carried
-        out there), on the new one (`switched`), or neither (`unknown`, with HAProxy's words or the error)."""
+    async def _read_back(self) -> tuple[dict[str, str], dict[str, Seen], dict[str, str]]:
+        """Each host's label, what it was read back with, and the hosts that are not back (why, in words)."""
+        seen = await read_back(self.hosts, self.names, self.app)
+        labels, off = {}, {}
+        for name in self.names:
+            labels[name], why = self._judged(name, seen[name])
+            if why:
+                off[name] = why
+        return labels, seen, off
+
+    def _judged(self, name: str, seen: Seen) -> tuple[str, str | None]:
+        """Host `name`'s label, and why it is not back on the old LIVE (None when it is)."""
+        old, new, left = self.to.other, self.to, self.switches[name].left
         if not seen.readable:
-            return f"unknown (unreachable: {seen.text})"
-        if seen.live is self.to.other:
-            return "restored" if self.switches[name].touched else "unchanged"
-        return "switched" if seen.live is self.to else f"unknown ({seen.text})"
+            kind = "unreachable" if seen.unreachable else "cannot be read"
+            return f"unknown ({kind}: {seen.text})", "cannot be read"
+        if seen.live is new:
+            return "switched", f"is on {new.title}"
+        if seen.live is None:
+            return f"unknown ({seen.text})", "routes to neither color"
+        if left:
+            what = ", ".join(_undo_text(change) for change in left)
+            return f"restored at runtime, but not undone: {what}", f"is on {old.title}, but not undone: {what}"
+        return ("restored" if self.switches[name].touched else "unchanged"), None
+
+
+def _undo_text(change: Change) -> str:
+    """An undo that could not be carried out, as the report names what it left behind."""
+    if isinstance(change, RestoreFile):
+        return f"{change.path} still holds the switch's version"
+    if isinstance(change, SetMapEntry | WriteMapEntry):
+        return f"the map entry {change.key} of {change.map_file}"
+    if isinstance(change, SetServerStates):
+        return f"the server states of backend {change.backend}"
+    assert isinstance(change, SaveServerStates)
+    return f"the server-state file {change.state_file}"

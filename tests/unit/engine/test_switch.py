@@ -68,13 +68,15 @@ async def test_a_refused_runtime_change_puts_the_map_file_back() -> None:
     assert (host.files[MAP_FILE], host.live(THEOSHIFT)) == (MAP_BEFORE, GREEN)
 
 
-async def test_a_refused_runtime_change_of_servers_has_nothing_to_put_back() -> None:
+async def test_a_refused_line_of_server_commands_is_undone_since_haproxy_carries_on_after_an_error() -> None:
+    """`set server B/blue state ready; set server B/green state drain` answered with an error may have done
+    either half: its undo (both servers as they were) runs, and setting what already holds changes nothing."""
     host = fake_host("lb1", [LDC_TOOLS])
     host.fail = refusing(BLUE)
     with pytest.raises(RuntimeApiError):
         await switch_host(host, LDC_TOOLS, BLUE)
-    assert host.changes == []
-    assert STATE_FILE not in host.files
+    assert host.changes == [TO_GREEN["servers"][0]]
+    assert (host.live(LDC_TOOLS), STATE_FILE in host.files) == (GREEN, False)
 
 
 async def test_a_missing_map_file_stops_the_switch_before_the_runtime_change() -> None:
@@ -92,12 +94,13 @@ async def test_a_missing_map_file_stops_the_switch_before_the_runtime_change() -
 async def test_a_host_whose_first_step_fails_is_unchanged_and_nothing_is_undone_there() -> None:
     """The false alarm of issue 8: a host that never changed is not "NOT restored" by retrying the failing write."""
     host = fake_host("lb1", [THEOSHIFT])
-    host.fail = lambda change: RuntimeApiError("cannot write") if isinstance(change, WriteMapEntry) else None
+    cannot_write = UnreachableError("lb1: cannot write /etc/haproxy/apps.map: Permission denied")
+    host.fail = lambda change: cannot_write if isinstance(change, WriteMapEntry) else None
     switch = HostSwitch(host, THEOSHIFT, BLUE)
-    with pytest.raises(RuntimeApiError):
+    with pytest.raises(UnreachableError):
         await switch.carry_out()
     assert (switch.touched, switch.undo) == (False, [])
-    assert await switch.roll_back() is None
+    assert await switch.roll_back() == ()
     assert host.changes == []
 
 
@@ -109,7 +112,7 @@ async def test_a_runtime_change_whose_answer_never_came_is_undone_too() -> None:
     switch = HostSwitch(host, THEOSHIFT, BLUE)
     with pytest.raises(UnreachableError):
         await switch.carry_out()
-    assert await switch.roll_back() is None
+    assert await switch.roll_back() == ()
     assert host.changes == [*TO_BLUE["map"], TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)]
     assert (host.live(THEOSHIFT), host.files[MAP_FILE]) == (GREEN, MAP_BEFORE)
 
@@ -129,15 +132,25 @@ async def test_the_server_state_file_is_put_back_as_it_was_or_removed_if_it_was_
     assert (host.files[STATE_FILE], host.live(LDC_TOOLS)) == ("as it was\n", GREEN)
 
 
-async def test_undo_stops_at_the_first_step_it_cannot_revert_so_the_file_agrees_with_the_runtime() -> None:
+async def test_every_undo_is_tried_and_the_ones_that_fail_are_kept() -> None:
+    """Each undo moves the host toward the old LIVE: the map file goes back even when `set map` is refused."""
     host = fake_host("lb1", [THEOSHIFT])
     switch = HostSwitch(host, THEOSHIFT, BLUE)
     await switch.carry_out()
     host.fail = refusing(GREEN)
-    error = await switch.roll_back()
-    assert isinstance(error, RuntimeApiError)
-    assert switch.undo == [RestoreFile(MAP_FILE, MAP_BEFORE), TO_GREEN["map"][1]]  # what could not be reverted
-    assert (host.live(THEOSHIFT), host.files[MAP_FILE]) == (BLUE, "theoshift.test t_blue\n")
+    errors = await switch.roll_back()
+    assert [str(error) for error in errors] == ["HAProxy runtime API error: HAProxy refused the switch to Green"]
+    assert (switch.undo, switch.left) == ([], [TO_GREEN["map"][1]])  # what could not be reverted
+    assert (host.live(THEOSHIFT), host.files[MAP_FILE]) == (BLUE, MAP_BEFORE)
+
+
+async def test_a_server_state_file_that_cannot_be_put_back_does_not_keep_traffic_on_the_new_color() -> None:
+    host = fake_host("lb1", [LDC_TOOLS])
+    switch = HostSwitch(host, LDC_TOOLS, BLUE)
+    await switch.carry_out()
+    host.fail = lambda change: UnreachableError("disk full") if isinstance(change, RestoreFile) else None
+    assert len(await switch.roll_back()) == 1
+    assert (host.live(LDC_TOOLS), switch.left) == (GREEN, [RestoreFile(STATE_FILE, None)])
 
 
 # --- every host: all or none, and what was observed after --------------------------------------------------------
@@ -157,8 +170,8 @@ async def test_only_the_hosts_named_are_switched_the_others_are_unchanged(app: A
     [
         # lb2 wrote its map file, `set map` was refused: only the file is put back there.
         (THEOSHIFT, [TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)], [TO_BLUE["map"][0]], "restored"),
-        # lb2's one runtime line was refused: nothing was done there, nothing is undone.
-        (LDC_TOOLS, [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]], [], "unchanged"),
+        # lb2's line of two commands was refused: either half may have been done, so it is undone.
+        (LDC_TOOLS, [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]], [TO_GREEN["servers"][0]], "restored"),
     ],
     ids=["map", "servers"],
 )
@@ -188,10 +201,23 @@ async def test_a_host_that_cannot_be_undone_is_read_back_on_the_new_color() -> N
         "lb2: HAProxy refused the switch to Blue",
         "lb1: could not undo: HAProxy refused the switch to Green",
     )
+    assert (switched.back, switched.off) == (False, {"lb1": "is on Blue"})
     assert not switched.all_on(GREEN)
     assert not switched.all_on(BLUE)
     assert (hosts["lb1"].live(THEOSHIFT), hosts["lb2"].live(THEOSHIFT)) == (BLUE, GREEN)
-    assert hosts["lb1"].files[MAP_FILE] == "theoshift.test t_blue\n"  # its file agrees with its runtime
+    assert hosts["lb1"].files[MAP_FILE] == MAP_BEFORE  # its file went back: a reload would finish the undo
+
+
+async def test_a_host_on_the_old_live_with_a_file_not_put_back_is_not_back() -> None:
+    """Read back on Green, but its map file still names Blue: the next reload would send users to Blue."""
+    hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
+    hosts["lb2"].fail = refusing(BLUE)
+    hosts["lb1"].fail = lambda change: UnreachableError("lb1: disk full") if isinstance(change, RestoreFile) else None
+    switched = await Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE).forward()
+    left = f"{MAP_FILE} still holds the switch's version"
+    assert switched.hosts["lb1"] == f"restored at runtime, but not undone: {left}"
+    assert (switched.back, switched.off) == (False, {"lb1": f"is on Green, but not undone: {left}"})
+    assert switched.all_on(GREEN)
 
 
 async def test_an_unreachable_host_is_read_back_as_unknown_and_the_reachable_one_goes_back() -> None:
@@ -217,15 +243,27 @@ async def test_going_back_undoes_every_hosts_switch(app: AppEnvironment) -> None
     assert [host.files.get(MAP_FILE) for host in hosts.values()] == [hosts["lb1"].files.get(MAP_FILE)] * 2
 
 
-async def test_a_host_that_cannot_go_back_takes_the_others_back_to_the_new_live() -> None:
+async def test_a_host_that_cannot_go_back_never_takes_the_others_to_the_color_that_failed() -> None:
     hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
     rollout = Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE)
     assert (await rollout.forward()).ok
     hosts["lb2"].fail = refusing(GREEN)
     back = await rollout.back()
-    assert (back.ok, back.hosts, back.all_on(BLUE)) == (False, {"lb1": "switched", "lb2": "switched"}, True)
+    assert (back.ok, back.hosts, back.off) == (False, {"lb1": "restored", "lb2": "switched"}, {"lb2": "is on Blue"})
     assert back.errors == ("lb2: could not undo: HAProxy refused the switch to Green",)
-    assert [host.live(THEOSHIFT) for host in hosts.values()] == [BLUE, BLUE]
+    assert [host.live(THEOSHIFT) for host in hosts.values()] == [GREEN, BLUE]
+
+
+async def test_a_host_unreadable_after_going_back_is_not_back_and_the_others_stay_on_the_old_live() -> None:
+    hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
+    rollout = Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE)
+    assert (await rollout.forward()).ok
+    lb2 = hosts["lb2"]
+    lb2.lose = lambda change: setattr(lb2, "down", True) if isinstance(change, RestoreFile) else None
+    back = await rollout.back()
+    assert back.hosts == {"lb1": "restored", "lb2": "unknown (unreachable: lb2: the connection broke)"}
+    assert (back.ok, back.off) == (False, {"lb2": "cannot be read"})
+    assert hosts["lb1"].live(THEOSHIFT) is GREEN
 
 
 @dataclasses.dataclass(frozen=True)
