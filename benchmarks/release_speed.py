@@ -156,7 +156,7 @@ async def over_ssh(repo: Path, key: str, key_file: Path, counts: Counts) -> list
 
 
 async def transports(session: SshHost, command: str, counts: Counts) -> list[Row]:
-    conn: asyncssh.SSHClientConnection = session._conn  # the very connection the product uses
+    conn: asyncssh.SSHClientConnection = session._link.connection.conn  # the very connection the product uses
     remote = socat_command(command, session.host.socket)
     expected = await session.runtime(command)
     if "value=" not in expected or (await conn.run(remote, check=True)).stdout != expected:

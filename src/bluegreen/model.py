@@ -54,8 +54,9 @@ class SshSettings:
     known_hosts: str  # path, relative to the repository
     key_file: str | None  # path, relative to the repository; or
     key_env: str | None  # the environment variable holding the private key
-    connect_timeout_s: float = 10.0
+    connect_timeout_s: float = 10.0  # TCP, handshake and login, for each connection (the jump host's too)
     keepalive_interval_s: float = 5.0
+    operation_timeout_s: float = 10.0  # each remote operation: a runtime command, a file read or write, the lock
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import csv
 import functools
 import io
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,7 +17,18 @@ from pathlib import Path
 from bluegreen.switching import ServersSwitch
 from bluegreen_lab.haproxy_config import LabApp, render_haproxy_cfg, state_files
 from bluegreen_lab.layout import HostPlan
-from bluegreen_lab.processes import SandboxError, descendants, spawn, stop, unix_command, wait_for
+from bluegreen_lab.processes import (
+    SandboxError,
+    alive,
+    children,
+    command_line,
+    descendants,
+    socket_holders,
+    spawn,
+    stop,
+    unix_command,
+    wait_for,
+)
 from bluegreen_lab.sshd import KeyPair, known_hosts_line, render_sshd_config, sshd_argv, write_secret
 
 HAPROXY = "/usr/sbin/haproxy"
@@ -105,6 +117,28 @@ class LabHost:
         for process in (self.haproxy, self.sshd):
             if process is not None:
                 stop(process)
+
+    def ssh_session(self, client_port: int) -> list[int]:
+        """The sshd process(es) serving the SSH connection that comes from 127.0.0.1:`client_port`."""
+        if self.sshd is None:
+            return []
+        return socket_holders(self.plan.sshd_port, client_port, descendants(self.sshd.pid))
+
+    def ssh_sessions(self) -> list[int]:
+        """Every connection's sshd (the listener's children), whoever connected, through a jump host too."""
+        if self.sshd is None:
+            return []
+        return [pid for pid in children(self.sshd.pid) if alive(pid)]
+
+    def sftp_servers(self, client_port: int) -> list[int]:
+        """The SFTP servers (`internal-sftp`, a child of the session's sshd) of that connection."""
+        children = [child for pid in self.ssh_session(client_port) for child in descendants(pid)]
+        return [pid for pid in children if "sftp" in command_line(pid)]
+
+    def ssh_logins(self) -> list[int]:
+        """The client port of every login sshd accepted, oldest first, from its log."""
+        log = (self.plan.dir / "sshd.log").read_text(errors="replace")
+        return [int(port) for port in re.findall(r"^Accepted publickey for \S+ from \S+ port (\d+)", log, re.M)]
 
     def pids(self) -> list[int]:
         started = [process.pid for process in (self.haproxy, self.sshd) if process and process.poll() is None]

@@ -249,6 +249,29 @@ class Sandbox:
     def stop_haproxy(self, host: int = 0) -> None:
         self._host(host).stop_haproxy()
 
+    def haproxy_worker(self, host: int = 0) -> int:
+        """The pid of that host's HAProxy worker (the process that serves the runtime socket and the traffic)."""
+        pid = self._host(host).worker_pid()
+        if pid is None:
+            raise SandboxError(f"lb{host + 1}: HAProxy's worker does not answer", hint="is HAProxy running?")
+        return pid
+
+    def ssh_session(self, client_port: int, host: int = 0) -> list[int]:
+        """The sshd process(es) serving the SSH connection from 127.0.0.1:`client_port` (none once it is gone)."""
+        return self._host(host).ssh_session(client_port)
+
+    def ssh_sessions(self, host: int = 0) -> list[int]:
+        """The sshd process of every SSH connection to that host now (also those that come through a jump host)."""
+        return self._host(host).ssh_sessions()
+
+    def sftp_servers(self, client_port: int, host: int = 0) -> list[int]:
+        """The SFTP server processes of that SSH connection."""
+        return self._host(host).sftp_servers(client_port)
+
+    def ssh_logins(self, host: int = 0) -> list[int]:
+        """The client port of every SSH login that host's sshd accepted, oldest first."""
+        return self._host(host).ssh_logins()
+
     def public_url(self, app: str, host: int = 0) -> str:
         return f"http://127.0.0.1:{self.frontend_port(host)}{self._public_paths[self._app(app).name]}"
 

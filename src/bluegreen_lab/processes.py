@@ -210,6 +210,43 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
+def socket_holders(local_port: int, remote_port: int, pids: Iterable[int]) -> list[int]:
+    """Those of `pids` that hold the loopback TCP connection between those ports (found by its socket's inode)."""
+    inodes = {f"socket:[{inode}]" for inode in _tcp_inodes(local_port, remote_port)}
+    return [pid for pid in pids if inodes & _fd_links(pid)]
+
+
+def _tcp_inodes(local_port: int, remote_port: int) -> set[str]:
+    """/proc/net/tcp: `sl local_address rem_address st ... uid timeout inode`, addresses as `0100007F:1F90`."""
+    found = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if (int(fields[1].split(":")[1], 16), int(fields[2].split(":")[1], 16)) == (local_port, remote_port):
+                found.add(fields[9])
+    return found
+
+
+def _fd_links(pid: int) -> set[str]:
+    links = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                links.add(str(fd.readlink()))
+    return links
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def children(pid: int) -> list[int]:
+    return [child for child, parent in _parents().items() if parent == pid]
+
+
 def alive(pid: int) -> bool:
     """True while the process runs (a zombie waiting to be reaped does not count)."""
     try:

@@ -257,7 +257,7 @@ def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox
     async def take_and_vanish() -> None:
         async with connected(state.environments.hosts, credentials) as sessions:
             await sessions["lb1"].lock("a run that crashes", 5).__aenter__()
-            sessions["lb1"]._conn.abort()  # the connection drops without releasing anything
+            sessions["lb1"]._link.connection.conn.abort()  # the connection drops without releasing anything
 
     asyncio.run(take_and_vanish())
     ran = consumer.run("release")

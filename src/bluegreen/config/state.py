@@ -159,7 +159,7 @@ def _ssh(ssh: Mapping[str, Any]) -> SshSettings:
         known_hosts=ssh["known_hosts"],
         key_file=key_file or None,
         key_env=ssh.get("key_env", None if key_file else DEFAULT_KEY_ENV),
-        **_floats(ssh, "connect_timeout_s", "keepalive_interval_s"),
+        **_floats(ssh, "connect_timeout_s", "keepalive_interval_s", "operation_timeout_s"),
     )
 
 

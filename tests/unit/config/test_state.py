@@ -65,7 +65,8 @@ ENVIRONMENTS = """\
     "known_hosts": "state/known_hosts",
     "key_file": "secrets/deploy_key",
     "connect_timeout_s": 7,
-    "keepalive_interval_s": 0
+    "keepalive_interval_s": 0,
+    "operation_timeout_s": 4
   },
   "apps": {
     "theoshift": {
@@ -142,7 +143,7 @@ def test_environments_become_the_model() -> None:
             ),
             HaproxyHost("lb2", Endpoint("fd00::2", 22, "deploy2"), "/run/haproxy/lb2.sock", "/run/lock/lb2.lock"),
         ),
-        ssh=SshSettings("state/known_hosts", "secrets/deploy_key", None, 7.0, 0.0),
+        ssh=SshSettings("state/known_hosts", "secrets/deploy_key", None, 7.0, 0.0, 4.0),
         lock=LockSettings(12.0),
         apps={
             "theoshift": AppEnvironment(
@@ -174,9 +175,10 @@ def test_floats_are_floats() -> None:
     values = (
         environments.lock.wait_s,
         environments.ssh.connect_timeout_s,
+        environments.ssh.operation_timeout_s,
         environments.apps["theoshift"].verify.window_s,
     )
-    assert [type(value) for value in values] == [float, float, float]
+    assert [type(value) for value in values] == [float, float, float, float]
 
 
 def test_smallest_environments_get_the_defaults() -> None:
@@ -287,6 +289,9 @@ STRICT = "checked strictly"
         ('"key_file": "secrets/deploy_key"', '"key_file": "~/.ssh/id_ed25519"', "ssh.key_file", "relative"),
         ('"key_file": "secrets/deploy_key"', '"key_env": "$(id)"', "ssh.key_env", "environment variable"),
         ('"connect_timeout_s": 7', '"connect_timeout_s": 0', "ssh.connect_timeout_s", "expected more than 0"),
+        ('"operation_timeout_s": 4', '"operation_timeout_s": 0', "ssh.operation_timeout_s", "expected more than 0"),
+        ('"operation_timeout_s": 4', '"operation_timeout_s": 301', "ssh.operation_timeout_s", "expected at most 300"),
+        ('"operation_timeout_s": 4', '"operation_timeout_s": "4"', "ssh.operation_timeout_s", "expected a number"),
         ('"wait_s": 12', '"wait_s": -1', "haproxy.lock.wait_s", "expected at least 0"),
         ('"blue": "10.0.1.1:3001"', '"blue": "10.0.1.1"', "apps.theoshift.colors.blue", "host:port"),
         ('"blue": "10.0.1.1:3001"', '"blue": "10.0.1.1:3001; id"', "apps.theoshift.colors.blue", "host:port"),
