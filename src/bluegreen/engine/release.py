@@ -16,6 +16,7 @@ from bluegreen.core import planner
 from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_steps, recorded, switch_detail, unswitched
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
+from bluegreen.engine.standby import wake
 from bluegreen.engine.switch import switch_all
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
@@ -152,7 +153,11 @@ class AppRelease:
 
     async def run(self) -> AppOutcome:
         plan, say = self.plan, self.effects.progress
-        self.steps = preflight_steps(plan)
+        woken = await wake(self.effects.hosts, self.app, plan, say, self.effects.stop)  # a STANDBY in maintenance
+        self.durations.update(woken.durations)
+        self.steps = preflight_steps(plan, woken.check)
+        if not woken.ok:
+            return self._finished("refused", woken.hosts, woken.reason)
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
         with self._timed("switch"):
             switched = await switch_all(self.effects.hosts, plan.hosts, self.app, plan.to_color)

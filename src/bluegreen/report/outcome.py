@@ -68,6 +68,10 @@ def _headline(outcome: Outcome) -> str:
     if outcome.dry_run:
         return _plan_headline(outcome)
     word = "Rollback" if _only_rollbacks(outcome) else "Release"
+    switched = [app.plan.app for app in outcome.apps if app.result == "success" and app.plan.action == "switch"]
+    if outcome.result == "refused" and switched:  # an app refused at its switch (its STANDBY's check), after others
+        refused = ", ".join(app.plan.app for app in outcome.apps if app.result == "refused")
+        return f"{word} partly refused: {', '.join(switched)} switched; {refused} refused, nothing was changed for it"
     return {
         "success": f"{word} succeeded",
         "noop": "Nothing to release: every app is already LIVE where state/live.json wants it",
@@ -200,7 +204,7 @@ def _color_label(color: Color, address: str, version: str | None) -> str:
     return f"{color.title} ({address}) - {version_label(version)}"
 
 
-_DURATION_ORDER = ("preflight", "switch", "verify", "total")
+_DURATION_ORDER = ("preflight", "wake", "switch", "verify", "total")
 
 
 def _timings(durations_ms: Mapping[str, float], switch_ms: float | None) -> list[Block]:
