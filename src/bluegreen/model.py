@@ -98,6 +98,7 @@ class VerifySettings:
     drain_wait_s: float = 0.0  # wait, bounded, for the old LIVE's sessions to drain
     max_new_5xx: int = 0  # 5xx answers HAProxy may count on the new LIVE during verification
     rollback_on_failure: bool = True
+    standby_check_wait_s: float = 10.0  # wait, bounded, for HAProxy's check of a STANDBY woken from maintenance
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,16 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Parked:
+    """A STANDBY server that HAProxy holds in maintenance (`disabled` in haproxy.cfg, or `state maint`): the
+    release puts it in drain and waits for HAProxy's own check to see it UP before the switch."""
+
+    host: str
+    backend: str
+    server: str
+
+
+@dataclass(frozen=True)
 class AppPlan:
     app: str
     action: Action
@@ -279,6 +290,7 @@ class AppPlan:
     checks: tuple[Check, ...]
     drift: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    parked: tuple[Parked, ...] = ()  # STANDBY servers in maintenance on the hosts to switch: woken first
 
     @property
     def refusals(self) -> tuple[Check, ...]:

@@ -29,6 +29,7 @@ class LabApp:
     live: Color  # the initial LIVE color
     host_header: str | None = None  # `servers` apps: the Host header the frontend's ACL matches
     health_path: str = "/health"
+    standby_disabled: bool = False  # the STANDBY's server(s) `disabled`: MAINT from the start, not checked
 
 
 def render_haproxy_cfg(apps: Sequence[LabApp], *, frontend_port: int, admin_socket: str) -> str:
@@ -50,6 +51,19 @@ def render_map(apps: Sequence[LabApp], map_file: str) -> str:
         for app in apps
         if isinstance(app.switch, MapSwitch) and app.switch.map_file == map_file
     )
+
+
+def disabled_servers(apps: Sequence[LabApp]) -> frozenset[tuple[str, str]]:
+    """(backend, server) of every STANDBY server written `disabled`."""
+    found = set()
+    for app in apps:
+        if app.standby_disabled:
+            standby = app.live.other
+            if isinstance(app.switch, MapSwitch):
+                found.add((app.switch.backends[standby], standby.value))
+            else:
+                found.add((app.switch.backend, app.switch.servers[standby]))
+    return frozenset(found)
 
 
 def map_files(apps: Sequence[LabApp]) -> tuple[str, ...]:
@@ -125,5 +139,9 @@ def _backend(name: str, app: LabApp, servers: list[tuple[str, str]], state_mode:
     elif state_mode == "local" and isinstance(app.switch, ServersSwitch):
         lines += ["    load-server-state-from-file local", f"    server-state-file-name {app.switch.state_file}"]
     lines += [f"    option httpchk GET {app.health_path}", "    http-check expect status 200"]
-    lines += [f"    server {server} {address} {CHECK}" for server, address in servers]
+    disabled = disabled_servers([app])
+    lines += [
+        f"    server {server} {address} {CHECK}" + (" disabled" if (name, server) in disabled else "")
+        for server, address in servers
+    ]
     return "\n".join(lines) + "\n"

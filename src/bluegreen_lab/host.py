@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bluegreen.switching import ServersSwitch
-from bluegreen_lab.haproxy_config import LabApp, render_haproxy_cfg, state_files
+from bluegreen_lab.haproxy_config import LabApp, disabled_servers, render_haproxy_cfg, state_files
 from bluegreen_lab.layout import HostPlan
 from bluegreen_lab.processes import (
     SandboxError,
@@ -69,15 +69,18 @@ class LabHost:
         wait_for(ready, f"{self.plan.name}: sshd", process=self.sshd, log=self.plan.dir / "sshd.log")
 
     def wait_haproxy(self) -> None:
-        """Until the runtime API answers and every server's health check has passed (L7OK)."""
+        """Until the runtime API answers and every server's health check has passed (L7OK), but those written
+        `disabled`, which HAProxy holds in MAINT and does not check."""
         what = f"{self.plan.name}: HAProxy health checks"
         wait_for(self._all_checked, what, process=self.haproxy, log=self._haproxy_log)
 
     def park_standbys(self) -> None:
-        """`servers` apps: the LIVE server ready, the STANDBY in drain (still health-checked, no new traffic)."""
+        """`servers` apps: the LIVE server ready, the STANDBY in drain (still health-checked, no new traffic), or
+        left in MAINT where haproxy.cfg writes it `disabled`."""
         for app in self.apps:
             if isinstance(app.switch, ServersSwitch):
-                for color, state in ((app.live, "ready"), (app.live.other, "drain")):
+                parked = () if app.standby_disabled else ((app.live.other, "drain"),)
+                for color, state in ((app.live, "ready"), *parked):
                     self._must(f"set server {app.switch.backend}/{app.switch.servers[color]} state {state}")
 
     def dump_server_state(self) -> None:
@@ -157,7 +160,14 @@ class LabHost:
             rows = stat_rows(self.runtime("show stat -1 4 -1"))
         except OSError:
             return False
-        return bool(rows) and all(_check_status(row) == "L7OK" for row in rows)
+        disabled = disabled_servers(self.apps)
+        checked = [row for row in rows if (row.get("pxname"), row.get("svname")) not in disabled]
+        maint = [row for row in rows if (row.get("pxname"), row.get("svname")) in disabled]
+        return (
+            bool(rows)
+            and all(_check_status(row) == "L7OK" for row in checked)
+            and all(row.get("status") == "MAINT" for row in maint)
+        )
 
     def _must(self, command: str) -> None:
         answer = self.runtime(command).strip()

@@ -3,6 +3,10 @@
     with Sandbox(layout, initial, hosts=2) as lab:
         lab.environments        # the layout rewritten to point at the lab
         lab.set_app("theoshift", Color.BLUE, healthy=False)
+        lab.stop_app("theoshift", Color.BLUE)  # down: connections refused
+
+    with Sandbox(layout, {"theoshift": AppInitial(live, versions, standby_disabled=True)}) as lab:
+        ...                     # the STANDBY's server(s) written `disabled`: MAINT, not checked
 
 Every process runs in its own session and is stopped with everything it started on exit, on Ctrl-C and on
 SIGTERM; children also get SIGTERM if this process dies without cleaning up (setpriv --pdeathsig).
@@ -238,6 +242,10 @@ class Sandbox:
                 now.delay_ms if delay_ms is None else delay_ms,
             ),
         )
+
+    def stop_app(self, app: str, color: Color) -> None:
+        """Stop that app server: from now on its port refuses connections, as a crashed app's does."""
+        stop(self._app_servers[f"{self._app(app).name}/{Color(color).value}"])
 
     def runtime(self, command: str, host: int = 0) -> str:
         """One command to that host's runtime API, locally (for assertions)."""

@@ -39,10 +39,12 @@ Apps = Mapping[str, AppEnvironment]
 
 @dataclass(frozen=True)
 class AppInitial:
-    """How an app starts in the lab: its LIVE color and the version each color's app server answers."""
+    """How an app starts in the lab: its LIVE color, the version each color's app server answers, and whether
+    haproxy.cfg writes the STANDBY's server(s) `disabled` (HAProxy starts them in MAINT, unchecked)."""
 
     live: Color
     versions: Mapping[Color, str]
+    standby_disabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,15 @@ def _on_port(url: str, port: int) -> str:
 
 def _lab_app(app: AppEnvironment, initial: AppInitial, files: Mapping[str, str], ports: Mapping[str, int]) -> LabApp:
     addresses = {color: f"127.0.0.1:{ports[f'{app.name}/{color.value}']}" for color in Color}
-    return LabApp(app.name, _moved(app.switch, files), addresses, initial.live, _host_header(app), _health_path(app))
+    return LabApp(
+        app.name,
+        _moved(app.switch, files),
+        addresses,
+        initial.live,
+        _host_header(app),
+        _health_path(app),
+        initial.standby_disabled,
+    )
 
 
 def _moved(switch: SwitchMethod, files: Mapping[str, str]) -> LabSwitch:

@@ -2,7 +2,8 @@
 
 The engine's unit tests run switch, verify and switch-back through these, without servers. They hold the same
 rules as the real thing where the engine depends on them: a map entry lives at runtime and in its file, a server's
-admin state decides whether it serves, a `set` on an unknown map or server is refused, the lock is exclusive.
+admin state decides whether it serves, a `set` on an unknown map or server is refused, the lock is exclusive, a
+server in maintenance is not checked, and one taken out of it shows `DRAIN 1/2` until its next check has run.
 The integration tests keep using real HAProxy, sshd and app servers (tests/integration).
 """
 
@@ -39,10 +40,12 @@ from bluegreen.switching.base import (
     SaveServerStates,
     SetMapEntry,
     SetServerStates,
+    TargetState,
     WriteMapEntry,
 )
 
 _ADMIN = {"ready": 0, "drain": ADMIN_DRAIN, "maint": ADMIN_MAINT}
+CONFIG_MAINT = 0x04  # `disabled` in haproxy.cfg: HAProxy keeps this bit after a `set server ... state`
 
 
 @dataclass
@@ -52,6 +55,14 @@ class Server:
     sessions: int = 0
     http_5xx: int = 0
     admin: int = 0
+    check_delay: int = 0  # `show stat` answers, once out of maintenance, before the check has run again
+    unchecked: int = 0  # how many of those are left
+
+
+def disabled(status: str = "UP", check: str = "L7OK", check_delay: int = 1) -> Server:
+    """A server written `disabled` in haproxy.cfg: MAINT and never checked. Once woken, its check has run after
+    `check_delay` answers of `show stat` and says `status` / `check` (UP / L7OK: it passes)."""
+    return Server(status, check, admin=ADMIN_MAINT | CONFIG_MAINT, check_delay=check_delay)
 
 
 @dataclass
@@ -86,10 +97,13 @@ class FakeHaproxy:
 
     async def stats(self) -> tuple[ServerView, ...]:
         self._reachable()
-        return tuple(
-            ServerView(backend, server, _status(state), state.check, state.sessions, state.http_5xx, 1)
+        views = tuple(
+            ServerView(backend, server, _status(state), _check(state), state.sessions, state.http_5xx, 1)
             for (backend, server), state in self.servers.items()
         )
+        for state in self.servers.values():  # one answer nearer to the next check
+            state.unchecked = max(0, state.unchecked - 1)
+        return views
 
     async def read(self, reads: Sequence[Read]) -> Answers:
         self._reachable()
@@ -130,7 +144,7 @@ class FakeHaproxy:
             return Applied(runtime_ms=0.1)
         if isinstance(change, SetServerStates):
             for server, state in change.states:
-                self._server(change.backend, server).admin = _ADMIN[state]
+                self._set_state(self._server(change.backend, server), state)
             return Applied(runtime_ms=0.1)
         if isinstance(change, WriteMapEntry):
             before = self.files.get(change.map_file)
@@ -185,6 +199,11 @@ class FakeHaproxy:
         """The color this host routes `app` to now (its runtime state, as the method reads it)."""
         return app.switch.routing(self._answers(app.switch.reads())).live
 
+    def _set_state(self, server: Server, state: TargetState) -> None:
+        if server.admin & ADMIN_MAINT and state != "maint":  # HAProxy checks it again, from its next check on
+            server.unchecked = server.check_delay
+        server.admin = (server.admin & CONFIG_MAINT) | _ADMIN[state]
+
     def _map(self, map_file: str) -> dict[str, str]:
         if map_file not in self.maps:
             raise RuntimeApiError(f"{self.name}: `{map_file}` is not a map HAProxy loaded: Unknown map identifier.")
@@ -209,9 +228,17 @@ def _record(name: str) -> str:
 def _status(server: Server) -> str:
     if server.admin & ADMIN_MAINT:
         return "MAINT"
+    if server.unchecked:  # HAProxy counts it UP, one failed check away from DOWN
+        return "DRAIN 1/2" if server.admin & ADMIN_DRAIN else "UP 1/2"
     if server.admin & ADMIN_DRAIN and server.status == "UP":
         return "DRAIN"
     return server.status
+
+
+def _check(server: Server) -> str:
+    if server.admin & ADMIN_MAINT:
+        return ""  # not checked in maintenance
+    return "INI" if server.unchecked else server.check
 
 
 @dataclass

@@ -174,7 +174,7 @@ def _app(name: str, app: Mapping[str, Any]) -> AppEnvironment:
         verify=VerifySettings(
             **{
                 **verify,
-                **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s"),
+                **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s", "standby_check_wait_s"),
                 **_ints(verify, "healthy_probes", "requests", "max_new_5xx"),
             }
         ),

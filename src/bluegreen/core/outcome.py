@@ -27,10 +27,12 @@ def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
     return Outcome(apps, plan.trigger, at, dry_run=True, refusal=plan.refusal)
 
 
-def preflight_steps(plan: AppPlan) -> tuple[Step, ...]:
+def preflight_steps(plan: AppPlan, woken: Check | None = None) -> tuple[Step, ...]:
+    """The plan's checks as the first two steps; `woken`: how waking a STANDBY parked in maintenance went."""
+    checks = plan.checks if woken is None else (woken, *plan.checks)
     return (
-        checks_step("Verify STANDBY ready", plan.checks, "standby"),
-        checks_step("Verify LIVE", plan.checks, "live"),
+        checks_step("Verify STANDBY ready", checks, "standby"),
+        checks_step("Verify LIVE", checks, "live"),
     )
 
 

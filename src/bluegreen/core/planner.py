@@ -3,7 +3,8 @@
 Per app: which color is LIVE on each HAProxy host, which one is wanted, and whether the switch is allowed:
 HAProxy knows both colors and sees the STANDBY as UP with a passing check, the STANDBY is healthy, runs a newer
 version than the LIVE (not for a rollback to the previous LIVE) and the pinned version if any, and the LIVE
-answers. An app that is already where it is wanted is a no-op.
+answers. An app that is already where it is wanted is a no-op. A STANDBY that HAProxy holds in maintenance on a
+host to switch is not checked there: the plan says the release wakes it first (core/parked.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bluegreen.core import drift
+from bluegreen.core import parked as parking
 from bluegreen.core.checks import check_passing
 from bluegreen.core.drift import LiveByHost
 from bluegreen.core.versions import compare, label, plain, same_version
@@ -27,6 +29,7 @@ from bluegreen.model import (
     Environments,
     Kind,
     Observation,
+    Parked,
     Plan,
     ReleaseRecord,
     ServerView,
@@ -74,7 +77,8 @@ def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen:
     hosts = tuple(host for host, live in live_by_host.items() if live != to)
     source = to.other
     kind = _kind(recorded.history, source, to, seen.colors[to].version)
-    checks = () if not hosts else _checks(wanted, app, seen, source, kind)
+    parked = tuple(p for host in hosts for p in parking.parked_on(host, seen.hosts[host].servers.get(to, ())))
+    checks = () if not hosts else _checks(wanted, app, seen, source, kind, parked)
     return AppPlan(
         app=wanted.name,
         action="noop" if not hosts else ("refuse" if any(not c.ok for c in checks) else "switch"),
@@ -88,7 +92,8 @@ def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen:
         hosts=hosts,
         checks=checks,
         drift=_drift(recorded, live_by_host),
-        notes=_notes(kind, recorded, hosts),
+        notes=_notes(kind, recorded, hosts) + parking.plan_notes(app, to, parked),
+        parked=parked,
     )
 
 
@@ -108,12 +113,12 @@ def _last_switch(history: Iterable[ReleaseRecord]) -> ReleaseRecord | None:
 
 
 def _checks(
-    wanted: DesiredApp, app: AppEnvironment, seen: AppObservation, source: Color, kind: Kind
+    wanted: DesiredApp, app: AppEnvironment, seen: AppObservation, source: Color, kind: Kind, parked: Sequence[Parked]
 ) -> tuple[Check, ...]:
     to = wanted.live
     standby, live = seen.colors[to], seen.colors[source]
     checks = [
-        *_routing_checks(app, seen, to),
+        *_routing_checks(app, seen, to, parked),
         *_readiness_checks(app, seen, to),
         Check(
             "STANDBY healthy",
@@ -135,8 +140,9 @@ def _checks(
     return tuple(checks)
 
 
-def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> list[Check]:
-    """Per host: the routing names a known color, and HAProxy itself sees the STANDBY as UP with a passing check."""
+def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color, parked: Sequence[Parked]) -> list[Check]:
+    """Per host: the routing names a known color, and HAProxy itself sees the STANDBY as UP with a passing check,
+    or holds it in maintenance where the release wakes it first."""
     checks = []
     for host, view in seen.hosts.items():
         known = view.live is not None
@@ -144,6 +150,11 @@ def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> lis
             Check(f"{host}: routing known", known, f"routes to {view.routing}" if known else view.routing, "live")
         )
         servers = view.servers.get(to, ())
+        woken = [p for p in parked if p.host == host]
+        if woken:
+            detail = parking.plan_detail(woken, app.verify.standby_check_wait_s)
+            checks.append(Check(f"{host}: STANDBY woken from maintenance first", True, detail))
+            continue
         passing = bool(servers) and all(check_passing(server) for server in servers)
         checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers)))
     return checks

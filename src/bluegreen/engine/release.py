@@ -17,6 +17,7 @@ from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_st
 from bluegreen.engine.locks import Held
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
+from bluegreen.engine.standby import Woken, wake_all
 from bluegreen.engine.switch import Rollout, Switched
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
@@ -117,6 +118,9 @@ async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -
         effects.progress("pre-flight refused the release: nothing was changed")
     elif plan.switches:
         await asyncio.to_thread(effects.announce, plan)  # (GitHub's API is slow and blocking: keep SSH alive)
+    woken: dict[str, Woken] = {}  # a STANDBY in maintenance, woken before the first switch
+    if plan.switches and not plan.refused and not effects.stop.is_set():
+        woken = await wake_all(effects.hosts, request.environments, plan, effects.progress, effects.stop)
     outcomes = []
     for app in plan.apps:
         seen = observation.apps[app.app]
@@ -124,10 +128,11 @@ async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -
             outcomes.append(unswitched(app, seen, "refused" if app.action == "refuse" else "noop"))
         elif plan.refused:
             outcomes.append(unswitched(app, seen, "refused", held_back(plan)))
-        elif effects.stop.is_set():
+        elif effects.stop.is_set() and woken.get(app.app, Woken()).ok:
             outcomes.append(unswitched(app, seen, "refused", "interrupted before its switch: nothing was changed"))
         else:
-            appl = AppRelease(request.environments.apps[app.app], app, seen, effects, {"preflight": preflight_ms})
+            environment, durations = request.environments.apps[app.app], {"preflight": preflight_ms}
+            appl = AppRelease(environment, app, seen, effects, durations, woken.get(app.app, Woken()))
             outcomes.append(await appl.run())
     outcome = Outcome(tuple(outcomes), plan.trigger, at, refusal=plan.refusal)
     saved = await _saved(ledger, effects.hosts, outcome)
@@ -160,12 +165,16 @@ class AppRelease:
     seen: AppObservation
     effects: Effects
     durations: dict[str, float]
+    woken: Woken  # its STANDBY, if it was in maintenance, woken before any app of the request switched
     steps: tuple[Step, ...] = ()
     switch_ms: float | None = None
 
     async def run(self) -> AppOutcome:
-        plan, say = self.plan, self.effects.progress
-        self.steps = preflight_steps(plan)
+        plan, say, woken = self.plan, self.effects.progress, self.woken
+        self.durations.update(woken.durations)
+        self.steps = preflight_steps(plan, woken.check)
+        if not woken.ok:
+            return self._finished("refused", woken.hosts, woken.reason)
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
         rollout = Rollout(self.effects.hosts, plan.hosts, self.app, plan.to_color)
         with self._timed("switch"):

@@ -55,6 +55,7 @@ def _app_json(app: AppOutcome) -> dict[str, object]:
         "from": {"color": plan.from_color.value, "version": plan.from_version, "address": plan.from_address},
         "to": {"color": plan.to_color.value, "version": plan.to_version, "address": plan.to_address},
         "switch_hosts": list(plan.hosts),
+        "parked": [{"host": p.host, "backend": p.backend, "server": p.server} for p in plan.parked],
         "checks": [_check_json(check) for check in plan.checks],
         "drift": list(plan.drift),
         "notes": list(plan.notes),

@@ -200,7 +200,7 @@ def _color_label(color: Color, address: str, version: str | None) -> str:
     return f"{color.title} ({address}) - {version_label(version)}"
 
 
-_DURATION_ORDER = ("preflight", "switch", "verify", "total")
+_DURATION_ORDER = ("preflight", "wake", "switch", "verify", "total")
 
 
 def _timings(durations_ms: Mapping[str, float], switch_ms: float | None) -> list[Block]:

@@ -87,7 +87,8 @@ ENVIRONMENTS = """\
       },
       "verify": {
         "healthy_probes": 2, "probe_interval_s": 0.5, "requests": 9, "window_s": 3,
-        "drain_wait_s": 4, "max_new_5xx": 1, "rollback_on_failure": false
+        "drain_wait_s": 4, "max_new_5xx": 1, "rollback_on_failure": false,
+        "standby_check_wait_s": 6
       }
     },
     "ldc-tools": {
@@ -156,7 +157,7 @@ def test_environments_become_the_model() -> None:
                 {BLUE: "10.0.1.1:3001", GREEN: "10.0.1.2:3001"},
                 Probes("/healthz", 204, "/v?x=1", None, "ssh", 2.0),
                 PublicEntry("http://127.0.0.1:8443/version", "theoshift.example.test:443", None, "ssh"),
-                VerifySettings(2, 0.5, 9, 3.0, 4.0, 1, False),
+                VerifySettings(2, 0.5, 9, 3.0, 4.0, 1, False, 6.0),
             ),
             "ldc-tools": AppEnvironment(
                 "ldc-tools",
@@ -177,8 +178,9 @@ def test_floats_are_floats() -> None:
         environments.ssh.connect_timeout_s,
         environments.ssh.operation_timeout_s,
         environments.apps["theoshift"].verify.window_s,
+        environments.apps["theoshift"].verify.standby_check_wait_s,
     )
-    assert [type(value) for value in values] == [float, float, float, float]
+    assert [type(value) for value in values] == [float] * 5
 
 
 def test_smallest_environments_get_the_defaults() -> None:
@@ -318,6 +320,24 @@ STRICT = "checked strictly"
         ('"health_status": 204', '"health_status": 99', "apps.theoshift.probes.health_status", "at least 100"),
         ('"via": "ssh", "timeout_s"', '"via": "pigeon", "timeout_s"', "apps.theoshift.probes.via", '"direct", "ssh"'),
         ('"requests": 9', '"requests": 0', "apps.theoshift.verify.requests", "at least 1"),
+        (
+            '"standby_check_wait_s": 6',
+            '"standby_check_wait_s": 0',
+            "apps.theoshift.verify.standby_check_wait_s",
+            "more than 0",
+        ),
+        (
+            '"standby_check_wait_s": 6',
+            '"standby_check_wait_s": 3601',
+            "apps.theoshift.verify.standby_check_wait_s",
+            "at most 600",
+        ),
+        (
+            '"standby_check_wait_s": 6',
+            '"standby_check_wait_s": "10s"',
+            "apps.theoshift.verify.standby_check_wait_s",
+            "a number",
+        ),
         (
             '"rollback_on_failure": false',
             '"rollback_on_failure": "no"',

@@ -18,13 +18,14 @@ from bluegreen.model import (
     ColorRecord,
     DesiredApp,
     HostAppView,
+    Parked,
     Probes,
     PublicEntry,
     ReleaseRecord,
     ServerView,
     VerifySettings,
 )
-from bluegreen.switching import MapSwitch
+from bluegreen.switching import MapSwitch, ServersSwitch
 
 BLUE, GREEN = Color.BLUE, Color.GREEN
 APP = AppEnvironment(
@@ -108,7 +109,8 @@ def test_already_live_is_a_noop() -> None:
         (seen(healthy=(True, False)), None, ["LIVE responds"]),
         (seen(), "2.5.0", ["STANDBY runs the pinned version"]),
         (seen(standby_status="DOWN"), None, ["lb1: HAProxy sees STANDBY UP"]),
-        (seen(standby_status="MAINT"), None, ["lb1: HAProxy sees STANDBY UP"]),
+        (seen(standby_status="MAINT (via t_other/blue)"), None, ["lb1: HAProxy sees STANDBY UP"]),
+        (seen(standby_status="MAINT (resolution)"), None, ["lb1: HAProxy sees STANDBY UP"]),
         (seen(live={"lb1": None}), None, ["lb1: routing known"]),
     ],
 )
@@ -116,6 +118,87 @@ def test_refusals(observed: AppObservation, version: str | None, refused: list[s
     result = plan(observed, version=version)
     assert result.action == "refuse"
     assert failing(result) == refused
+
+
+# --- a STANDBY parked in maintenance (`disabled` in haproxy.cfg) ------------------------------------------------
+
+
+MAINT_BLUE = server(BLUE, "MAINT", "")  # `disabled` in haproxy.cfg: not checked
+
+
+def parked_view(host: str, live: Color, *standby: ServerView) -> HostAppView:
+    return HostAppView(host, live, f"t_{live}", {BLUE: standby, GREEN: (server(GREEN),)})
+
+
+def test_a_standby_in_maintenance_is_planned_to_be_woken_then_checked_then_switched() -> None:
+    observed = dataclasses.replace(seen(), hosts={"lb1": parked_view("lb1", GREEN, MAINT_BLUE)})
+    result = plan(observed)
+    assert (result.action, failing(result)) == ("switch", [])
+    assert result.parked == (Parked("lb1", "t_blue", "blue"),)
+    [woken] = [check for check in result.checks if check.name == "lb1: STANDBY woken from maintenance first"]
+    assert woken.ok
+    assert woken.detail == (
+        "t_blue/blue MAINT, not checked: the release puts it in drain (no traffic, health checks run) and waits up "
+        "to 10 s for HAProxy's check to see it UP before the switch"
+    )
+    assert "lb1: HAProxy sees STANDBY UP" not in [check.name for check in result.checks]
+    assert result.notes[0] == (
+        "Blue is in maintenance on lb1: if HAProxy's check does not see it UP within 10 s of leaving it, it goes "
+        "back, and the release is refused with nothing changed"
+    )
+
+
+def test_the_plan_warns_that_a_map_switch_keeps_no_woken_state_across_a_reload() -> None:
+    observed = dataclasses.replace(seen(), hosts={"lb1": parked_view("lb1", GREEN, MAINT_BLUE)})
+    assert plan(observed).notes[1] == (
+        "if haproxy.cfg writes t_blue/blue `disabled`, take that out once Blue is LIVE: this switch keeps no server "
+        "state, so every reload would put the LIVE back in maintenance"
+    )
+
+
+def test_a_servers_switch_that_keeps_server_states_needs_no_reload_note() -> None:
+    app = dataclasses.replace(APP, switch=ServersSwitch("ldc", {BLUE: "blue", GREEN: "green"}, "/var/lib/state"))
+    standby = ServerView("ldc", "blue", "MAINT", "", 0, 0, 1)
+    hosts = {"lb1": HostAppView("lb1", GREEN, "ldc/blue maint, ldc/green ready", {BLUE: (standby,), GREEN: ()})}
+    result = planner.plan_app(DesiredApp("theoshift", BLUE), app, AppStatus(), dataclasses.replace(seen(), hosts=hosts))
+    assert (result.action, result.parked) == ("switch", (Parked("lb1", "ldc", "blue"),))
+    assert [note for note in result.notes if "reload" in note] == []  # the state file keeps what was woken
+
+
+def test_only_the_servers_in_maintenance_on_the_hosts_to_switch_are_woken() -> None:
+    hosts = {
+        "lb1": parked_view("lb1", GREEN, MAINT_BLUE, server(BLUE)),  # one of two parked
+        "lb2": parked_view("lb2", GREEN, server(BLUE)),
+        "lb3": parked_view("lb3", BLUE, MAINT_BLUE),  # routes to Blue already: not switched
+    }
+    result = plan(dataclasses.replace(seen(), hosts=hosts))
+    assert result.hosts == ("lb1", "lb2")
+    assert result.parked == (Parked("lb1", "t_blue", "blue"),)
+    assert [(check.name, check.ok) for check in result.checks if "STANDBY" in check.name and ":" in check.name] == [
+        ("lb1: STANDBY woken from maintenance first", True),
+        ("lb2: HAProxy sees STANDBY UP", True),
+        ("lb3: HAProxy sees STANDBY UP", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("observed", "refused"),
+    [
+        (seen(standby_status="MAINT", versions=("2.3.9", "2.4.0")), ["STANDBY newer than LIVE"]),
+        (seen(standby_status="MAINT", healthy=(False, True)), ["STANDBY healthy"]),
+        (
+            dataclasses.replace(
+                seen(),
+                hosts={"lb1": parked_view("lb1", GREEN, MAINT_BLUE, server(BLUE, "DOWN", "L4CON"))},
+            ),
+            ["lb1: HAProxy sees STANDBY UP"],  # another server of the STANDBY is DOWN: waking would not do
+        ),
+    ],
+    ids=["older", "unhealthy", "another-server-down"],
+)
+def test_a_standby_in_maintenance_must_pass_every_other_check(observed: AppObservation, refused: list[str]) -> None:
+    result = plan(observed)
+    assert (result.action, failing(result)) == ("refuse", refused)
 
 
 @pytest.mark.parametrize("pin", ["2.4.1", "v2.4.1", " 2.4.1"])

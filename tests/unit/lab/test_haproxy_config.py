@@ -4,6 +4,7 @@ accepts them (`haproxy -c`), and that hostile names in the layout never reach th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,14 @@ from bluegreen.config.jsonloc import dotted
 from bluegreen.errors import InputError, Location
 from bluegreen.model import Color
 from bluegreen_lab import AppInitial
-from bluegreen_lab.haproxy_config import LabApp, map_files, render_haproxy_cfg, render_map, state_files
+from bluegreen_lab.haproxy_config import (
+    LabApp,
+    disabled_servers,
+    map_files,
+    render_haproxy_cfg,
+    render_map,
+    state_files,
+)
 from bluegreen_lab.layout import lab_apps, layout_ports, relocate_files
 
 HAPROXY = "/usr/sbin/haproxy"
@@ -80,6 +88,21 @@ def test_map_file_names_the_initial_live_backend(
 
 def test_haproxy_accepts_the_config(layout: dict[str, Any], initial: dict[str, AppInitial], tmp_path: Path) -> None:
     checked = haproxy_check(apps_in(layout, initial, tmp_path), tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_a_standby_can_start_disabled(layout: dict[str, Any], initial: dict[str, AppInitial], tmp_path: Path) -> None:
+    """The most common way people write a standby: `disabled` (HAProxy starts it in MAINT, and does not check it)."""
+    parked = {name: dataclasses.replace(app, standby_disabled=True) for name, app in initial.items()}
+    apps = apps_in(layout, parked, tmp_path)
+    config = rendered(apps, tmp_path).splitlines()
+    disabled = [line.strip() for line in config if line.endswith(" disabled")]
+    assert disabled == [  # theoshift's STANDBY is Blue (its own backend), ldc-tools' is Green (in the one backend)
+        "server blue 127.0.0.1:4101 check inter 100ms fall 2 rise 2 disabled",
+        "server green 127.0.0.1:4202 check inter 100ms fall 2 rise 2 disabled",
+    ]
+    assert disabled_servers(apps) == {("theoshift_blue", "blue"), ("ldc_tools", "green")}
+    checked = haproxy_check(apps, tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 

@@ -18,6 +18,7 @@ from bluegreen.model import (
     ColorRecord,
     Kind,
     Outcome,
+    Parked,
     Result,
     Step,
     Trigger,
@@ -378,6 +379,22 @@ def test_json_has_stable_keys_and_serialises() -> None:
     assert theoshift["live"] == {"color": "green", "version": "2.4.0", "address": "10.92.3.24:3001"}
     assert (theoshift["switch_ms"], theoshift["draining"], theoshift["reason"]) == (1.25, 0, "5 of 5 requests failed")
     assert theoshift["durations_ms"] == {"total": 12.5}
+    assert theoshift["parked"] == []
+
+
+def test_json_names_the_standby_servers_a_release_wakes_from_maintenance() -> None:
+    woken = dataclasses.replace(plan(), parked=(Parked("lb1", "theoshift_blue", "blue"),))
+    data = outcome_json(Outcome((done(woken, "success"),), dry_run=True))
+    parked = data["apps"]["theoshift"]["parked"]  # type: ignore[index]
+    assert parked == [{"host": "lb1", "backend": "theoshift_blue", "server": "blue"}]
+
+
+# --- a STANDBY woken from maintenance ----------------------------------------------------------------------------
+
+
+def test_the_wake_is_timed_between_the_preflight_and_the_switch() -> None:
+    app = dataclasses.replace(SUCCESS, durations_ms={"switch": 8.0, "preflight": 120.0, "wake": 412.0, "total": 540.0})
+    assert "Timings: preflight 120 ms, wake 412 ms, switch 8 ms, total 540 ms" in outcome_text(Outcome((app,)))
 
 
 def test_json_of_a_plan_without_apps() -> None:
