@@ -352,6 +352,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class SwitchTraffic:
+    """What users saw while traffic moved: requests sent at a steady rate through the public entry (through each
+    HAProxy host where `via` is ssh) from just before the switch until verification ended."""
+
+    requests: int
+    failed: int  # no answer, or an answer of 5xx
+    by_color: Mapping[Color, int]  # answers by the color that served them
+    p50_ms: float | None
+    p99_ms: float | None
+    first_new_ms: float | None  # from the switch command to the first answer by the new LIVE (None: none came)
+
+
+@dataclass(frozen=True)
 class AppOutcome:
     plan: AppPlan
     result: Result
@@ -363,6 +376,7 @@ class AppOutcome:
     live: ColorRecord | None = None
     standby: ColorRecord | None = None
     reason: str | None = None  # why it failed or was refused, one line
+    traffic: SwitchTraffic | None = None  # users' requests during the switch (None: none were measured)
 
 
 @dataclass(frozen=True)
