@@ -28,9 +28,10 @@ from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, run_holder
 from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.core import planner
+from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import plan_job, release_job, status_job
 from bluegreen.engine.release import Request
-from bluegreen.errors import RESULT_EXIT_CODES, InputError
+from bluegreen.errors import InputError
 from bluegreen.model import Trigger
 
 
@@ -135,4 +136,4 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:
         console.out.write(report.outcome_text(outcome))
-    return RESULT_EXIT_CODES[outcome.result]
+    return exit_code(outcome)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from bluegreen.errors import RESULT_EXIT_CODES
 from bluegreen.model import (
     AppObservation,
     AppOutcome,
@@ -19,6 +20,11 @@ from bluegreen.model import (
     Step,
     StepName,
 )
+
+
+def exit_code(outcome: Outcome) -> int:
+    """How a finished run ends the process, for both faces (README, "The command line": exit codes)."""
+    return RESULT_EXIT_CODES[outcome.result]
 
 
 def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:
