@@ -8,7 +8,7 @@ Exit codes (documented in the README):
   4  rolled back: the switch or its verification failed, and every host was read back on the old LIVE
   5  failed: after the attempt to restore, some host is not back on the old LIVE (as read back): act by hand
   6  unreachable: SSH, HAProxy's runtime API or a host's lock; nothing was changed
-  130 interrupted
+  130 interrupted (SIGINT, SIGTERM): before the release started, or during it; the report says what switched
 """
 
 from __future__ import annotations
