@@ -90,3 +90,31 @@ def test_load_is_told_as_0_or_some() -> None:
     assert faults._load_words(faults.Load(500, 0)) == "0 of 50+"
     assert faults._load_words(faults.Load(500, 37, (20, 0))) == "some of 50+; 0 once bluegreen returned"
     assert faults._load_problems(faults.Load(10, 0)) == ["only 10 requests ran under load (at least 50)"]
+
+
+def routes(*colors: Color, kept: Color | None = None) -> dict[str, faults.Route | None]:
+    """One app's routes on lb1, lb2, ...: each host on its color, the shared file naming `kept` (or the same)."""
+    return {f"lb{n}": faults.Route(c, c.value, kept or c, True) for n, c in enumerate(colors, start=1)}
+
+
+def status(live: Color) -> dict[str, object]:
+    return {"apps": {"theoshift": {"live": {"color": live.value}}}}
+
+
+def test_hosts_on_two_colors_break_the_rules_unless_the_run_said_act_by_hand() -> None:
+    split = {"theoshift": routes(Color.GREEN, Color.BLUE, kept=Color.GREEN)}
+    problems = faults._routing_problems(split, (), status(Color.GREEN))
+    assert [p.split(":")[0] for p in problems] == [
+        "lb2 routes theoshift to Blue, but a reload would read Green",
+        "theoshift is on Blue and Green at once",
+        "status.json says theoshift is LIVE on Green, HAProxy routes it to Blue and Green",
+    ]
+    assert faults._routing_problems(split, (), status(Color.GREEN), apart=["theoshift"]) == []
+
+
+def test_a_host_the_fault_did_not_stop_must_answer() -> None:
+    found = {"theoshift": {**routes(Color.GREEN), "lb2": None}}
+    assert faults._routing_problems(found, ("lb2",), status(Color.GREEN)) == []
+    assert faults._routing_problems(found, (), status(Color.GREEN)) == [
+        "HAProxy does not answer on ['lb2']; the fault stopped []"
+    ]
