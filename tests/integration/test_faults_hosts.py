@@ -4,6 +4,7 @@ behind HAProxy. The rows already tested elsewhere record themselves there (test_
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -123,3 +124,27 @@ def test_a_new_live_failing_only_behind_haproxy_is_rolled_back(
     ran = consumer.run("release", "--app", "theoshift")
     assert ran.code == 4, ran.out + ran.err
     watch.record(ran.code, ran.out, said="did not reach Blue")
+
+
+def test_a_server_state_file_that_cannot_be_written_mid_switch_is_undone_exactly(
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
+) -> None:
+    """The pre-flight proved the file could be replaced; its folder turns read-only right after `set server`,
+    before the state dump. Undoing exactly what was done (the runtime change; the file never changed) leaves lb1
+    on Blue, and that is what is said: restored, exit 4 (not issue 8's "NOT restored" and exit 5, a false alarm
+    the pre-flight cannot prevent here)."""
+    state_file = switch_file(sandbox, "ldc-tools", "state_file")
+    where = "lb1: the server-state file's folder turns read-only right after `set server`, before the state dump"
+    watch = fault.watch("The server-state file cannot be written mid-switch", where, sandbox, consumer.status)
+    with contextlib.ExitStack() as stack:
+
+        def wrap(hosts: Mapping[str, HaproxyPort]) -> Mapping[str, HaproxyPort]:
+            def read_only() -> None:
+                stack.enter_context(unwritable(state_file.parent))
+
+            return {"lb1": Faulty(hosts["lb1"], "set server", after=read_only)}
+
+        outcome = release_with(consumer, wrap, only=("ldc-tools",))
+    assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
+    watch.record(*shown(outcome), said="every host was read back on")
+    assert (outcome.result, outcome.apps[0].hosts["lb1"].endswith("; restored")) == ("rolled_back", True)
