@@ -90,6 +90,14 @@ class _Failure:
     times: int
     message: str
     headers: dict[str, str]
+    landed: bool = False  # carried out first, then answered with the failure
+
+
+@dataclass
+class _Hook:
+    method: str
+    path: re.Pattern[str]
+    action: Callable[[], object]
 
 
 @dataclass
@@ -137,6 +145,7 @@ class FakeGitHub:
         self._lock = threading.Lock()
         self._calls: list[Call] = []
         self._failures: list[_Failure] = []
+        self._hooks: list[_Hook] = []
         self._pulls: dict[int, dict[str, Any]] = {}
         self._reviews: dict[int, list[dict[str, Any]]] = {}
         self._pull_commits: dict[int, list[_PullCommit]] = {}  # unseeded: the head, by the pull request's author
@@ -252,13 +261,23 @@ class FakeGitHub:
         times: int = 1,
         message: str = "",
         headers: dict[str, str] | None = None,
+        *,
+        landed: bool = False,
     ) -> None:
         """The next `times` matching requests get `status` (and `headers`, e.g. a rate limit's `Retry-After`),
-        before anything is done: as GitHub's front end answers a 502, or a secondary rate limit."""
+        before anything is done: as GitHub's front end answers a 502, or a secondary rate limit. With `landed`,
+        each is carried out first and then answered so: a 502 from a proxy that lost GitHub's answer."""
         with self._lock:
             text = message or f"HTTP {status}"
-            failure = _Failure(method.upper(), re.compile(path_regex), status, times, text, dict(headers or {}))
+            headers = dict(headers or {})
+            failure = _Failure(method.upper(), re.compile(path_regex), status, times, text, headers, landed)
             self._failures.append(failure)
+
+    def before_next(self, method: str, path_regex: str, action: Callable[[], object]) -> None:
+        """Run `action` once, right before the next matching request is handled: something else happens on
+        GitHub at that moment (another commit lands on the branch, say)."""
+        with self._lock:
+            self._hooks.append(_Hook(method.upper(), re.compile(path_regex), action))
 
     def expect_undeclared(self, method: str, path: str) -> None:
         """A test asks `method path` (without the API prefix) on purpose although GitHub has no such operation, to
@@ -295,11 +314,12 @@ class FakeGitHub:
         parts = urlsplit(target)
         path = parts.path[len(self.prefix) :] if parts.path.startswith(self.prefix + "/") else "/-" + parts.path
         query = dict(parse_qsl(parts.query))
+        self._run_hook(method, path)
         with self._lock:
             self._calls.append(Call(method, path, query, body, headers))
             failure = self._take_failure(method, path)
             reply: Reply
-            if failure:
+            if failure and not failure.landed:
                 reply = failure.status, {"message": failure.message, "documentation_url": DOCS}, failure.headers
             elif not _authorized(headers.get("authorization", ""), self.token):
                 reply = 401, {"message": "Bad credentials", "documentation_url": DOCS, "status": "401"}, {}
@@ -309,9 +329,20 @@ class FakeGitHub:
                 except ExampleError as error:  # told at the test's end, with the exchanges' problems
                     self.spec_problems.append(f"fake GitHub: {method} {path}: {error}")
                     reply = 500, {"message": str(error), "documentation_url": DOCS}, {}
+            if failure and failure.landed:
+                reply = failure.status, {"message": failure.message, "documentation_url": DOCS}, failure.headers
             undeclared = (method.upper(), path) in self._undeclared
             self.spec_problems += githubspec.problems(method, path, query, body, *reply[:2], undeclared=undeclared)
             return reply
+
+    def _run_hook(self, method: str, path: str) -> None:
+        """Outside the lock: the action may be slow (git) or ask the fake itself."""
+        with self._lock:
+            hook = next((h for h in self._hooks if h.method == method and h.path.search(path)), None)
+            if hook is not None:
+                self._hooks.remove(hook)
+        if hook is not None:
+            hook.action()
 
     def _take_failure(self, method: str, path: str) -> _Failure | None:
         for failure in self._failures:
@@ -340,6 +371,7 @@ class FakeGitHub:
             ("GET", r"/issues/(?P<n>\d+)/comments", self._comments_reply),
             ("POST", r"/issues/(?P<n>\d+)/comments", self._create_comment),
             ("PATCH", r"/issues/comments/(?P<id>\d+)", self._edit_comment),
+            ("DELETE", r"/issues/comments/(?P<id>\d+)", self._delete_comment),
             ("POST", r"/statuses/(?P<sha>[0-9a-fA-F]{40,64})", self._create_status),
             ("POST", r"/deployments", self._create_deployment),
             ("POST", r"/deployments/(?P<id>\d+)/statuses", self._deployment_status),
@@ -450,6 +482,13 @@ class FakeGitHub:
             return None
         problem = _comment_problem(r.body)
         return problem or (201, self._new_comment(number, r.body["body"], self.actor), {})
+
+    def _delete_comment(self, r: _Request) -> Reply | None:
+        comment = next((c for c in self._comments if c.json["id"] == int(r.match["id"])), None)
+        if comment is None:
+            return None
+        self._comments.remove(comment)
+        return 204, None, {}
 
     def _edit_comment(self, r: _Request) -> Reply | None:
         comment = next((c.json for c in self._comments if c.json["id"] == int(r.match["id"])), None)
@@ -806,9 +845,10 @@ def _handler_for(fake: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload, extra = fake.handle(self.command, self.path, headers, _json(raw))
-            data = json.dumps(payload).encode()
+            data = b"" if payload is None else json.dumps(payload).encode()
             self.send_response(status)
-            for name, value in (extra | {"Content-Type": "application/json; charset=utf-8"}).items():
+            kind = {} if payload is None else {"Content-Type": "application/json; charset=utf-8"}
+            for name, value in (extra | kind).items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import NoReturn
 
 from bluegreen.cli import Console, run
-from bluegreen.errors import BluegreenError
+from bluegreen.errors import INTERRUPTED_EXIT_CODE, BluegreenError
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def exit_with(face: Callable[[], int], name: str = "bluegreen") -> NoReturn:
         code = error.exit_code
     except KeyboardInterrupt:
         print(f"{name}: interrupted", file=sys.stderr)
-        code = 130
+        code = INTERRUPTED_EXIT_CODE
     sys.exit(code)
 
 

@@ -8,7 +8,7 @@ Exit codes (documented in the README):
   4  rolled back: the switch or its verification failed, and every host was read back on the old LIVE
   5  failed: after the attempt to restore, some host is not back on the old LIVE (as read back): act by hand
   6  unreachable: SSH, HAProxy's runtime API or a host's lock; nothing was changed
-  130 interrupted
+  130 interrupted (SIGINT, SIGTERM): before the release started, or during it; the report says what switched
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, run_holder
 from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.core import planner
+from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import plan_job, release_job, status_job
 from bluegreen.engine.release import Request
-from bluegreen.errors import RESULT_EXIT_CODES, InputError
+from bluegreen.errors import InputError
 from bluegreen.model import Trigger
 
 
@@ -135,4 +136,4 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:
         console.out.write(report.outcome_text(outcome))
-    return RESULT_EXIT_CODES[outcome.result]
+    return exit_code(outcome)

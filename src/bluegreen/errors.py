@@ -110,3 +110,4 @@ def said(error: BaseException) -> str:
 
 # How a finished run's result ends the process (an error ends it with its own exit_code, above).
 RESULT_EXIT_CODES: Mapping[str, int] = {"success": 0, "noop": 0, "refused": 3, "rolled_back": 4, "failed": 5}
+INTERRUPTED_EXIT_CODE = 130  # SIGINT or SIGTERM: before the release started, or during it (the report says what)

@@ -386,6 +386,7 @@ class Outcome:
     at: str = ""
     dry_run: bool = False
     refusal: str | None = None  # the whole request was refused (Plan.refusal)
+    interrupted: bool = False  # SIGINT or SIGTERM during the release: no switch started after it
 
     @property
     def result(self) -> Result:

@@ -2,9 +2,12 @@
 (the lab runs this file by name, `python -I .../appserver.py ...`: same program, no package import).
 
 HTTP/1.1 with keep-alive, Content-Length always set. It re-reads its control file (JSON: version, healthy,
-delay_ms) on every request, so a test changes it live. `GET /health` answers 200 `ok` (503 when unhealthy),
-`GET /version` JSON {"app", "color", "version"}, `GET /` a line naming all three. `delay_ms` slows every answer
-except /health, so a slow app stays in HAProxy's rotation. Standard library only: it starts in ~50 ms.
+delay_ms, public_status) on every request, so a test changes it live. `GET /health` answers 200 `ok` (503 when
+unhealthy), `GET /version` JSON {"app", "color", "version"}, `GET /` a line naming all three. `delay_ms` slows
+every answer except /health, so a slow app stays in HAProxy's rotation. `public_status` (e.g. 500) is the answer
+to every request but /health that comes through HAProxy (a Host header other than the server's own address), as
+an app misconfigured for its public name answers: its own health check and direct probes still pass. Standard
+library only: it starts in ~50 ms.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ class Control:
     version: str
     healthy: bool = True
     delay_ms: int = 0
+    public_status: int = 0  # 0: answer as usual
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Answer:
 
 def read_control(path: Path) -> Control:
     raw = json.loads(path.read_text())
-    return Control(str(raw["version"]), bool(raw["healthy"]), int(raw["delay_ms"]))
+    return Control(str(raw["version"]), bool(raw["healthy"]), int(raw["delay_ms"]), int(raw.get("public_status", 0)))
 
 
 def write_control(path: Path, control: Control) -> None:
@@ -45,11 +49,14 @@ def write_control(path: Path, control: Control) -> None:
     Path(temp.name).replace(path)
 
 
-def answer(path: str, app: str, color: str, control: Control) -> Answer:
-    """What the app server says to `GET path`: pure, so the table of answers is easy to read and test."""
+def answer(path: str, app: str, color: str, control: Control, proxied: bool = False) -> Answer:
+    """What the app server says to `GET path` (`proxied`: through HAProxy, by its Host header): pure, so the table
+    of answers is easy to read and test."""
     route = path.split("?", 1)[0]
     if route == "/health":
         return Answer(200, b"ok\n") if control.healthy else Answer(503, b"unhealthy\n")
+    if proxied and control.public_status:
+        return Answer(control.public_status, b"misconfigured for its public name\n")
     if route == "/version":
         body = json.dumps({"app": app, "color": color, "version": control.version})
         return Answer(200, body.encode(), "application/json")
@@ -81,7 +88,8 @@ class Handler(BaseHTTPRequestHandler):
             return Answer(500, f"control file unreadable: {exc}\n".encode())
         if control.delay_ms > 0 and not self.path.startswith("/health"):
             time.sleep(control.delay_ms / 1000)
-        return answer(self.path, self.server.app, self.server.color, control)
+        proxied = self.headers.get("Host") != f"127.0.0.1:{self.server.server_port}"
+        return answer(self.path, self.server.app, self.server.color, control, proxied)
 
     def _send(self, reply: Answer) -> None:
         self.send_response(reply.status)

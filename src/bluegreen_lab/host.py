@@ -103,14 +103,28 @@ class LabHost:
         return int(pids[0]) if pids else None
 
     def reload(self) -> None:
-        """A graceful reload through the master (SIGUSR2), done when a new worker answers."""
+        """A graceful reload through the master (SIGUSR2), done when a new worker answers and the master, which
+        executes itself again, counts the reload: a SIGUSR2 before that would be lost."""
         if self.haproxy is None or self.haproxy.poll() is not None:
             raise SandboxError(f"{self.plan.name}: HAProxy is not running", hint="start a new Sandbox")
-        old = self.worker_pid()
+        old, reloads = self.worker_pid(), self.master_reloads()
         self.dump_server_state()
         os.kill(self.haproxy.pid, signal.SIGUSR2)
         what = f"{self.plan.name}: reload"
-        wait_for(lambda: self.worker_pid() not in (None, old), what, process=self.haproxy, log=self._haproxy_log)
+
+        def done() -> bool:
+            return self.worker_pid() not in (None, old) and self.master_reloads() not in (None, reloads)
+
+        wait_for(done, what, process=self.haproxy, log=self._haproxy_log)
+
+    def master_reloads(self) -> int | None:
+        """How many reloads the master counts (`show proc`), None while it does not answer."""
+        try:
+            answer = unix_command(self.plan.dir / "master.sock", "show proc")
+        except OSError:
+            return None
+        rows = [line.split() for line in answer.splitlines()]
+        return next((int(row[2]) for row in rows if len(row) > 2 and row[1] == "master"), None)
 
     def stop_haproxy(self) -> None:
         if self.haproxy is not None:

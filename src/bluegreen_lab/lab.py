@@ -230,8 +230,9 @@ class Sandbox:
         version: str | None = None,
         healthy: bool | None = None,
         delay_ms: int | None = None,
+        public_status: int | None = None,
     ) -> None:
-        """Change what an app server answers, from its next request on."""
+        """Change what an app server answers, from its next request on (`public_status`: see appserver)."""
         path = self.dir / "apps" / f"{self._app(app).name}-{Color(color).value}.json"
         now = read_control(path)
         write_control(
@@ -240,6 +241,7 @@ class Sandbox:
                 now.version if version is None else version,
                 now.healthy if healthy is None else healthy,
                 now.delay_ms if delay_ms is None else delay_ms,
+                now.public_status if public_status is None else public_status,
             ),
         )
 

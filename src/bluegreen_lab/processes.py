@@ -166,13 +166,15 @@ def log_tail(log: Path | None, lines: int = 15) -> str:
 
 
 def unix_command(path: Path, command: str, timeout_s: float = 5.0) -> str:
-    """One line to a Unix socket (HAProxy's runtime API), the whole answer back."""
+    """One line to a Unix socket (HAProxy's runtime API, or its master CLI), the whole answer back. The line is
+    followed by the end of what we send: the master CLI answers only then."""
     if "\n" in command or "\r" in command:
         raise ValueError(f"one command line expected, got {command!r}")
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(timeout_s)
         conn.connect(str(path))
         conn.sendall(command.encode() + b"\n")
+        conn.shutdown(socket.SHUT_WR)
         return b"".join(iter(lambda: conn.recv(65536), b"")).decode(errors="replace")
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,52 @@ from bluegreen.errors import BluegreenError
 from bluegreen_lab import Sandbox
 from tests.fakegithub import FakeGitHub
 from tests.integration.actionrig import Rig, make_rig
+from tests.integration.faults import ROWS_ENV, Matrix
 
 REPO = Path(__file__).resolve().parents[2]
+ROWS = pytest.StashKey[Path | None]()
+PASSED = pytest.StashKey[bool]()
+
+
+# --- the fault matrix (tests/integration/faults.py, docs/faults.md) ---------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Where the matrix's rows go, read before any test cleans BLUEGREEN_* from the environment."""
+    folder = os.environ.get(ROWS_ENV)
+    config.stash[ROWS] = Path(folder) if folder else None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the `fault` fixture is a row of the matrix: marked `faults` (`pytest -m faults`). (A
+    parameter of that name elsewhere is not the fixture.)"""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if "fault" in getattr(item, "fixturenames", ()) and "fault" not in params:
+            item.add_marker(pytest.mark.faults)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    report = yield
+    if report.when == "call":
+        item.stash[PASSED] = report.passed
+    return report
+
+
+@pytest.fixture
+def fault(request: pytest.FixtureRequest) -> Iterator[Matrix]:
+    """This test's row(s) of the fault matrix: `fault.watch(...)` before the fault, `.record(...)` after it.
+    Written to $BLUEGREEN_FAULT_ROWS when the test passed; a matrix test that records no row is an error."""
+    matrix = Matrix(request.node.nodeid)
+    yield matrix
+    if not request.node.stash.get(PASSED, False):
+        return
+    assert matrix.rows, "a test of the fault matrix must record its row: fault.watch(...).record(...)"
+    folder = request.config.stash[ROWS]
+    if folder is not None:
+        matrix.write(folder)
 
 
 @dataclass

@@ -31,6 +31,8 @@ from bluegreen.report import outcome_text
 from bluegreen.switching.base import Answers, Change, Persisted, Read, SetMapEntry, SetServerStates
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
+from tests.integration.faults import Matrix, shown
+from tests.integration.load import loaded
 from tests.integration.test_release import ldc_states, theoshift_route
 
 pytestmark = pytest.mark.integration
@@ -94,9 +96,13 @@ Wrap = Callable[[Mapping[str, HaproxyPort]], Mapping[str, HaproxyPort]]
 
 def state_and_keys(consumer: Consumer) -> tuple[config.State, Credentials]:
     """The consumer's state files and the lab's deploy key, as `bluegreen release --repo` reads them."""
-    repo = WorkingTree(consumer.path)
+    return state_and_keys_of(consumer.path, consumer.lab.private_key)
+
+
+def state_and_keys_of(path: Path, key: str) -> tuple[config.State, Credentials]:
+    repo = WorkingTree(path)
     state = config.load_state(repo)
-    environ = {"BLUEGREEN_SSH_KEY": consumer.lab.private_key}
+    environ = {"BLUEGREEN_SSH_KEY": key}
     return state, load_credentials(state.environments.ssh, repo, environ, state.environments_path)
 
 
@@ -153,19 +159,31 @@ def test_a_host_that_fails_before_it_changed_anything_is_left_alone_and_the_rele
     assert [theoshift_route(lab, host) for host in (0, 1, 2)] == ["theoshift_green"] * 3
 
 
+@pytest.mark.parametrize("death", ["unhealthy", pytest.param("killed", marks=pytest.mark.slow)])
 def test_a_failed_verification_switches_back_and_keeps_the_release_on_standby(
-    consumer: Consumer, sandbox: Sandbox
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix, death: str
 ) -> None:
     def break_new_live() -> None:
-        sandbox.set_app("theoshift", Color.BLUE, healthy=False)
+        if death == "killed":
+            sandbox.stop_app("theoshift", Color.BLUE)
+        else:
+            sandbox.set_app("theoshift", Color.BLUE, healthy=False)
 
-    outcome = release_with(consumer, lambda s: {"lb1": Faulty(s["lb1"], "set map", after=break_new_live)})
+    name, where = {
+        "unhealthy": ("The new LIVE turns unhealthy right after the switch", "its health check answers 503"),
+        "killed": ("The new LIVE dies right after the switch, under load", "its app server stopped"),
+    }[death]
+    watch = fault.watch(name, f"theoshift Blue, right after `set map` on lb1: {where}", sandbox, consumer.status)
+    with loaded(sandbox, ("theoshift",)) as load:
+        outcome = release_with(consumer, lambda s: {"lb1": Faulty(s["lb1"], "set map", after=break_new_live)})
+        load.settle()
     app = outcome.apps[0]
     assert app.result == "rolled_back"
     assert "the new LIVE Blue is unhealthy" in (app.reason or "")
     assert [step.ok for step in app.steps] == [True, True, True, False, True]  # the rollback is recorded
     assert theoshift_route(sandbox) == "theoshift_green"
     assert (app.live and app.live.color, app.standby and app.standby.color) == (Color.GREEN, Color.BLUE)
+    watch.record(*shown(outcome), said="the new LIVE Blue is unhealthy", load=load.seen if death == "killed" else None)
 
 
 def test_a_switch_back_puts_the_server_state_file_back_as_it_was(consumer: Consumer, sandbox: Sandbox) -> None:
@@ -192,20 +210,25 @@ def edit_environments(consumer: Consumer, change: Callable[[dict[str, Any]], Non
     path.write_text(json.dumps(document, indent=2))
 
 
-def test_users_not_reaching_the_new_live_is_a_rollback_with_exit_code_4(consumer: Consumer, sandbox: Sandbox) -> None:
+def test_users_not_reaching_the_new_live_is_a_rollback_with_exit_code_4(
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
+) -> None:
     def wrong_public_host(document: dict[str, Any]) -> None:
         document["apps"]["theoshift"]["public"]["host_header"] = "nobody.example.test"
 
     edit_environments(consumer, wrong_public_host)
+    where = "environments.json: theoshift's public entry asked with a Host header HAProxy routes nowhere"
+    watch = fault.watch("Users do not reach the new LIVE", where, sandbox, consumer.status)
     ran = consumer.run("release", "--app", "theoshift")
     assert ran.code == 4, ran.out
+    watch.record(ran.code, ran.out, said="did not reach Blue")
     assert "did not reach Blue" in ran.out
     assert theoshift_route(sandbox) == "theoshift_green"
     assert consumer.status()["apps"]["theoshift"]["last_release"]["result"] == "rolled_back"
 
 
 def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_and_exits_5(
-    consumer: Consumer, sandbox: Sandbox
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
 ) -> None:
     host = "theoshift.example.test"
 
@@ -214,10 +237,13 @@ def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_an
         document["apps"]["theoshift"]["verify"]["rollback_on_failure"] = False
 
     edit_environments(consumer, no_rollback)
+    where = "as in the row above, with `verify.rollback_on_failure` false"
+    watch = fault.watch("Users do not reach the new LIVE, automatic rollback off", where, sandbox, consumer.status)
     ran = consumer.run("release", "--app", "theoshift")
     assert ran.code == 5, ran.out
     assert "automatic rollback is off" in ran.out
     assert theoshift_route(sandbox) == "theoshift_blue"
+    watch.record(ran.code, ran.out, said="automatic rollback is off")
     # Reverting the PR (with the entry fixed) is still the way back: a rollback, though Green runs the older version.
     edit_environments(consumer, lambda document: document["apps"]["theoshift"]["public"].update(host_header=host))
     consumer.live(theoshift="green")
@@ -228,13 +254,15 @@ def test_without_automatic_rollback_a_failed_verification_leaves_the_new_live_an
 
 
 def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
-    consumer: Consumer, sandbox: Sandbox
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
 ) -> None:
     def short_wait(document: dict[str, Any]) -> None:
         document["haproxy"]["lock"] = {"wait_s": 1}
 
     edit_environments(consumer, short_wait)
     state, credentials = state_and_keys(consumer)
+    where = "lb1: another run (GitHub run 4242) holds the release lock for longer than `wait_s` (1 s)"
+    watch = fault.watch("A lock held by another run", where, sandbox, consumer.status)
 
     async def hold_and_try() -> Any:
         async with (
@@ -249,10 +277,13 @@ def test_a_held_lock_makes_the_release_wait_then_give_up_naming_the_holder(
     assert "GitHub run 4242" in ran.err
     assert theoshift_route(sandbox) == "theoshift_green"
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
+    watch.record(ran.code, ran.out + ran.err, said="another release holds the lock")
 
 
-def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox) -> None:
+def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox, fault: Matrix) -> None:
     state, credentials = state_and_keys(consumer)
+    where = "lb1: an earlier run took the lock, then its SSH connection dropped without letting go"
+    watch = fault.watch("A crashed run's lock", where, sandbox, consumer.status)
 
     async def take_and_vanish() -> None:
         async with connected(state.environments.hosts, credentials) as sessions:
@@ -262,6 +293,7 @@ def test_a_crashed_runs_lock_does_not_block(consumer: Consumer, sandbox: Sandbox
     asyncio.run(take_and_vanish())
     ran = consumer.run("release")
     assert ran.code == 0, ran.err + ran.out
+    watch.record(ran.code, ran.out, said="New LIVE: Blue")
 
 
 def test_a_switch_back_that_fails_on_one_host_leaves_the_others_on_the_old_live_and_says_so(
@@ -292,25 +324,33 @@ def test_a_switch_back_that_fails_on_one_host_leaves_the_others_on_the_old_live_
     assert (app.live and app.live.color) == Color.GREEN
 
 
-def test_a_lock_that_cannot_be_taken_says_why_and_changes_nothing(consumer: Consumer, sandbox: Sandbox) -> None:
+def test_a_lock_that_cannot_be_taken_says_why_and_changes_nothing(
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
+) -> None:
     def unusable_lock(document: dict[str, Any]) -> None:
         document["haproxy"]["hosts"][0]["lock_path"] = "/nonexistent-bluegreen-dir/bluegreen.lock"
 
     edit_environments(consumer, unusable_lock)
+    where = "lb1: the lock file's folder does not exist"
+    watch = fault.watch("The lock cannot be taken", where, sandbox, consumer.status)
     ran = consumer.run("release")
     assert ran.code == 6
+    watch.record(ran.code, ran.out + ran.err, said="cannot take the release lock")
     assert "lb1: cannot take the release lock /nonexistent-bluegreen-dir/bluegreen.lock" in ran.err
     assert "No such file or directory" in ran.err
     assert theoshift_route(sandbox) == "theoshift_green"
 
 
-def test_verification_that_cannot_finish_switches_back(consumer: Consumer, sandbox: Sandbox) -> None:
+def test_verification_that_cannot_finish_switches_back(consumer: Consumer, sandbox: Sandbox, fault: Matrix) -> None:
+    where = "lb1: the runtime API's `show stat` fails during verification (after the switch)"
+    watch = fault.watch("Verification cannot finish", where, sandbox, consumer.status)
     # The pre-flight reads `show stat` once; the second one, during verification, fails.
     outcome = release_with(consumer, lambda s: {"lb1": Faulty(s["lb1"], "show stat", nth=2)})
     app = outcome.apps[0]
     assert app.result == "rolled_back"
     assert "verification could not finish: lb1: injected failure of `show stat`" in (app.reason or "")
     assert theoshift_route(sandbox) == "theoshift_green"
+    watch.record(*shown(outcome), said="verification could not finish")
 
 
 class Buggy(Faulty):
@@ -361,13 +401,16 @@ def unwritable(folder: Path) -> Iterator[None]:
 
 
 def test_a_map_file_that_cannot_be_replaced_refuses_the_release_and_changes_nothing(
-    consumer: Consumer, sandbox: Sandbox
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
 ) -> None:
     """Proven before the first change: no half-done switch to restore, no false "NOT restored" alarm."""
     map_file = Path(sandbox.environments["apps"]["theoshift"]["switch"]["map_file"])
     before = map_file.read_text()
+    where = "lb1: the map file's folder read-only (no new file can be made in it), before the run"
+    watch = fault.watch("The map file's folder is read-only", where, sandbox, consumer.status)
     with unwritable(map_file.parent):
         ran = consumer.run("release")
+    watch.record(ran.code, ran.out + ran.err, said="cannot be replaced")
     assert ran.code == 3, ran.err + ran.out
     assert "lb1: switch can be made and kept" in ran.out
     assert f"{map_file} cannot be replaced" in ran.out
@@ -392,13 +435,17 @@ def without_sftp(lab: Sandbox, host: int) -> None:
 
 
 def test_a_host_without_sftp_refuses_the_release_before_any_host_changes(
-    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer, fault: Matrix
 ) -> None:
     """Without SFTP the switch could not be persisted there: refused with the reason, lb1 untouched too."""
     lab = make_sandbox(hosts=2)
     consumer = make_consumer(lab)
+    watch = fault.watch(
+        "A host without the SFTP subsystem", "lb2 of 2: sshd serves no `Subsystem sftp`", lab, consumer.status
+    )
     without_sftp(lab, 1)
     ran = consumer.run("release")
+    watch.record(ran.code, ran.out + ran.err, said="lb2: cannot start SFTP")
     assert ran.code == 3, ran.err + ran.out
     assert "lb2: switch can be made and kept" in ran.out
     assert "lb2: cannot start SFTP" in ran.out

@@ -18,9 +18,9 @@ from bluegreen.model import Color
 from bluegreen_lab import AppInitial, Sandbox
 from tests.conftest import MakeSandbox
 from tests.integration.conftest import MakeConsumer
+from tests.integration.load import Load
 from tests.integration.test_failures import Faulty, edit_environments, release_with
 from tests.integration.test_release import theoshift_route
-from tests.integration.test_zero_downtime import Load
 
 pytestmark = pytest.mark.integration
 

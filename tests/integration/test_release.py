@@ -12,6 +12,7 @@ from bluegreen.model import Color
 from bluegreen_lab import Sandbox
 from tests.conftest import MakeSandbox
 from tests.integration.conftest import Consumer, MakeConsumer
+from tests.integration.faults import Matrix
 
 pytestmark = pytest.mark.integration
 
@@ -87,23 +88,54 @@ def test_reverting_is_a_rollback_even_though_the_old_version_is_older(consumer: 
     assert "rollback" in ran.out.lower()
 
 
+def both_unhealthy(lab: Sandbox, consumer: Consumer) -> None:
+    for color in Color:
+        lab.set_app("theoshift", color, healthy=False)
+
+
 @pytest.mark.parametrize(
-    ("prepare", "refusal"),
+    ("fault_name", "prepare", "refusal"),
     [
-        (lambda lab, consumer: lab.set_app("theoshift", Color.BLUE, healthy=False), "STANDBY healthy"),
-        (lambda lab, consumer: lab.set_app("theoshift", Color.BLUE, version="2.3.0"), "STANDBY newer than LIVE"),
-        (lambda lab, consumer: consumer.pin("theoshift", "2.5.0"), "STANDBY runs the pinned version"),
+        (
+            "STANDBY unhealthy",
+            lambda lab, consumer: lab.set_app("theoshift", Color.BLUE, healthy=False),
+            "STANDBY healthy",
+        ),
+        (
+            "STANDBY older than LIVE",
+            lambda lab, consumer: lab.set_app("theoshift", Color.BLUE, version="2.3.0"),
+            "STANDBY newer than LIVE",
+        ),
+        (
+            "STANDBY not the pinned version",
+            lambda lab, consumer: consumer.pin("theoshift", "2.5.0"),
+            "STANDBY runs the pinned version",
+        ),
+        ("Both colors unhealthy", both_unhealthy, "LIVE responds"),
     ],
-    ids=["unhealthy", "older", "not-the-pinned-version"],
+    ids=["unhealthy", "older", "not-the-pinned-version", "both-unhealthy"],
 )
 def test_refusals_change_nothing(
-    consumer: Consumer, sandbox: Sandbox, prepare: Callable[[Sandbox, Consumer], None], refusal: str
+    consumer: Consumer,
+    sandbox: Sandbox,
+    fault: Matrix,
+    fault_name: str,
+    prepare: Callable[[Sandbox, Consumer], None],
+    refusal: str,
 ) -> None:
+    where = {
+        "STANDBY unhealthy": "theoshift Blue (STANDBY): its health check answers 503",
+        "STANDBY older than LIVE": "theoshift Blue (STANDBY) runs 2.3.0, LIVE 2.4.0",
+        "STANDBY not the pinned version": "live.json pins theoshift 2.5.0; Blue (STANDBY) runs 2.4.1",
+        "Both colors unhealthy": "theoshift Blue and Green: both health checks answer 503",
+    }[fault_name]
+    watch = fault.watch(fault_name, where, sandbox, consumer.status)
     prepare(sandbox, consumer)
     status_before = consumer.status()
     ran = consumer.run("release")
     assert ran.code == 3, ran.out
     assert refusal in ran.out
+    watch.record(ran.code, ran.out, said=refusal)
     assert theoshift_route(sandbox) == "theoshift_green"
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}  # the other app waits too: one request, one verdict
     theoshift = consumer.status()["apps"]["theoshift"]
@@ -116,9 +148,15 @@ def test_refusals_change_nothing(
     assert (live_after["color"], live_after["version"]) == (live_before["color"], live_before["version"])
 
 
-def test_the_switch_survives_an_haproxy_reload(consumer: Consumer, sandbox: Sandbox) -> None:
-    assert consumer.run("release").code == 0
+def test_the_switch_survives_an_haproxy_reload(consumer: Consumer, sandbox: Sandbox, fault: Matrix) -> None:
+    where = (
+        "lb1: a graceful reload (state dumped, SIGUSR2) after a release switched theoshift (map), ldc-tools (servers)"
+    )
+    watch = fault.watch("HAProxy reloaded after a switch", where, sandbox, consumer.status)
+    ran = consumer.run("release")
+    assert ran.code == 0
     sandbox.reload_haproxy()
+    watch.record(ran.code, ran.out, said="New LIVE: Blue")
     assert theoshift_route(sandbox) == "theoshift_blue"
     assert ldc_states(sandbox)["green"] == "0"
     assert ldc_states(sandbox)["blue"] == "8"
@@ -144,7 +182,9 @@ def test_status_reads_the_actual_state(consumer: Consumer) -> None:
     assert "ldc-tools" in ran.out
 
 
-def test_a_wrong_host_key_pin_is_refused_before_anything(consumer: Consumer, sandbox: Sandbox) -> None:
+def test_a_wrong_host_key_pin_is_refused_before_anything(consumer: Consumer, sandbox: Sandbox, fault: Matrix) -> None:
+    where = "lb1: its host key is not the one pinned in state/known_hosts (a rebuilt host, or someone in between)"
+    watch = fault.watch("A changed host key", where, sandbox, consumer.status)
     known_hosts = consumer.path / consumer.lab.environments["ssh"]["known_hosts"]
     line = known_hosts.read_text().split()
     known_hosts.write_text(
@@ -155,6 +195,7 @@ def test_a_wrong_host_key_pin_is_refused_before_anything(consumer: Consumer, san
     assert "lb1: root@127.0.0.1" in ran.err or "lb1: " in ran.err
     assert "host key is not the one pinned in" in ran.err
     assert theoshift_route(sandbox) == "theoshift_green"
+    watch.record(ran.code, ran.out + ran.err, said="host key is not the one pinned in")
 
 
 def test_a_host_behind_a_jump_host(make_sandbox: MakeSandbox, make_consumer: MakeConsumer) -> None:

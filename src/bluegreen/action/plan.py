@@ -20,6 +20,7 @@ from bluegreen.action.run import (
 from bluegreen.action.trust import StaticOnly, Trusted, for_pull_request, proposal
 from bluegreen.adapters.git import Checkout, GitTree
 from bluegreen.adapters.github import CommitState
+from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import plan_job
 from bluegreen.engine.release import Request
 from bluegreen.errors import RESULT_EXIT_CODES
@@ -50,7 +51,7 @@ def plan(run: Run) -> int:
     refused = trusted.refusal or "the release would be refused: see the PR comment"
     _commit_status(run, "success" if ok else "failure", "the release would go ahead" if ok else refused)
     markdown = reports.plan_markdown(outcome, [*trusted.notes, *record.notes])
-    return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
+    return run.finish(markdown, outcome_outputs(outcome), exit_code(outcome))
 
 
 def _commit_status(run: Run, state: CommitState, description: str) -> None:

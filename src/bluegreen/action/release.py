@@ -30,6 +30,7 @@ from bluegreen.action.trust import for_push, last_released_commit, proposal, sta
 from bluegreen.adapters.git import Checkout
 from bluegreen.adapters.github import DeploymentState, PullInfo
 from bluegreen.adapters.ssh import run_holder
+from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import release_job
 from bluegreen.engine.release import Request
 from bluegreen.errors import RESULT_EXIT_CODES
@@ -70,7 +71,7 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     _deployment_results(run, state.environments, outcome, deployments)
     _warn_about_the_record(run, record.notes, record.warning)
     markdown = reports.release_markdown(outcome, record.notes, record.warning)
-    return run.finish(markdown, outcome_outputs(outcome), RESULT_EXIT_CODES[outcome.result])
+    return run.finish(markdown, outcome_outputs(outcome), exit_code(outcome))
 
 
 def _warn_about_the_record(run: Run, notes: Sequence[str], warning: str | None) -> None:

@@ -34,9 +34,10 @@ COMMENT_LIMIT = 65_536  # GitHub refuses a longer comment body
 # PyGithub's retry, chosen on purpose (README, "The GitHub Action"). Tried again: a server error of GitHub's
 # (500, 502, 503, 504), a 429, and a 403 that is a rate limit (GithubRetry tells it by Retry-After or the
 # message); for every method bluegreen uses, writes included: each of its writes may be repeated (a status or a
-# deployment status adds one entry, the comment is found by its marker and edited, status.json is a
-# compare-and-swap). At most `retry_total` more tries, `retry_backoff_s` doubling between them; a rate limit is
-# waited for as GitHub says (Retry-After, the reset time, a minute for a secondary limit), but never longer
+# deployment status adds one entry, the comment is found by its marker and edited (a copy left by a creation
+# that landed before its 5xx is deleted at the next edit), status.json is a compare-and-swap). At most
+# `retry_total` more tries, `retry_backoff_s` doubling between them; a rate limit is waited for as GitHub says
+# (Retry-After, the reset time, a minute for a secondary limit), but never longer
 # than RATE_LIMIT_WAIT_S: a release holds its locks meanwhile, so a longer wait is an error that says so.
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
@@ -211,7 +212,9 @@ class GitHub:
             self._repo.create_git_ref(f"refs/heads/{branch}", sha)
 
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
-        """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created."""
+        """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created.
+        A creation GitHub carried out but answered with a 5xx is sent again by the retry (GitHub cannot tell it
+        landed): the copy it made is deleted at the next edit, so one comment stays, the one edited."""
         if not _MARKER.fullmatch(marker):
             raise ValueError(f"not a marker like <!-- bluegreen:plan -->: {marker!r}")
         text = f"{marker}\n{body}"
@@ -222,11 +225,13 @@ class GitHub:
             )
         with self._call(f"writing the comment on pull request #{number}", "pull-requests: write"):
             issue = self._repo.get_issue(number)
-            mine = next((c for c in issue.get_comments() if _ours(c, marker)), None)
-            if mine is None:
+            ours = [comment for comment in issue.get_comments() if _ours(comment, marker)]
+            if not ours:
                 return issue.create_comment(text).id
-            mine.edit(text)
-            return mine.id
+            ours[0].edit(text)
+            for copy in ours[1:]:
+                copy.delete()
+            return ours[0].id
 
     def set_status(
         self,

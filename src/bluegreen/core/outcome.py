@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from bluegreen.errors import INTERRUPTED_EXIT_CODE, RESULT_EXIT_CODES
 from bluegreen.model import (
     AppObservation,
     AppOutcome,
@@ -19,6 +20,15 @@ from bluegreen.model import (
     Step,
     StepName,
 )
+
+
+def exit_code(outcome: Outcome) -> int:
+    """How a finished run ends the process, for both faces (README, "The command line": exit codes). An
+    interrupted release is 130, whatever it switched before the signal, unless it has worse to say: a switch
+    back (4) or traffic that could not be restored (5)."""
+    if outcome.interrupted and outcome.result not in ("rolled_back", "failed"):
+        return INTERRUPTED_EXIT_CODE
+    return RESULT_EXIT_CODES[outcome.result]
 
 
 def dry_run(plan: Plan, observation: Observation, at: str) -> Outcome:

@@ -11,6 +11,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from bluegreen import config
@@ -52,7 +53,8 @@ async def release_job(
     ):
         effects = Effects(found.hosts, found.probes, progress, announce=announce, lock=held)
         with interrupts_deferred(effects.stop, progress):
-            return await release(request, effects, ledger, now())
+            outcome = await release(request, effects, ledger, now())
+        return replace(outcome, interrupted=effects.stop.is_set())
 
 
 async def status_job(

@@ -68,6 +68,8 @@ def _headline(outcome: Outcome) -> str:
     if outcome.dry_run:
         return _plan_headline(outcome)
     word = "Rollback" if _only_rollbacks(outcome) else "Release"
+    if outcome.interrupted and outcome.result not in ("rolled_back", "failed"):
+        return _interrupted_headline(outcome, word)
     return {
         "success": f"{word} succeeded",
         "noop": "Nothing to release: every app is already LIVE where state/live.json wants it",
@@ -75,6 +77,16 @@ def _headline(outcome: Outcome) -> str:
         "rolled_back": f"{word} failed and was rolled back",
         "failed": f"{word} failed: MANUAL ACTION NEEDED",
     }[outcome.result]
+
+
+def _interrupted_headline(outcome: Outcome, word: str) -> str:
+    """What a signal left: the apps whose switch was under way are switched (and verified), the others not."""
+    switched = [app.plan.app for app in outcome.apps if app.result == "success" and app.plan.action == "switch"]
+    waiting = [app.plan.app for app in outcome.apps if app.result == "refused"]
+    if not switched:
+        return f"{word} interrupted: nothing was changed"
+    rest = f"; {', '.join(waiting)} not switched" if waiting else ""
+    return f"{word} interrupted: {', '.join(switched)} switched{rest}"
 
 
 def _plan_headline(outcome: Outcome) -> str:

@@ -146,6 +146,20 @@ def test_sticky_comment_is_found_beyond_the_first_page(fake_github: FakeGitHub, 
     assert [c.method for c in fake_github.calls if c.method != "GET"] == ["PATCH"]
 
 
+def test_a_creation_that_landed_before_its_5xx_leaves_one_comment_at_the_next_edit(
+    fake_github: FakeGitHub, github: GitHub
+) -> None:
+    """GitHub created the comment but answered 502, so the retry created a second one: the next edit keeps the
+    first and deletes the copy, and the pull request shows one comment, the latest."""
+    add_pull(fake_github)
+    fake_github.fail_next("POST", r"/issues/7/comments$", 502, landed=True)
+    github.upsert_comment(7, MARKER, "switching…")
+    assert fake_github.comments(7) == [f"{MARKER}\nswitching…"] * 2
+    github.upsert_comment(7, MARKER, "released")
+    assert fake_github.comments(7) == [f"{MARKER}\nreleased"]
+    assert [c.method for c in fake_github.calls if c.method != "GET"] == ["POST", "POST", "PATCH", "DELETE"]
+
+
 def test_a_comment_quoting_the_marker_is_not_ours(fake_github: FakeGitHub, github: GitHub) -> None:
     add_pull(fake_github)
     fake_github.add_comment(7, f"why does the bot write {MARKER}?", author="mallory")

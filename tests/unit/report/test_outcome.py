@@ -84,6 +84,7 @@ ROLLED_BACK = done(plan(), "rolled_back", steps=steps(True, True, True, False), 
 FAILED = done(plan(), "failed", live=None, steps=steps(True, True, False), reason="lb1 did not answer")
 REFUSED = done(plan(checks=(UNHEALTHY,)), "refused", steps=steps(False), reason="Blue is not healthy")
 NOOP = done(plan(live=BLUE), "noop", steps=())
+NOT_STARTED = done(plan("ldc-tools"), "refused", steps=steps(True, True), reason="interrupted before its switch")
 
 
 @pytest.mark.parametrize(
@@ -97,6 +98,13 @@ NOOP = done(plan(live=BLUE), "noop", steps=())
         (Outcome((NOOP,)), "## ⏭️ Nothing to release: every app is already LIVE where state/live.json wants it"),
         (Outcome((SUCCESS, ROLLED_BACK)), "## ⚠️ Release failed and was rolled back"),
         (Outcome((NOOP, SUCCESS)), "## ✅ Release succeeded"),
+        (
+            Outcome((SUCCESS, NOT_STARTED), interrupted=True),
+            "## ⚠️ Release interrupted: theoshift switched; ldc-tools not switched",
+        ),
+        (Outcome((SUCCESS,), interrupted=True), "## ✅ Release interrupted: theoshift switched"),
+        (Outcome((NOT_STARTED,), interrupted=True), "## ⚠️ Release interrupted: nothing was changed"),
+        (Outcome((ROLLED_BACK, NOT_STARTED), interrupted=True), "## ⚠️ Release failed and was rolled back"),
         (Outcome((), dry_run=True), "## ⏭️ Plan: merging this PR changes no traffic"),
         (Outcome((SUCCESS,), dry_run=True), "## ✅ Plan: merging this PR will switch theoshift"),
         (Outcome((REFUSED,), dry_run=True), "## ⚠️ Plan: merging this PR would be refused"),
