@@ -312,12 +312,11 @@ def _record_problems(before: Routes, after: Routes, records: Mapping[str, Status
 
 
 def _claimed(label: str, old: Color | None, to: Color | None) -> Color | None:
-    """The color a host's label in the record claims it is on (None: a label that claims none, e.g. unknown)."""
-    if label.startswith("still on "):
-        return next((color for color in Color if label.startswith(f"still on {color.title}")), None)
-    if "NOT restored" in label:
-        return to  # the switch back failed: the host stayed on the new LIVE
-    if label.startswith(("restored", "unchanged")) or label.endswith("restored"):
+    """The color a host's label in the record claims it is on (None: a label that claims none, e.g. unknown).
+    A failed host's label is `failed: <error>; <what it was read back as>`."""
+    if label.startswith("failed: "):
+        label = label.rsplit("; ", 1)[-1]
+    if label.startswith(("restored", "unchanged")):
         return old
     if label.startswith("switched"):
         return to

@@ -26,6 +26,7 @@ from bluegreen_lab import Sandbox
 from bluegreen_lab.processes import command_line, descendants
 from tests.conftest import MakeSandbox
 from tests.integration.conftest import Consumer, MakeConsumer
+from tests.integration.faults import Matrix
 from tests.integration.test_failures import edit_environments, state_and_keys
 from tests.integration.test_release import MAP_KEY, ldc_states, theoshift_route
 
@@ -120,10 +121,13 @@ def kill_after_the_switch(
 
 
 def test_a_session_killed_between_switch_and_verification_is_made_again_and_the_release_succeeds(
-    consumer: Consumer, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    consumer: Consumer, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, fault: Matrix
 ) -> None:
     killed, locked_after = kill_after_the_switch(monkeypatch, sandbox)
+    where = "lb1: the run's sshd session SIGKILLed right after `set map`, before verification"
+    watch = fault.watch("sshd killed between the switch and the verification", where, sandbox, consumer.status)
     ran = consumer.run("release")
+    watch.record(ran.code, ran.out, said="New LIVE: Blue")
     assert ran.code == 0, ran.err + ran.out
     logins = sandbox.ssh_logins()
     assert len(killed) == 1
@@ -140,13 +144,16 @@ def test_a_session_killed_between_switch_and_verification_is_made_again_and_the_
 
 
 def test_after_a_drop_a_failed_verification_still_switches_back_over_the_new_connection(
-    consumer: Consumer, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+    consumer: Consumer, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch, fault: Matrix
 ) -> None:
     """The drop and a new LIVE that dies together: the switch back (changes) needs the lock taken again."""
     killed, locked_after = kill_after_the_switch(
         monkeypatch, sandbox, lambda: sandbox.set_app("theoshift", Color.BLUE, healthy=False)
     )
+    where = "lb1: the sshd session SIGKILLed right after `set map`, and the new LIVE's health check answers 503"
+    watch = fault.watch("sshd killed after the switch, and the new LIVE fails", where, sandbox, consumer.status)
     ran = consumer.run("release", "--app", "theoshift")
+    watch.record(ran.code, ran.out, said="the new LIVE Blue is unhealthy")
     assert ran.code == 4, ran.err + ran.out
     assert "the new LIVE Blue is unhealthy" in ran.out
     assert len(killed) == 1
@@ -337,13 +344,16 @@ def test_this_runs_own_lock_that_the_host_keeps_for_the_dead_connection_refuses_
 
 
 def test_a_runtime_command_that_hangs_is_bounded_and_the_host_reported_unreachable(
-    consumer: Consumer, sandbox: Sandbox
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
 ) -> None:
     edit_environments(consumer, short_operations(0.5))
+    where = "lb1: HAProxy's worker stopped (SIGSTOP) for the run, `ssh.operation_timeout_s` 0.5"
+    watch = fault.watch("A runtime command that hangs", where, sandbox, consumer.status)
     with stopped([sandbox.haproxy_worker()]):  # the socket still accepts; nothing answers
         start = time.monotonic()
         ran = consumer.run("release")
         took = time.monotonic() - start
+    watch.record(ran.code, ran.out + ran.err, said="HAProxy did not answer")
     assert ran.code == 6, ran.err + ran.out
     assert re.search(r"lb1: HAProxy did not answer `[a-z ]+[^`]*` within 0\.5 s", ran.err), ran.err
     assert 0.5 <= took < 3, took

@@ -140,23 +140,24 @@ def test_one_host_failing_switches_every_host_back(
 
 
 def test_a_host_that_fails_before_it_changed_anything_is_left_alone_and_the_release_rolled_back(
-    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer
+    make_sandbox: Callable[..., Sandbox], make_consumer: MakeConsumer, fault: Matrix
 ) -> None:
-    """Issue 8's false alarm: lb3's map file write fails (its first step); lb1 and lb2 are undone, lb3 is not
-    touched again, every host is read back on Green, and nothing asks for a person (exit 4, not 5)."""
-    lab = make_sandbox(hosts=3)
+    """Issue 8's false alarm: lb2's map file write fails (its first step); lb1 is undone, lb2 is not touched
+    again, every host is read back on Green, and nothing asks for a person (exit 4, not 5). (Two hosts, not three:
+    the lab's hosts share one map file on this one machine, so only one host may write it in a row that checks
+    what a reload would read.)"""
+    lab = make_sandbox(hosts=2)
     consumer = make_consumer(lab)
-    outcome = release_with(consumer, lambda s: {**s, "lb3": Faulty(s["lb3"], "WriteMapEntry")})
+    where = "lb2 of 2: the map file write, its first step, fails (after the pre-flight proof)"
+    watch = fault.watch("A host fails before it changed anything", where, lab, consumer.status)
+    outcome = release_with(consumer, lambda s: {**s, "lb2": Faulty(s["lb2"], "WriteMapEntry")})
+    watch.record(*shown(outcome), said="every host was read back on Green")
     app = outcome.apps[0]
     assert (app.result, RESULT_EXIT_CODES[outcome.result]) == ("rolled_back", 4)
-    assert app.hosts == {
-        "lb1": "restored",
-        "lb2": "restored",
-        "lb3": "failed: lb3: injected failure of `WriteMapEntry`; unchanged",
-    }
+    assert app.hosts == {"lb1": "restored", "lb2": "failed: lb2: injected failure of `WriteMapEntry`; unchanged"}
     assert (app.reason or "").startswith("the switch failed; every host was read back on Green: ")
     assert "NOT" not in outcome_text(outcome)
-    assert [theoshift_route(lab, host) for host in (0, 1, 2)] == ["theoshift_green"] * 3
+    assert [theoshift_route(lab, host) for host in (0, 1)] == ["theoshift_green"] * 2
 
 
 @pytest.mark.parametrize("death", ["unhealthy", pytest.param("killed", marks=pytest.mark.slow)])

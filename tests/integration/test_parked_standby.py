@@ -18,6 +18,7 @@ from bluegreen.model import Color
 from bluegreen_lab import AppInitial, Sandbox
 from tests.conftest import MakeSandbox
 from tests.integration.conftest import MakeConsumer
+from tests.integration.faults import Matrix
 from tests.integration.load import Load
 from tests.integration.test_failures import Faulty, edit_environments, release_with
 from tests.integration.test_release import theoshift_route
@@ -94,9 +95,11 @@ def test_the_plan_says_it_wakes_the_standby_first_and_changes_nothing(
 
 
 def test_the_release_wakes_waits_and_switches_both_methods_without_touching_established_connections(
-    parked: Sandbox, make_consumer: MakeConsumer
+    parked: Sandbox, make_consumer: MakeConsumer, fault: Matrix
 ) -> None:
     consumer = make_consumer(parked)
+    where = "haproxy.cfg: both apps' STANDBY servers written `disabled`, on both hosts"
+    watch = fault.watch("A STANDBY parked in maintenance", where, parked, consumer.status)
     held = {app: KeptAlive(parked, app) for app in STANDBYS}  # connections opened before the release
     before = {app: conn.get() for app, conn in held.items()}
     load = Load(parked)
@@ -125,10 +128,11 @@ def test_the_release_wakes_waits_and_switches_both_methods_without_touching_esta
     assert after == {"theoshift": "theoshift_blue/blue", "ldc-tools": "ldc_tools/green"}
     assert all(conn.same_socket() for conn in held.values())
     assert consumer.status()["apps"]["theoshift"]["last_release"]["result"] == "success"
+    watch.record(ran.code, ran.out, said="woken from MAINT")
 
 
 def test_a_check_haproxy_does_not_pass_puts_the_standby_back_in_maint_on_every_host_and_refuses(
-    parked: Sandbox, make_consumer: MakeConsumer
+    parked: Sandbox, make_consumer: MakeConsumer, fault: Matrix
 ) -> None:
     """bluegreen's own probes pass (they ask /version), HAProxy's check (`GET /health`) answers 503: the
     STANDBY is woken, never seen UP by HAProxy, and goes back to MAINT; nothing else changes."""
@@ -144,7 +148,10 @@ def test_a_check_haproxy_does_not_pass_puts_the_standby_back_in_maint_on_every_h
     parked.set_app("theoshift", Color.BLUE, healthy=False)
     parked.set_app("ldc-tools", Color.GREEN, healthy=False)
     status_before = consumer.status()
+    where = "both STANDBYs `disabled`; their app servers answer HAProxy's check (`/health`) 503, bluegreen's own 200"
+    watch = fault.watch("A STANDBY in maintenance that HAProxy's check never sees UP", where, parked, consumer.status)
     ran = consumer.run("release")
+    watch.record(ran.code, ran.out, said="back in maintenance")
     assert ran.code == 3, ran.err + ran.out
     assert "Release refused: nothing was changed" in ran.out
     assert "HAProxy's check did not see it UP within 1 s: lb1: theoshift_blue/blue DOWN L7STS" in ran.out
