@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from bluegreen import config
-from bluegreen.action import workflow
+from bluegreen.action import asked, workflow
 from bluegreen.action.run import (
     Run,
     connector,
@@ -61,6 +61,7 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     )
     deployments: dict[str, int] = {}
     trigger = _merge_trigger(run, pull, head)
+    trigger = replace(trigger, asked_for=asked.for_release(checkout, run.context, run.inputs, head, state.live_path))
     request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
     announce = partial(_announce, run, deployments=deployments)
     outcome = asyncio.run(release_job(request, ssh, run.progress, record, run_holder(run.environ), announce))
