@@ -382,6 +382,7 @@ class AppOutcome:
     standby: ColorRecord | None = None
     reason: str | None = None  # why it failed or was refused, one line
     traffic: SwitchTraffic | None = None  # users' requests during the switch (None: none were measured)
+    restored: bool = False  # the switch or its verification failed, and every host was read back on the old LIVE
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ def held_blocks(app: AppOutcome) -> list[Block]:
     return [
         Para((mark("skip"), " ", Bold("Held:"), f" {plan.held}.")),
         Para((f"LIVE stays: {stays}. Nothing was asked of its HAProxy hosts, and no other app waits for it.",)),
-        Para((Bold("Next step:"), " ", *_with_code(f"{retry[:1].upper()}{retry[1:]}."))),
+        Para((Bold("Next step:"), " ", *with_code(f"{retry[:1].upper()}{retry[1:]}."))),
     ]
 
 
-def _with_code(said: str) -> Spans:
+def with_code(said: str) -> Spans:
     """`text` with each `quoted` part a Code span (the renderer escapes the rest)."""
     return tuple(Code(part) if index % 2 else part for index, part in enumerate(said.split("`")) if part)
