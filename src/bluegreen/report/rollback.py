@@ -85,7 +85,7 @@ def change_note(record: Record, live_path: str, why: str) -> str:
     return (
         f"{live_path} still asks for {asked_label(record.asked)} for {record.app.plan.app}, but traffic is back on "
         f"{record.entry.live.title}, and {why}. To record the rollback, set its entry to "
-        f"{entry_text(record.entry)}"
+        f"{entry_text(record.entry)}."
     )
 
 
