@@ -152,3 +152,14 @@ def test_a_pull_request_github_made_already_is_found_not_made_twice(
     first = record(github)
     again = github.create_pull(BRANCH, "main", "title", f"{marker('theoshift')}\nbody")
     assert again.number == first
+
+
+def test_a_label_github_refuses_leaves_the_pull_request_open(
+    origin: Path, github: GitHub, fake_github: FakeGitHub
+) -> None:
+    fake_github.fail_next("POST", r"/issues/\d+/labels$", 403, message="Resource not accessible by integration")
+    app, outcome = switched_back()
+    opened = open_record(github, app, outcome, WHERE)
+    assert opened is not None
+    assert "Resource not accessible by integration" in (opened.unlabelled or "")
+    assert fake_github.open_pulls() == [opened.number]

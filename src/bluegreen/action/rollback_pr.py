@@ -36,7 +36,6 @@ from bluegreen.model import AppOutcome, DesiredApp, Outcome
 from bluegreen.report import rollback as words
 
 LABEL = "bluegreen-rollback"
-BOT = "github-actions[bot]"
 ATTEMPTS = 3
 
 
@@ -68,6 +67,7 @@ class Opened:
     number: int
     url: str
     reused: bool
+    unlabelled: str | None = None  # why GitHub did not label it (the pull request is there all the same)
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,10 @@ def open_record(github: RollbackRepository, app: AppOutcome, outcome: Outcome, w
     else:
         opened = github.create_pull(branch_of(name), where.base, title, body)
         number, url = opened.number, opened.url
-    github.add_labels(number, LABEL)
+    try:
+        github.add_labels(number, LABEL)
+    except GitHubError as error:
+        return Opened(record, number, url, found is not None, f"{error.message} ({error.hint})")
     return Opened(record, number, url, reused=found is not None)
 
 
@@ -171,28 +174,32 @@ def _body(record: Record, outcome: Outcome, where: Where) -> str:
 def record_rollbacks(run: Run, outcome: Outcome, desired: Mapping[str, DesiredApp], live_path: str) -> list[str]:
     """After a release: each app switched back gets its rollback record (a pull request, unless the input
     `rollback_pr` is false); the notes the report carries about them. GitHub's refusals are warnings."""
-    notes = []
     where = Where(run.context.default_branch, live_path, run.context.run_url)
-    for record in rollback.records(outcome, desired):
-        if not run.inputs.rollback_pr:
-            notes.append(words.change_note(record, live_path, "the input rollback_pr is false"))
-            continue
-        try:
-            opened = open_record(run.github, record.app, outcome, where)
-        except GitHubError as error:
-            title = f"the rollback pull request of {record.app.plan.app} not opened"
-            workflow.annotate(run.out, "warning", f"{error.message} ({error.hint})", title=title)
-            notes.append(words.change_note(record, live_path, f"GitHub refused its pull request ({error.message})"))
-            continue
-        if opened is not None:
-            run.progress(f"{record.app.plan.app}: rollback record in pull request #{opened.number}")
-            notes.append(words.opened_note(opened.record, opened.number, opened.reused, live_path))
-    return notes
+    notes = (_recorded(run, record, outcome, where) for record in rollback.records(outcome, desired))
+    return [note for note in notes if note]
+
+
+def _recorded(run: Run, record: Record, outcome: Outcome, where: Where) -> str | None:
+    name, path = record.app.plan.app, where.live_path
+    if not run.inputs.rollback_pr:
+        return words.change_note(record, path, "the input rollback_pr is false")
+    try:
+        opened = open_record(run.github, record.app, outcome, where)
+    except GitHubError as error:
+        warning = f"{error.message} ({error.hint})"
+        workflow.annotate(run.out, "warning", warning, title=f"the rollback pull request of {name} not opened")
+        return words.change_note(record, path, f"GitHub refused its pull request ({error.message})")
+    if opened is None:
+        return None
+    run.progress(f"{name}: rollback record in pull request #{opened.number}")
+    if opened.unlabelled:
+        workflow.annotate(run.out, "warning", opened.unlabelled, title=f"pull request #{opened.number} unlabelled")
+    return words.opened_note(opened.record, opened.number, opened.reused, path)
 
 
 def merged_record(pull: PullInfo | None) -> str | None:
     """When the merged pull request is a rollback record of bluegreen's, the report's word for it."""
-    if pull is None or pull.author != BOT:
+    if pull is None or not pull.author.endswith("[bot]"):  # the workflow's token, or an app's
         return None
     app = pull.body.removeprefix("<!-- bluegreen:rollback:").partition(" -->")[0]
     return words.merged_note(app) if pull.body.startswith(marker(app)) else None
