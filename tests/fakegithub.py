@@ -61,6 +61,7 @@ DEPLOYMENT_STATUS = "POST /repos/{owner}/{repo}/deployments/{deployment_id}/stat
 GET_CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
 PUT_CONTENTS = "PUT /repos/{owner}/{repo}/contents/{path}"
 GET_REF = "GET /repos/{owner}/{repo}/git/ref/{ref}"
+ADD_LABELS = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -253,6 +254,25 @@ class FakeGitHub:
                 "pull request."
             )
 
+    def mark_merged(self, number: int, merge_commit_sha: str) -> None:
+        """A pull request (opened through the API, say) merged on GitHub as `merge_commit_sha`."""
+        with self._lock:
+            self._pulls[number].update(merged=True, merge_commit_sha=merge_commit_sha, at=self._stamp())
+
+    def close_pull(self, number: int) -> None:
+        """A pull request closed without merging."""
+        with self._lock:
+            self._pulls[number]["closed"] = True
+
+    def pull(self, number: int) -> dict[str, Any]:
+        """What the fake holds of a pull request: title, body, author, head_ref, head_sha, labels, merged, ..."""
+        with self._lock:
+            return dict(self._pulls[number])
+
+    def open_pulls(self) -> list[int]:
+        with self._lock:
+            return [n for n, p in self._pulls.items() if not p["merged"] and not p.get("closed")]
+
     def fail_next(
         self,
         method: str,
@@ -379,6 +399,7 @@ class FakeGitHub:
             ("PUT", r"/contents/(?P<path>[A-Za-z0-9_./-]+)", self._put_contents),
             ("GET", r"/git/ref/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._get_ref),
             ("POST", r"/git/refs", self._create_ref),
+            *self._pull_request_routes(),
         ]
 
     # --- endpoints (called with the lock held) ------------------------------------------------------------------
@@ -529,6 +550,104 @@ class FakeGitHub:
         self._deployment_statuses.setdefault(deployment_id, []).append(status)
         return 201, status, {}
 
+    # --- pull requests opened, edited and labelled through the API (the rollback record) -------------------------
+
+    def _pull_request_routes(self) -> list[tuple[str, str, Callable[[_Request], Reply | None]]]:
+        return [
+            ("GET", r"/pulls", self._list_pulls),
+            ("POST", r"/pulls", self._create_pull),
+            ("PATCH", r"/pulls/(?P<n>\d+)", self._edit_pull),
+            ("POST", r"/issues/(?P<n>\d+)/labels", self._add_labels),
+            ("PATCH", r"/git/refs/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._move_ref),
+        ]
+
+    def _list_pulls(self, r: _Request) -> Reply:
+        """GET pulls: filtered by `state` (open by default), `head` (`owner:branch`) and `base`, newest first."""
+        state, head, base = r.query.get("state", "open"), r.query.get("head"), r.query.get("base")
+        owner = self.repository.split("/")[0]
+
+        def wanted(pull: dict[str, Any]) -> bool:
+            closed = pull["merged"] or pull.get("closed", False)
+            if state != "all" and closed != (state == "closed"):
+                return False
+            if head is not None and head != f"{owner}:{pull['head_ref']}":
+                return False
+            return base is None or base == pull["base_ref"]
+
+        found = [pull for _, pull in sorted(self._pulls.items(), reverse=True) if wanted(pull)]
+        return self._paged([self._pull_json(pull, full=False) for pull in found], r)
+
+    def _create_pull(self, r: _Request) -> Reply:
+        """POST pulls, as GitHub refuses one: a head branch it does not have, one without commits beyond the base,
+        or one that already has an open pull request into that base (422 each)."""
+        body = r.body if isinstance(r.body, dict) else {}
+        head, base = body.get("head"), body.get("base")
+        if not isinstance(head, str) or not isinstance(base, str):
+            return _invalid("PullRequest", "head")
+        tip = self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{head}^{{commit}}")
+        base_tip = self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{base}^{{commit}}")
+        if tip is None or base_tip is None:
+            return _invalid("PullRequest", "head" if tip is None else "base")
+        if self._git_out("merge-base", "--is-ancestor", tip, base_tip) is not None:
+            return _custom("PullRequest", f"No commits between {base} and {head}")
+        owner = self.repository.split("/")[0]
+        if any(not p["merged"] and not p.get("closed") and (p["head_ref"], p["base_ref"]) == (head, base)
+               for p in self._pulls.values()):  # fmt: skip
+            return _custom("PullRequest", f"A pull request already exists for {owner}:{head}.")
+        number = max(self._pulls, default=0) + 1
+        self._pulls[number] = {
+            "number": number, "title": str(body.get("title", "")), "body": str(body.get("body", "")),
+            "author": self.actor, "head_sha": tip, "merged": False, "merge_commit_sha": None, "base_ref": base,
+            "head_ref": head, "head_repo": self.repository, "at": self._stamp(), "labels": [],
+        }  # fmt: skip
+        self._reviews.setdefault(number, [])
+        return 201, self._pull_json(self._pulls[number], full=True), {}
+
+    def _edit_pull(self, r: _Request) -> Reply | None:
+        number = int(r.match["n"])
+        if number not in self._pulls:
+            return None
+        body = r.body if isinstance(r.body, dict) else {}
+        pull = self._pulls[number]
+        pull.update({key: str(body[key]) for key in ("title", "body") if key in body})
+        if body.get("state") == "closed":
+            pull["closed"] = True
+        return 200, self._pull_json(pull, full=True), {}
+
+    def _add_labels(self, r: _Request) -> Reply | None:
+        """POST issues/{n}/labels: `{"labels": [...]}` or a plain list of names; a new name makes a new label."""
+        number = int(r.match["n"])
+        if number not in self._pulls:
+            return None
+        given = r.body.get("labels") if isinstance(r.body, dict) else r.body
+        if not isinstance(given, list) or not all(isinstance(name, str) for name in given):
+            return _invalid("Label", "labels")
+        labels = self._pulls[number].setdefault("labels", [])
+        labels += [name for name in given if name not in labels]
+        return 200, [self._label_json(name) for name in labels], {}
+
+    def _move_ref(self, r: _Request) -> Reply | None:
+        """PATCH git/refs/heads/{branch}: to `sha`; only forward unless `force` (422, as GitHub answers)."""
+        ref, body = f"refs/heads/{r.match['branch']}", r.body if isinstance(r.body, dict) else {}
+        current = self._git_out("rev-parse", "--verify", "--quiet", ref) if self.git_dir else None
+        if current is None:
+            return 422, {"message": "Reference does not exist", "documentation_url": DOCS, "status": "422"}, {}
+        sha = str(body.get("sha", ""))
+        if self._git_out("cat-file", "-t", sha) != "commit":
+            return 422, {"message": "Object does not exist", "documentation_url": DOCS, "status": "422"}, {}
+        forward = self._git_out("merge-base", "--is-ancestor", current, sha) is not None
+        if not forward and body.get("force") is not True:
+            return 422, {"message": "Update is not a fast forward", "documentation_url": DOCS, "status": "422"}, {}
+        self._git_out("update-ref", ref, sha, current)
+        return 200, self._ref_json(ref, sha), {}
+
+    def _label_json(self, name: str) -> dict[str, Any]:
+        label_id = _number(f"label:{name}")
+        return self._shaped(_example(ADD_LABELS, "200")[0], {}, {
+            "id": label_id, "node_id": _node_id("Label", label_id), "url": self._api(f"labels/{quote(name)}"),
+            "name": name, "description": "", "color": "ededed", "default": False,
+        })  # fmt: skip
+
     # --- payloads: GitHub's example answer of each operation, with the fake's values in it -----------------------
 
     def _shaped(
@@ -604,14 +723,16 @@ class FakeGitHub:
         head_repo = pull["head_repo"] and self._repo_json(pull["head_repo"])
         values = {
             "url": url, "id": 5000 + n, "node_id": _node_id("PullRequest", 5000 + n), "number": n,
-            "state": "closed" if merged else "open", "locked": False, "active_lock_reason": None,
+            "state": "closed" if merged or pull.get("closed") else "open", "locked": False, "active_lock_reason": None,
             "title": pull["title"], "body": pull["body"], "user": self._user(pull["author"]),
             "html_url": html, "diff_url": f"{html}.diff", "patch_url": f"{html}.patch", "issue_url": issue,
             "commits_url": links["commits"], "review_comments_url": links["review_comments"],
             "review_comment_url": links["review_comment"], "comments_url": links["comments"],
             "statuses_url": links["statuses"], "_links": {rel: {"href": href} for rel, href in links.items()},
-            "labels": [], "milestone": None, "assignee": None, "assignees": [], "requested_reviewers": [],
-            "requested_teams": [], "created_at": at, "updated_at": at, "closed_at": at if merged else None,
+            "labels": [self._label_json(name) for name in pull.get("labels", [])],
+            "milestone": None, "assignee": None, "assignees": [], "requested_reviewers": [],
+            "requested_teams": [], "created_at": at, "updated_at": at,
+            "closed_at": at if merged or pull.get("closed") else None,
             "merged_at": at if merged else None, "merge_commit_sha": pull["merge_commit_sha"],
             "head": {"label": f"{head_owner}:{pull['head_ref']}", "ref": pull["head_ref"], "sha": head_sha,
                      "user": self._user(head_owner, head_kind), "repo": head_repo},
@@ -925,6 +1046,12 @@ def _not_found() -> Reply:
 
 def _invalid(resource: str, name: str) -> Reply:
     error = {"resource": resource, "field": name, "code": "invalid"}
+    return 422, {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS, "status": "422"}, {}
+
+
+def _custom(resource: str, message: str) -> Reply:
+    """GitHub's 422 for a request it understood and will not do (`errors[].code` custom, with its message)."""
+    error = {"resource": resource, "code": "custom", "message": message}
     return 422, {"message": "Validation Failed", "errors": [error], "documentation_url": DOCS, "status": "422"}, {}
 
 

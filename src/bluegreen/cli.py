@@ -27,12 +27,14 @@ from bluegreen.adapters.file_ledger import FileLedger
 from bluegreen.adapters.files import WorkingTree
 from bluegreen.adapters.ssh import SshConnector, run_holder
 from bluegreen.adapters.sshkeys import load_credentials
-from bluegreen.core import planner
+from bluegreen.config.live_edit import with_entry
+from bluegreen.core import planner, rollback
 from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import plan_job, release_job, status_job
 from bluegreen.engine.release import Request
 from bluegreen.errors import InputError
-from bluegreen.model import Trigger
+from bluegreen.model import Outcome, Trigger
+from bluegreen.report import rollback as rollback_report
 
 
 def parser() -> argparse.ArgumentParser:
@@ -135,5 +137,18 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:
-        console.out.write(report.outcome_text(outcome))
+        console.out.write(report.outcome_text(outcome) + _rollback_change(repo, state, outcome))
     return exit_code(outcome)
+
+
+def _rollback_change(repo: WorkingTree, state: config.State, outcome: Outcome) -> str:
+    """After a switch back: the change of live.json that makes git say what is LIVE (the Action opens it as a
+    pull request, core/rollback.py)."""
+    found = rollback.records(outcome, state.desired.apps)
+    before = repo.read(state.live_path) if found else None
+    if before is None:
+        return ""
+    after = before
+    for record in found:
+        after = with_entry(after, state.live_path, record.entry)
+    return "\n" + rollback_report.change_text(found, state.live_path, before, after)

@@ -254,7 +254,7 @@ class Observation:
 
 # --- plan: what a release will do -----------------------------------------------------------------------------
 
-Action = Literal["noop", "switch", "refuse"]
+Action = Literal["noop", "switch", "refuse", "hold"]  # hold: not retried by accident (core/retry.py)
 
 
 @dataclass(frozen=True)
@@ -291,6 +291,7 @@ class AppPlan:
     drift: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     parked: tuple[Parked, ...] = ()  # STANDBY servers in maintenance on the hosts to switch: woken first
+    held: str | None = None  # (action "hold") why: its desired state is a release that was rolled back or failed
 
     @property
     def refusals(self) -> tuple[Check, ...]:
@@ -307,6 +308,10 @@ class Trigger:
     commit: str | None = None
     reverts_pr: int | None = None
     also_prs: tuple[int, ...] = ()  # merged since the last release, whose own runs did not release them
+    # The apps this run may release again in a state that was rolled back or failed: those whose live.json entry
+    # the triggering change touched, or that a person named (workflow_dispatch `apps`). None: every app (the
+    # command line, where a person starts each release).
+    asked_for: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -377,6 +382,7 @@ class AppOutcome:
     standby: ColorRecord | None = None
     reason: str | None = None  # why it failed or was refused, one line
     traffic: SwitchTraffic | None = None  # users' requests during the switch (None: none were measured)
+    restored: bool = False  # the switch or its verification failed, and every host was read back on the old LIVE
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Inputs:
     deployment_environment: str
     require_approval: bool
     plan_status_context: str
+    rollback_pr: bool = True  # after a switch back, a pull request that puts live.json back (action/rollback_pr.py)
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> Inputs:
@@ -90,6 +91,7 @@ class Inputs:
             deployment_environment=_line(text("deployment_environment", "production/{app}"), "deployment_environment"),
             require_approval=bool(_flag(text("require_approval"), "require_approval", False)),
             plan_status_context=_line(text("plan_status_context", "bluegreen/plan"), "plan_status_context"),
+            rollback_pr=bool(_flag(text("rollback_pr"), "rollback_pr", True)),
         )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+from bluegreen.action import asked
 from bluegreen.action.run import (
     Run,
     connector,
@@ -43,9 +44,13 @@ def plan(run: Run) -> int:
         if not has_key(run, trusted.state):
             return _static_plan(run, StaticOnly(proposed, reports.NO_KEY, trusted.refusal))
         ssh = connector(run, trusted.state, trusted.source)
+        base = trusted.source.sha if run.decision.pr is not None else None
+        trigger = replace(
+            _pr_trigger(run), asked_for=asked.for_plan(checkout, run.inputs, base, head, proposed.live_path)
+        )
     record = ledger(run, proposed.status_path)
     state = with_overrides(trusted.state, run.inputs)
-    request = Request(state.desired, state.environments, Status(), run.inputs.apps, _pr_trigger(run), trusted.refusal)
+    request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
     outcome = asyncio.run(plan_job(request, ssh, run.progress, record))
     ok = outcome.result != "refused"
     refused = trusted.refusal or "the release would be refused: see the PR comment"

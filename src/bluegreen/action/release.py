@@ -15,7 +15,7 @@ from dataclasses import replace
 from functools import partial
 
 from bluegreen import config
-from bluegreen.action import workflow
+from bluegreen.action import asked, rollback_pr, workflow
 from bluegreen.action.run import (
     Run,
     connector,
@@ -62,6 +62,7 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     )
     deployments: dict[str, int] = {}
     trigger = _merge_trigger(run, pull, head)
+    trigger = replace(trigger, asked_for=asked.for_release(checkout, run.context, run.inputs, head, state.live_path))
     request = Request(state.desired, state.environments, Status(), run.inputs.apps, trigger, trusted.refusal)
     announce = partial(_announce, run, deployments=deployments)
     outcome = asyncio.run(release_job(request, ssh, run.progress, record, run_holder(run.environ), announce))
@@ -70,7 +71,10 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     outcome = replace(outcome, trigger=replace(outcome.trigger, also_prs=also))
     _deployment_results(run, state.environments, outcome, deployments)
     _warn_about_the_record(run, record.notes, record.warning)
-    markdown = reports.release_markdown(outcome, record.notes, record.warning)
+    rollbacks = rollback_pr.record_rollbacks(run, outcome, state.desired.apps, state.live_path)  # git follows
+    recorded = rollback_pr.merged_record(pull)  # this merge is a rollback record: a no-op release
+    notes = [*record.notes, *([recorded] if recorded else []), *rollbacks]
+    markdown = reports.release_markdown(outcome, notes, record.warning)
     return run.finish(markdown, outcome_outputs(outcome), exit_code(outcome))
 
 

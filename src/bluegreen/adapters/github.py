@@ -51,6 +51,11 @@ _REPOSITORY = re.compile(rf"{_NAME}/{_NAME}")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _MARKER = re.compile(r"<!-- [A-Za-z0-9_.:/-]+ -->")
 _FORK_HINT = "a pull request from a fork gets a read-only token"
+PULL_REQUESTS_SETTING = (
+    'let GitHub Actions open pull requests: Settings > Actions > General > Workflow permissions > "Allow GitHub '
+    "Actions to create and approve pull requests\" (the organisation's setting too, if it has one), or set the "
+    "input rollback_pr to false"
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,17 @@ class Written:
 
 class StaleFile(GitHubError):
     """The file changed on the branch since it was read: read it again, then write."""
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    """An open pull request as the rollback record needs it: whose it is, and where its head is."""
+
+    number: int
+    url: str  # the page a person opens (html_url)
+    body: str
+    by_bot: bool  # opened by a bot (the workflow's token is github-actions[bot])
+    head_ref: str
 
 
 @dataclass(frozen=True)
@@ -211,6 +227,75 @@ class GitHub:
         with self._call(f"creating branch {branch}", "contents: write"):
             self._repo.create_git_ref(f"refs/heads/{branch}", sha)
 
+    # --- the rollback pull request (action/rollback_pr.py): its branch, live.json on it, the pull request -------
+
+    def branch_sha(self, branch: str) -> str | None:
+        """The commit `branch` points at; None when there is no such branch."""
+        with self._call(f"looking for branch {branch}", "contents: read"):
+            try:
+                return str(self._repo.get_git_ref(f"heads/{branch}").object.sha)
+            except UnknownObjectException:
+                return None
+
+    def move_branch(self, branch: str, sha: str) -> None:
+        """Point `branch` at commit `sha`, whatever it pointed at (for a branch that only bluegreen writes)."""
+        _check_sha(sha)
+        with self._call(f"moving branch {branch} to {sha[:12]}", "contents: write"):
+            # (PyGithub's GitRef.edit would PATCH the `git/ref/` URL it read the ref from: GitHub has `git/refs/`)
+            url = f"{self._repo.url}/git/refs/heads/{quote(branch, safe='/')}"
+            self._repo.requester.requestJsonAndCheck("PATCH", url, input={"sha": sha, "force": True})
+
+    def file_text(self, path: str, ref: str) -> tuple[str, str] | None:
+        """A file's text at `ref` and its blob id; None when there is no such file there."""
+        _check_path(path)
+        with self._call(f"reading {path} at {ref[:40]}", "contents: read"):
+            try:
+                found = self._repo.get_contents(path, ref=ref)
+            except UnknownObjectException:
+                return None
+            if isinstance(found, list) or found.type != "file":
+                return None
+            data = found.decoded_content
+        try:
+            return data.decode("utf-8"), found.sha
+        except UnicodeDecodeError:
+            raise GitHubError(f"{path} at {ref[:40]} is not UTF-8 text", hint="fix the file on the branch") from None
+
+    def open_pull_from(self, branch: str, base: str) -> OpenPull | None:
+        """The open pull request from this repository's `branch` into `base` (GitHub allows one), if any."""
+        owner = self._repository.split("/")[0]
+        with self._call(f"looking for an open pull request from {branch}", "pull-requests: read"):
+            found = next(iter(self._repo.get_pulls(state="open", head=f"{owner}:{branch}", base=base)), None)
+            return None if found is None else _open_pull(found)
+
+    def create_pull(self, branch: str, base: str, title: str, body: str) -> OpenPull:
+        """A new pull request from `branch` into `base`. A POST that GitHub carried out before an error it then
+        answered (retried by GithubRetry) finds the pull request already open: that one is returned."""
+        with self._call(f"opening a pull request from {branch}", "pull-requests: write"):
+            try:
+                return _open_pull(self._repo.create_pull(base=base, head=branch, title=title, body=body))
+            except GithubException as exc:
+                said = _github_message(exc)
+                if exc.status == 403 and "not permitted to create" in said:
+                    raise GitHubError(f"opening a pull request from {branch}: GitHub answered 403 {said}",
+                                      hint=PULL_REQUESTS_SETTING) from exc  # fmt: skip
+                if exc.status == 422 and "already exists" in said:
+                    found = self.open_pull_from(branch, base)
+                    if found is not None:
+                        return found
+                raise
+
+    def edit_pull(self, number: int, title: str, body: str) -> None:
+        with self._call(f"editing pull request #{number}", "pull-requests: write"):
+            self._repo.get_pull(number).edit(title=title, body=body)  # (lazy: one PATCH, no read first)
+
+    def add_labels(self, number: int, *labels: str) -> None:
+        """Labels on a pull request (GitHub makes a label that does not exist yet)."""
+        with self._call(f"labelling pull request #{number}", "pull-requests: write"):
+            # (PyGithub's add_to_labels sends a bare list, which GitHub's description no longer declares)
+            url = f"{self._repo.url}/issues/{number}/labels"
+            self._repo.requester.requestJsonAndCheck("POST", url, input={"labels": list(labels)})
+
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
         """The one comment of its kind on the pull request (the one starting with `marker`): edited, else created.
         A creation GitHub carried out but answered with a 5xx is sent again by the retry (GitHub cannot tell it
@@ -323,6 +408,11 @@ def _ours(comment: IssueComment, marker: str) -> bool:
     """The sticky comment is a bot's (the workflow token's github-actions[bot], or an app's): a person who posts
     the marker does not get the report written into their comment."""
     return (comment.body or "").startswith(marker) and comment.user is not None and comment.user.type == "Bot"
+
+
+def _open_pull(pull: PullRequest) -> OpenPull:
+    by_bot = pull.user is not None and pull.user.type == "Bot"
+    return OpenPull(pull.number, pull.html_url, pull.body or "", by_bot, pull.head.ref)
 
 
 def _pull_info(pull: PullRequest) -> PullInfo:

@@ -54,7 +54,7 @@ def checks_step(name: StepName, checks: Sequence[Check], about: str) -> Step:
 
 
 def would(app: AppPlan, seen: AppObservation, plan: Plan) -> AppOutcome:
-    if app.action == "noop":
+    if app.action in ("noop", "hold"):  # a held app changes nothing, and holds back no other
         return unswitched(app, seen, "noop")
     if app.action == "refuse":
         return unswitched(app, seen, "refused")
@@ -71,7 +71,7 @@ def held_back(plan: Plan) -> str:
 
 def unswitched(plan: AppPlan, seen: AppObservation, result: Result, reason: str | None = None) -> AppOutcome:
     steps = preflight_steps(plan) if plan.checks else ()
-    reason = reason or "; ".join(f"{c.name}: {c.detail}" for c in plan.refusals) or None
+    reason = reason or plan.held or "; ".join(f"{c.name}: {c.detail}" for c in plan.refusals) or None
     return app_outcome(plan, seen, steps, result, reason, plan.action == "noop")
 
 

@@ -4,14 +4,15 @@ Per app: which color is LIVE on each HAProxy host, which one is wanted, and whet
 HAProxy knows both colors and sees the STANDBY as UP with a passing check, the STANDBY is healthy, runs a newer
 version than the LIVE (not for a rollback to the previous LIVE) and the pinned version if any, and the LIVE
 answers. An app that is already where it is wanted is a no-op. A STANDBY that HAProxy holds in maintenance on a
-host to switch is not checked there: the plan says the release wakes it first (core/parked.py).
+host to switch is not checked there: the plan says the release wakes it first (core/parked.py). An app whose
+desired state was rolled back or failed before is held unless the run was asked for it (core/retry.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bluegreen.core import drift
+from bluegreen.core import drift, retry
 from bluegreen.core import parked as parking
 from bluegreen.core.checks import check_passing
 from bluegreen.core.drift import LiveByHost
@@ -48,15 +49,12 @@ def plan(
     only: Sequence[str] = (),
 ) -> Plan:
     names = only or tuple(desired.apps)
-    return Plan(
-        tuple(
-            plan_app(
-                desired.apps[name], environments.apps[name], status.apps.get(name, AppStatus()), observation.apps[name]
-            )
-            for name in names
-        ),
-        trigger,
-    )
+    apps = []
+    for name in names:
+        recorded = status.apps.get(name, AppStatus())
+        planned = plan_app(desired.apps[name], environments.apps[name], recorded, observation.apps[name])
+        apps.append(retry.hold(planned, desired.apps[name], recorded.history, trigger))  # not retried by accident
+    return Plan(tuple(apps), trigger)
 
 
 def selected_apps(desired: Desired, only: Sequence[str], display: str) -> tuple[str, ...]:

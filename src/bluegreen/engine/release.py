@@ -211,12 +211,13 @@ class AppRelease:
         back = await rollout.back()
         if back.back:
             reason = f"verification failed, traffic is back on {plan.from_color.title}: {failure}"
-            return self._finished("rolled_back", back.hosts, reason)
+            return self._finished("rolled_back", back.hosts, reason, restored=True)
         reason = (
             f"verification failed and traffic could NOT be returned to {plan.from_color.title} everywhere: "
             f"{_where(back)} ({'; '.join(back.errors) or 'no error: the host was read back so'}): {failure}"
         )
-        return self._finished("failed", back.hosts, reason, live_is_new=back.all_on(plan.to_color))
+        live_is_new, restored = back.all_on(plan.to_color), back.all_on(plan.from_color)
+        return self._finished("failed", back.hosts, reason, live_is_new=live_is_new, restored=restored)
 
     def _unswitched(self, switched: Switched) -> AppOutcome:
         """The switch failed and every host was undone: the result is what the hosts were read back with. Only a
@@ -224,11 +225,12 @@ class AppRelease:
         plan, errors = self.plan, "; ".join(switched.errors)
         if switched.back:
             reason = f"the switch failed; every host was read back on {plan.from_color.title}: {errors}"
-            return self._finished("rolled_back", switched.hosts, reason)
+            return self._finished("rolled_back", switched.hosts, reason, restored=True)
         reason = (
             f"the switch failed and traffic is NOT all back on {plan.from_color.title}: {_where(switched)}; {errors}"
         )
-        return self._finished("failed", switched.hosts, reason, live_is_new=switched.all_on(plan.to_color))
+        live_is_new, restored = switched.all_on(plan.to_color), switched.all_on(plan.from_color)
+        return self._finished("failed", switched.hosts, reason, live_is_new=live_is_new, restored=restored)
 
     def _step(self, name: StepName, ok: bool, detail: str) -> None:
         self.steps = (*self.steps, Step(name, ok, detail))
@@ -249,11 +251,13 @@ class AppRelease:
         *,
         draining: int | None = None,
         live_is_new: bool | None = None,
+        restored: bool = False,  # every host was read back on the old LIVE (with something left to undo, maybe)
     ) -> AppOutcome:
         new_live = result == "success" if live_is_new is None else live_is_new
-        return app_outcome(
+        done = app_outcome(
             self.plan, self.seen, self.steps, result, reason, new_live, hosts, self.durations, self.switch_ms, draining
         )
+        return replace(done, restored=restored) if restored else done
 
 
 def _where(switched: Switched) -> str:

@@ -30,6 +30,7 @@ from bluegreen.report.doc import (
     step_tone,
     text,
 )
+from bluegreen.report.held import held_blocks, held_headline, held_title
 
 RESULT_TONES: dict[Result, Tone] = {
     "success": "ok",
@@ -67,6 +68,8 @@ def outcome_doc(outcome: Outcome) -> Doc:
 def _headline(outcome: Outcome) -> str:
     if outcome.dry_run:
         return _plan_headline(outcome)
+    if held := held_headline(outcome):
+        return held
     word = "Rollback" if _only_rollbacks(outcome) else "Release"
     if outcome.interrupted and outcome.result not in ("rolled_back", "failed"):
         return _interrupted_headline(outcome, word)
@@ -99,7 +102,7 @@ def _plan_headline(outcome: Outcome) -> str:
 
 
 def _only_rollbacks(outcome: Outcome) -> bool:
-    kinds = {app.plan.kind for app in outcome.apps if app.plan.action != "noop"}
+    kinds = {app.plan.kind for app in outcome.apps if app.plan.action not in ("noop", "hold")}
     return kinds == {"rollback"}
 
 
@@ -135,12 +138,16 @@ def app_title(app: AppOutcome, dry_run: bool) -> str:
     plan = app.plan
     if plan.action == "noop":
         return f"{plan.app}: {plan.to_color.title} already LIVE, nothing to do"
+    if plan.action == "hold":
+        return held_title(plan)
     suffix = " (would be refused)" if dry_run and plan.refusals else _TITLE_SUFFIX.get(app.result, "")
     return f"{plan.app}: {plan.kind} {plan.from_color.title} → {plan.to_color.title}{suffix}"
 
 
 def _app_blocks(app: AppOutcome, dry_run: bool) -> list[Block]:
     heading = Heading(3, (app_title(app, dry_run),))
+    if app.plan.action == "hold":  # not retried by accident (core/retry.py): why, and how to retry
+        return [heading, *held_blocks(app), *_remarks(app.plan)]
     body = _plan_blocks(app.plan) if dry_run else _release_blocks(app)
     return [heading, *body]
 

@@ -1,0 +1,205 @@
+"""Git follows reality after a switch back: the rollback record (core/rollback.py) as a pull request that the
+workflow's token opens (github-actions[bot]), after a release that ended with traffic back on the old LIVE.
+
+One branch per app, `bluegreen/rollback/<app>`, and at most one open pull request from it into the default branch,
+found again by its branch and told apart by its hidden marker (`<!-- bluegreen:rollback:<app> -->`) and its bot
+author, as the sticky comment is:
+
+    one is open      its branch's live.json is brought to the record (one commit, when it differs), and its title
+                     and description are the latest switch back's: never a second pull request
+    none is open     the branch is made, or moved, at the default branch's tip; the entry is changed there in one
+                     commit; the pull request is opened and labelled `bluegreen-rollback`
+
+The record is judged against the default branch's live.json as it is now (a revert merged meanwhile needs none).
+Everything goes through GitHub's REST API, as status.json does (the contents API's compare-and-swap, the git refs
+API: adapters/github_ledger.py); no git runs. The commit does not say `[skip ci]`: a squash merge would carry it
+into the merge, whose release then would not run. A refusal by GitHub (the setting that lets GitHub Actions open
+pull requests, a permission, branch protection) is a warning with the fix and the change to make by hand; the
+release is neither undone nor hidden. The input `rollback_pr: false` opens nothing; the report gives the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from bluegreen import config, report
+from bluegreen.action import workflow
+from bluegreen.action.run import Run
+from bluegreen.adapters.github import OpenPull, PullInfo, StaleFile, Written
+from bluegreen.config.live_edit import with_entry
+from bluegreen.core import rollback
+from bluegreen.core.rollback import Record
+from bluegreen.errors import GitHubError, InputError
+from bluegreen.model import AppOutcome, DesiredApp, Outcome
+from bluegreen.report import rollback as words
+
+LABEL = "bluegreen-rollback"
+ATTEMPTS = 3
+
+
+class RollbackRepository(Protocol):
+    """What this needs of GitHub; adapters.github.GitHub is one."""
+
+    def branch_sha(self, branch: str) -> str | None: ...
+    def create_branch(self, branch: str, sha: str) -> None: ...
+    def move_branch(self, branch: str, sha: str) -> None: ...
+    def file_text(self, path: str, ref: str) -> tuple[str, str] | None: ...
+    def put_file(self, path: str, text: str, message: str, branch: str, sha: str | None) -> Written: ...
+    def open_pull_from(self, branch: str, base: str) -> OpenPull | None: ...
+    def create_pull(self, branch: str, base: str, title: str, body: str) -> OpenPull: ...
+    def edit_pull(self, number: int, title: str, body: str) -> None: ...
+    def add_labels(self, number: int, *labels: str) -> None: ...
+
+
+def marker(app: str) -> str:
+    return f"<!-- bluegreen:rollback:{app} -->"
+
+
+def branch_of(app: str) -> str:
+    return f"bluegreen/rollback/{app}"
+
+
+@dataclass(frozen=True)
+class Opened:
+    record: Record
+    number: int
+    url: str
+    reused: bool
+    unlabelled: str | None = None  # why GitHub did not label it (the pull request is there all the same)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Where the record goes: the default branch, live.json's path, and what the description links to."""
+
+    base: str
+    live_path: str
+    run_url: str | None = None
+
+
+def open_record(github: RollbackRepository, app: AppOutcome, outcome: Outcome, where: Where) -> Opened | None:
+    """The rollback pull request of `app`, opened or brought up to date; None when the default branch's live.json
+    says what is LIVE already (or no longer has the app)."""
+    name = app.plan.app
+    found = _ours(github.open_pull_from(branch_of(name), where.base), name)
+    record = _record_at(github, app, where)
+    if record is None:
+        return None
+    if found is None:
+        _branch_at_tip(github, branch_of(name), where.base)
+    _commit_entry(github, branch_of(name), record, where.live_path)
+    title, body = words.pr_title(record), f"{marker(name)}\n{_body(record, outcome, where)}"
+    if found is not None:
+        github.edit_pull(found.number, title, body)
+        number, url = found.number, found.url
+    else:
+        opened = github.create_pull(branch_of(name), where.base, title, body)
+        number, url = opened.number, opened.url
+    try:
+        github.add_labels(number, LABEL)
+    except GitHubError as error:
+        return Opened(record, number, url, found is not None, f"{error.message} ({error.hint})")
+    return Opened(record, number, url, reused=found is not None)
+
+
+def _ours(found: OpenPull | None, app: str) -> OpenPull | None:
+    if found is None or (found.by_bot and found.body.startswith(marker(app))):
+        return found
+    raise GitHubError(
+        f"pull request #{found.number} from {branch_of(app)} is open and is not bluegreen's rollback record",
+        hint=f"close it or give its branch another name: bluegreen keeps {branch_of(app)} for the record",
+    )
+
+
+def _record_at(github: RollbackRepository, app: AppOutcome, where: Where) -> Record | None:
+    asked = _desired(github, where.live_path, where.base).get(app.plan.app)
+    entry = rollback.entry_back(app, asked) if asked is not None else None
+    return None if asked is None or entry is None else Record(app, asked, entry)
+
+
+def _desired(github: RollbackRepository, path: str, ref: str) -> Mapping[str, DesiredApp]:
+    found = github.file_text(path, ref)
+    if found is None:
+        raise GitHubError(f"{path} is not on {ref}", hint="the release read it from the checkout: run the job again")
+    try:
+        return config.parse_desired(found[0], f"{path} on {ref}").apps
+    except InputError as error:
+        raise GitHubError(f"{path} on {ref} is not valid: {error.message}", hint=error.hint) from None
+
+
+def _branch_at_tip(github: RollbackRepository, branch: str, base: str) -> None:
+    """The record's branch, at the default branch's tip (made, or moved there from an earlier record)."""
+    tip = github.branch_sha(base)
+    if tip is None:
+        raise GitHubError(f"the branch {base} was not found", hint="check the repository's default branch")
+    current = github.branch_sha(branch)
+    if current is None:
+        github.create_branch(branch, tip)
+    elif current != tip:
+        github.move_branch(branch, tip)
+
+
+def _commit_entry(github: RollbackRepository, branch: str, record: Record, live_path: str) -> None:
+    """The entry set on `branch` in one commit, unless live.json says so there already; a compare-and-swap on
+    the file's blob, made again on the new text while it keeps changing."""
+    message = (
+        f"bluegreen: record the rollback of {record.app.plan.app} in {live_path}\n\n"
+        f"{words.entry_text(record.entry)}: traffic is back on {record.entry.live.title}."
+    )
+    for _ in range(ATTEMPTS):
+        found = github.file_text(live_path, branch)
+        if found is None:
+            raise GitHubError(f"{live_path} is not on {branch}", hint=f"delete the branch {branch}, then run again")
+        text, blob = found
+        changed = with_entry(text, f"{live_path} on {branch}", record.entry)
+        if changed == text:
+            return
+        try:
+            github.put_file(live_path, changed, message, branch, blob)
+        except StaleFile:
+            continue
+        return
+    raise GitHubError(f"{live_path} kept changing on {branch}", hint="run the job again")
+
+
+def _body(record: Record, outcome: Outcome, where: Where) -> str:
+    return report.truncate_markdown(words.pr_markdown(record, outcome, where.live_path, where.run_url))
+
+
+# --- what the release job calls -----------------------------------------------------------------------------
+
+
+def record_rollbacks(run: Run, outcome: Outcome, desired: Mapping[str, DesiredApp], live_path: str) -> list[str]:
+    """After a release: each app switched back gets its rollback record (a pull request, unless the input
+    `rollback_pr` is false); the notes the report carries about them. GitHub's refusals are warnings."""
+    where = Where(run.context.default_branch, live_path, run.context.run_url)
+    notes = (_recorded(run, record, outcome, where) for record in rollback.records(outcome, desired))
+    return [note for note in notes if note]
+
+
+def _recorded(run: Run, record: Record, outcome: Outcome, where: Where) -> str | None:
+    name, path = record.app.plan.app, where.live_path
+    if not run.inputs.rollback_pr:
+        return words.change_note(record, path, "the input rollback_pr is false")
+    try:
+        opened = open_record(run.github, record.app, outcome, where)
+    except GitHubError as error:
+        warning = f"{error.message} ({error.hint})"
+        workflow.annotate(run.out, "warning", warning, title=f"the rollback pull request of {name} not opened")
+        return words.change_note(record, path, f"GitHub refused its pull request ({error.message})")
+    if opened is None:
+        return None
+    run.progress(f"{name}: rollback record in pull request #{opened.number}")
+    if opened.unlabelled:
+        workflow.annotate(run.out, "warning", opened.unlabelled, title=f"pull request #{opened.number} unlabelled")
+    return words.opened_note(opened.record, opened.number, opened.reused, path)
+
+
+def merged_record(pull: PullInfo | None) -> str | None:
+    """When the merged pull request is a rollback record of bluegreen's, the report's word for it."""
+    if pull is None or not pull.author.endswith("[bot]"):  # the workflow's token, or an app's
+        return None
+    app = pull.body.removeprefix("<!-- bluegreen:rollback:").partition(" -->")[0]
+    return words.merged_note(app) if pull.body.startswith(marker(app)) else None
