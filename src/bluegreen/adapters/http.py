@@ -158,10 +158,22 @@ def _plausible(version: str) -> str | None:
     return version if 0 < len(version) <= 64 and version.isprintable() else None
 
 
+# The release's own traffic says who it is, so an app's logs can tell it from users' requests.
+TRAFFIC_USER_AGENT = "bluegreen (release traffic probe)"
+
+
 async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
     """`count` requests through the public entry, each on a new connection (as new users arrive)."""
-    headers = {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
-    return [await _served(client, public, headers, field) for _ in range(count)]
+    return [await _served(client, public, _new_user(public), field) for _ in range(count)]
+
+
+async def visit_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None) -> Served:
+    """One request of the release's own traffic through the public entry: a new user's, like verification's."""
+    return await _served(client, public, {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}, field)
+
+
+def _new_user(public: PublicEntry) -> dict[str, str]:
+    return {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
 
 
 async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
@@ -201,6 +213,9 @@ class HttpProber:
     async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
         client = self._client(app.public.via, through)
         return await sample_public(client, app.public, app.probes.version_field, app.verify.requests)
+
+    async def visit(self, app: AppEnvironment, through: str | None) -> Served:
+        return await visit_public(self._client(app.public.via, through), app.public, app.probes.version_field)
 
     def _client(self, via: Via, host: str | None = None) -> httpx.AsyncClient:
         key = None if via == "direct" else (host or next(iter(self._tunnels)))
