@@ -131,7 +131,7 @@ def test_under_keep_alive_load_the_figure_is_zero_failures_and_counts_what_the_a
         assert (
             figure["requests"] == sum(by_color.values()) == sum(sum(forward_served[(app, c)].values()) for c in Color)
         )
-        assert figure["requests"] >= 20  # 50 per second for at least the 0.5 s window
+        assert figure["requests"] >= 15  # most of the 25 due at 50 per second in the 0.5 s window alone
         assert 0 <= figure["first_new_ms"] < 1000
         assert figure["p50_ms"] <= figure["p99_ms"] < 1000
 

@@ -180,10 +180,10 @@ class AppRelease:
             return self._finished("refused", woken.hosts, woken.reason)
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
         rollout = Rollout(self.effects.hosts, plan.hosts, self.app, plan.to_color)
-        async with watched(self.effects.prober, self.app, self.effects.hosts) as users:  # until verification ends
+        async with watched(self.effects.prober, self.app, rollout) as users:  # until verification ends
             switched = await self._forward(rollout)
             verdict = await self._verify() if switched.ok else None
-        self.traffic = users.figure(plan, rollout)
+        self.traffic = users.figure(plan)
         if verdict is None:
             return self._unswitched(switched)
         verdict = users.judged(verdict, self.traffic)

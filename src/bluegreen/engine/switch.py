@@ -44,6 +44,7 @@ class HostSwitch:
     touched: bool = False  # a step was carried out here, or may have been
     runtime_ms: float = 0.0
     commanded_at: float | None = None  # time.monotonic() when the runtime step toward `to` was handed to the port
+    answered: asyncio.Event = field(default_factory=asyncio.Event)  # set when HAProxy has carried that step out
 
     async def carry_out(self) -> float:
         """Carry out the method's steps toward `to`, in order; returns the runtime commands' time in ms. On a
@@ -60,6 +61,8 @@ class HostSwitch:
                     self.undo.append(back)
                 raise
             self.touched = True
+            if _runtime(step):
+                self.answered.set()
             self.runtime_ms += applied.runtime_ms or 0.0
             undo = back if _runtime(step) else applied.undo  # a file: the port's restore (None: nothing kept)
             if undo is not None:

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from bluegreen.engine.ports import Applied
 from bluegreen.model import AppEnvironment, VerifySettings
 from bluegreen.report import outcome_text
-from bluegreen.switching.base import Change
+from bluegreen.switching.base import Change, SetMapEntry, WriteMapEntry
 from tests.doubles.haproxy import FakeHaproxy
-from tests.unit.engine.test_release import BOTH_METHODS, forward_and_back, scene
+from tests.unit.engine.test_release import BOTH_METHODS, Scene, forward_and_back, scene
 from tests.unit.engine.world import BLUE, GREEN, THEOSHIFT, TO_BLUE, make_app, meanwhile, refusing
 
 
@@ -109,23 +109,29 @@ async def test_via_ssh_the_users_come_through_every_host() -> None:
 
 @dataclass
 class SlowHost(FakeHaproxy):
-    """Each change takes effect at once, and its answer comes `delay_s` later."""
+    """Each change (of the `slow` kinds) takes effect at once, and its answer comes `delay_s` later."""
 
     delay_s: float = 0.0
+    slow: tuple[type[Change], ...] = (WriteMapEntry, SetMapEntry)
 
     async def apply(self, change: Change) -> Applied:
         applied = await super().apply(change)
-        await asyncio.sleep(self.delay_s)
+        if isinstance(change, self.slow):
+            await asyncio.sleep(self.delay_s)
         return applied
+
+
+def slow_world(rate: float, delay_s: float, *slow: type[Change]) -> Scene:
+    world = scene(with_verify(THEOSHIFT, VerifySettings(traffic_rate=rate)), count=1)
+    world.hosts = {"lb1": SlowHost(**vars(world.hosts["lb1"]), delay_s=delay_s, slow=slow)}
+    world.prober.hosts = world.hosts
+    return world
 
 
 async def test_users_are_watched_from_before_the_switch_and_timed_from_its_runtime_command() -> None:
     """`map` writes the file first (100 ms here), then sets the entry: users reached Green until the entry was
     set, and the first answer by Blue is timed from that command, not from the start of the switch."""
-    app = with_verify(THEOSHIFT, VerifySettings(traffic_rate=100))
-    world = scene(app, count=1)
-    world.hosts = {"lb1": SlowHost(**vars(world.hosts["lb1"]), delay_s=0.1)}
-    world.prober.hosts = world.hosts
+    world = slow_world(100, 0.1, WriteMapEntry, SetMapEntry)
     outcome = await world.release()
     [done] = outcome.apps
     assert world.changes() == {"lb1": list(TO_BLUE["map"])}
@@ -137,3 +143,15 @@ async def test_users_are_watched_from_before_the_switch_and_timed_from_its_runti
     sent = len(world.prober.asked)
     await asyncio.sleep(0.05)
     assert len(world.prober.asked) == sent  # stopped when verification ended
+
+
+async def test_the_moment_is_timed_to_the_millisecond_not_to_the_rate() -> None:
+    """At 1 per second the next tick would come long after verification; the request that leaves the moment
+    HAProxy has carried out the command reaches Blue at once."""
+    world = slow_world(1, 0.1, WriteMapEntry)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.traffic is not None
+    assert done.traffic.by_color == {GREEN: 1, BLUE: 1}  # the first tick, before; the one after the command
+    assert done.traffic.first_new_ms is not None
+    assert done.traffic.first_new_ms < 30

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from bluegreen.engine import traffic
+from bluegreen.engine.switch import Rollout
 from bluegreen.engine.traffic import watched
 from bluegreen.model import AppEnvironment, Served, VerifySettings, Via
 from tests.doubles.haproxy import FakeProber
@@ -38,8 +39,13 @@ class SlowProber(FakeProber):
         return await super().visit(app, through)
 
 
+def idle(prober: FakeProber, app: AppEnvironment) -> Rollout:
+    """A switch of no host: no command is ever answered."""
+    return Rollout(prober.hosts, (), app, BLUE)
+
+
 async def run_for(prober: FakeProber, app: AppEnvironment, seconds: float = RUN_S) -> traffic.Users:
-    async with watched(prober, app, prober.hosts) as users:
+    async with watched(prober, app, idle(prober, app)) as users:
         await asyncio.sleep(seconds)
     return users
 
@@ -105,7 +111,7 @@ async def test_the_block_still_ends_the_requests_when_it_raises() -> None:
     prober = SlowProber(fake_hosts([app_at(50)], live=BLUE))
 
     async def failing() -> None:
-        async with watched(prober, app_at(50), prober.hosts):
+        async with watched(prober, app_at(50), idle(prober, app_at(50))):
             await asyncio.sleep(0.05)
             raise RuntimeError("the block failed")
 
@@ -114,3 +120,21 @@ async def test_the_block_still_ends_the_requests_when_it_raises() -> None:
     sent = len(prober.sent)
     await asyncio.sleep(0.1)
     assert len(prober.sent) == sent
+
+
+@pytest.mark.parametrize(("via", "routes"), [("direct", [None, None]), ("ssh", ["lb1", "lb2", "lb1"])])
+async def test_one_more_request_leaves_the_moment_a_host_has_carried_out_its_switch_command(
+    via: Via, routes: list[str | None]
+) -> None:
+    """At 1 per second only the first would leave in 0.2 s; lb1's command answered at 0.1 s sends one more on
+    its route (from here: the one route), at once."""
+    app = app_at(1, via)
+    prober = SlowProber(fake_hosts([app], "lb1", "lb2", live=BLUE))
+    rollout = Rollout(prober.hosts, ("lb1", "lb2"), app, BLUE)
+    async with watched(prober, app, rollout) as users:
+        await asyncio.sleep(0.1)
+        answered = time.monotonic()
+        rollout.switches["lb1"].answered.set()
+        await asyncio.sleep(0.1)
+    assert sorted(visit.route or "" for visit in users.visits) == sorted(route or "" for route in routes)
+    assert prober.sent[-1] - answered < 0.02
