@@ -1,5 +1,6 @@
 """What users saw during the switch, on the real lab: the report's figure against what the app servers served and
-what a keep-alive load generator of the test's own counted; and a moment of 5xx that the figure catches."""
+what a keep-alive load generator of the test's own counted, from the command line and through the Action (its PR
+comment); and a moment of 5xx that the figure catches."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from bluegreen.adapters.http import TRAFFIC_USER_AGENT
 from bluegreen.model import Color
 from bluegreen_lab import Sandbox
 from tests.conftest import MakeSandbox
+from tests.integration.actionrig import Rig
 from tests.integration.conftest import Consumer, MakeConsumer
+from tests.integration.test_action import FLIP, merge_pr, open_pr, push_run
 
 pytestmark = pytest.mark.integration
 
@@ -144,6 +147,42 @@ def test_under_keep_alive_load_the_figure_is_zero_failures_and_counts_what_the_a
         counted = {color.title: back_served[(app, color)][200] for color in Color}
         assert (int(failed), {old: int(old_n), new: int(new_n)}) == (0, counted)
         assert int(requests) == sum(counted.values())
+
+
+def test_through_the_action_the_pr_comment_under_keep_alive_load_says_what_the_load_generator_counted(
+    rig: Rig, sandbox: Sandbox
+) -> None:
+    """The Action in its own process, as GitHub runs it, releases both apps of a merged PR while the test's
+    keep-alive clients run: the PR comment's figure for each app is zero failures, as the load generator counted
+    none, and its requests by color are the ones the app servers answered the release's probe."""
+    environments = json.loads((rig.dev / "state" / "environments.json").read_text())
+    for app in APPS:
+        environments["apps"][app].setdefault("verify", {}).update(traffic_rate=50, window_s=0.5)
+    rig.commit("Watch users for half a second", {"state/environments.json": environments})
+    open_pr(rig, 12, FLIP)
+    merged = merge_pr(rig, 12)
+    probe_before, load_before = answers(sandbox, TRAFFIC_USER_AGENT), answers(sandbox, LOAD_AGENT)
+    with Load(sandbox) as load:
+        released = push_run(rig, merged)
+    served = since(probe_before, sandbox, TRAFFIC_USER_AGENT)
+    assert released.code == 0, released.log
+    assert load.failures == []
+    load_served = since(load_before, sandbox, LOAD_AGENT)
+    assert all(load_served[(app, c)] == Counter({200: load.count(app, c)}) for app in APPS for c in Color)
+    assert sum(load.served.values()) > 100
+
+    [comment] = rig.github.comments(12)
+    figures = [LINE.search(line) for line in comment.splitlines() if line.startswith("Users during the switch")]
+    assert len(figures) == 2, comment
+    for app, found in zip(APPS, figures, strict=True):
+        assert found is not None
+        requests, failed, old, old_n, new, new_n = found.groups()
+        assert (old, new) == ({"theoshift": ("Green", "Blue"), "ldc-tools": ("Blue", "Green")}[app])
+        counted = {color.title: served[(app, color)][200] for color in Color}
+        assert (int(failed), {old: int(old_n), new: int(new_n)}) == (len(load.failures), counted)
+        assert int(requests) == sum(counted.values()) == sum(sum(served[(app, c)].values()) for c in Color)
+        assert int(requests) >= 15
+    assert "Users during the switch" in released.summary
 
 
 def test_a_moment_of_5xx_from_the_new_live_is_what_users_saw_and_traffic_goes_back(
