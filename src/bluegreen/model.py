@@ -99,6 +99,8 @@ class VerifySettings:
     max_new_5xx: int = 0  # 5xx answers HAProxy may count on the new LIVE during verification
     rollback_on_failure: bool = True
     standby_check_wait_s: float = 10.0  # wait, bounded, for HAProxy's check of a STANDBY woken from maintenance
+    traffic_rate: float = 20.0  # requests per second through each public entry while traffic moves (0: none)
+    max_failed_requests: int = 0  # of those, how many may fail before verification fails
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 (the lab runs this file by name, `python -I .../appserver.py ...`: same program, no package import).
 
 HTTP/1.1 with keep-alive, Content-Length always set. It re-reads its control file (JSON: version, healthy,
-delay_ms, public_status) on every request, so a test changes it live. `GET /health` answers 200 `ok` (503 when
-unhealthy), `GET /version` JSON {"app", "color", "version"}, `GET /` a line naming all three. `delay_ms` slows
-every answer except /health, so a slow app stays in HAProxy's rotation. `public_status` (e.g. 500) is the answer
-to every request but /health that comes through HAProxy (a Host header other than the server's own address), as
-an app misconfigured for its public name answers: its own health check and direct probes still pass. Standard
-library only: it starts in ~50 ms.
+delay_ms, public_status, fail_pages, burst) on every request, so a test changes it live. `GET /health` answers
+200 `ok` (503 when unhealthy), `GET /version` JSON {"app", "color", "version"}, `GET /` a line naming all three.
+`delay_ms` slows every answer except /health, so a slow app stays in HAProxy's rotation. `public_status` (e.g. 500)
+is the answer to every request but /health that comes through HAProxy (a Host header other than the server's own
+address), as an app misconfigured for its public name answers: its own health check and direct probes still pass.
+A new `burst` makes the next `fail_pages` requests for a page (anything but /health and /version, so health checks
+and version probes still pass) answer 503, as a page that breaks for a moment does. `GET /lab/served` answers, as
+JSON {user agent: {status: count}}, every answer it gave (but these). Standard library only: it starts in ~50 ms.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+SERVED = "/lab/served"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Control:
     healthy: bool = True
     delay_ms: int = 0
     public_status: int = 0  # 0: answer as usual
+    fail_pages: int = 0  # page requests that answer 503, from the time `burst` changes
+    burst: int = 0
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,14 @@ class Answer:
 
 def read_control(path: Path) -> Control:
     raw = json.loads(path.read_text())
-    return Control(str(raw["version"]), bool(raw["healthy"]), int(raw["delay_ms"]), int(raw.get("public_status", 0)))
+    return Control(
+        str(raw["version"]),
+        bool(raw["healthy"]),
+        int(raw["delay_ms"]),
+        int(raw.get("public_status", 0)),
+        int(raw.get("fail_pages", 0)),
+        int(raw.get("burst", 0)),
+    )
 
 
 def write_control(path: Path, control: Control) -> None:
@@ -65,12 +80,39 @@ def answer(path: str, app: str, color: str, control: Control, proxied: bool = Fa
     return Answer(404, b"not found\n")
 
 
+UNPAGED = ("/health", "/version", SERVED)  # what a burst of failing pages leaves alone
+
+
 class AppServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int, app: str, color: str, control: Path) -> None:
         super().__init__(("127.0.0.1", port), Handler)
         self.app, self.color, self.control = app, color, control
+        self.lock = threading.Lock()
+        self.served: Counter[tuple[str, int]] = Counter()  # (user agent, status) -> answers
+        self.burst, self.failing = 0, 0
+
+    def fails(self, route: str, control: Control) -> bool:
+        """Whether this page request is one of the burst's failures."""
+        with self.lock:
+            if control.burst != self.burst:
+                self.burst, self.failing = control.burst, control.fail_pages
+            if route in UNPAGED or self.failing <= 0:
+                return False
+            self.failing -= 1
+            return True
+
+    def count(self, agent: str, status: int) -> None:
+        with self.lock:
+            self.served[(agent, status)] += 1
+
+    def counted(self) -> dict[str, dict[str, int]]:
+        with self.lock:
+            found: dict[str, dict[str, int]] = {}
+            for (agent, status), n in sorted(self.served.items()):
+                found.setdefault(agent, {})[str(status)] = n
+            return found
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -79,15 +121,23 @@ class Handler(BaseHTTPRequestHandler):
     server: AppServer
 
     def do_GET(self) -> None:
-        self._send(self._reply())
+        route = self.path.split("?", 1)[0]
+        if route == SERVED:
+            self._send(Answer(200, json.dumps(self.server.counted()).encode(), "application/json"))
+            return
+        reply = self._reply(route)
+        self.server.count(self.headers.get("User-Agent", ""), reply.status)
+        self._send(reply)
 
-    def _reply(self) -> Answer:
+    def _reply(self, route: str) -> Answer:
         try:
             control = read_control(self.server.control)
         except (OSError, ValueError, KeyError) as exc:
             return Answer(500, f"control file unreadable: {exc}\n".encode())
         if control.delay_ms > 0 and not self.path.startswith("/health"):
             time.sleep(control.delay_ms / 1000)
+        if self.server.fails(route, control):
+            return Answer(503, b"failing on purpose\n")
         proxied = self.headers.get("Host") != f"127.0.0.1:{self.server.server_port}"
         return answer(self.path, self.server.app, self.server.color, control, proxied)
 

@@ -4,6 +4,8 @@
         lab.environments        # the layout rewritten to point at the lab
         lab.set_app("theoshift", Color.BLUE, healthy=False)
         lab.stop_app("theoshift", Color.BLUE)  # down: connections refused
+        lab.fail_pages("theoshift", Color.BLUE, 20)  # its next 20 page requests answer 503
+        lab.served("theoshift", Color.BLUE)  # {user agent: {status: answers}}
 
     with Sandbox(layout, {"theoshift": AppInitial(live, versions, standby_disabled=True)}) as lab:
         ...                     # the STANDBY's server(s) written `disabled`: MAINT, not checked
@@ -15,6 +17,7 @@ SIGTERM; children also get SIGTERM if this process dies without cleaning up (set
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import getpass
 import json
@@ -25,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -233,17 +237,36 @@ class Sandbox:
         public_status: int | None = None,
     ) -> None:
         """Change what an app server answers, from its next request on (`public_status`: see appserver)."""
-        path = self.dir / "apps" / f"{self._app(app).name}-{Color(color).value}.json"
+        path = self._control(app, color)
         now = read_control(path)
         write_control(
             path,
-            Control(
-                now.version if version is None else version,
-                now.healthy if healthy is None else healthy,
-                now.delay_ms if delay_ms is None else delay_ms,
-                now.public_status if public_status is None else public_status,
+            dataclasses.replace(
+                now,
+                version=now.version if version is None else version,
+                healthy=now.healthy if healthy is None else healthy,
+                delay_ms=now.delay_ms if delay_ms is None else delay_ms,
+                public_status=now.public_status if public_status is None else public_status,
             ),
         )
+
+    def fail_pages(self, app: str, color: Color, count: int) -> None:
+        """The next `count` requests for a page of that app server (anything but its health check and version)
+        answer 503, as a page that breaks for a moment does: HAProxy's check and bluegreen's probes still pass."""
+        path = self._control(app, color)
+        now = read_control(path)
+        write_control(path, dataclasses.replace(now, fail_pages=count, burst=now.burst + 1))
+
+    def served(self, app: str, color: Color) -> dict[str, dict[int, int]]:
+        """Every answer that app server gave, by the request's User-Agent and the answer's status."""
+        url = f"http://{self.app_address(app, color)}{appserver.SERVED}"
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: never a proxy
+        with opener.open(url, timeout=5) as answer:
+            found: dict[str, dict[str, int]] = json.loads(answer.read())
+        return {agent: {int(status): n for status, n in statuses.items()} for agent, statuses in found.items()}
+
+    def _control(self, app: str, color: Color) -> Path:
+        return self.dir / "apps" / f"{self._app(app).name}-{Color(color).value}.json"
 
     def stop_app(self, app: str, color: Color) -> None:
         """Stop that app server: from now on its port refuses connections, as a crashed app's does."""

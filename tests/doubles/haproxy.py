@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bluegreen.core import haproxy
 from bluegreen.core.record import RECORD_NAME
@@ -249,6 +249,7 @@ class FakeProber:
     versions: dict[Color, str | None] = field(default_factory=lambda: {Color.BLUE: "2.4.1", Color.GREEN: "2.4.0"})
     unhealthy: set[Color] = field(default_factory=set)
     asked: list[tuple[str, Color | str | None]] = field(default_factory=list)
+    hiccups: int = 0  # the next users' requests (`visit`) answered 503 by the color they reach, whoever it is
 
     async def health(self, app: AppEnvironment, color: Color, count: int, interval_s: float) -> ColorProbe:
         self.asked.append(("health", color))
@@ -257,10 +258,21 @@ class FakeProber:
 
     async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
         self.asked.append(("public", through))
+        return [self._served(app, through)] * app.verify.requests
+
+    async def visit(self, app: AppEnvironment, through: str | None) -> Served:
+        self.asked.append(("visit", through))
+        served = self._served(app, through)
+        if self.hiccups > 0 and served.status == 200:
+            self.hiccups -= 1
+            return replace(served, status=503)
+        return served
+
+    def _served(self, app: AppEnvironment, through: str | None) -> Served:
         host = self.hosts[through] if through else next(iter(self.hosts.values()))
         live = host.live(app)
         if live is None or live in self.unhealthy:
-            return [Served(503, None, None)] * app.verify.requests
+            return Served(503, None, None)
         served_by = app.switch.served_by(live)
         served_by += live.value if served_by.endswith("/") else ""
-        return [Served(200, served_by, self.versions[live])] * app.verify.requests
+        return Served(200, served_by, self.versions[live])

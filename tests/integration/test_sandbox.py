@@ -127,6 +127,23 @@ def test_set_app_changes_the_version_answered(sandbox: Sandbox) -> None:
     assert get(sandbox, "theoshift").json()["version"] == "2.5.0"
 
 
+def test_a_burst_of_failing_pages_spares_health_and_version_and_every_answer_is_counted(sandbox: Sandbox) -> None:
+    address = f"http://{sandbox.app_address('theoshift', Color.BLUE)}"
+    sandbox.fail_pages("theoshift", Color.BLUE, 2)
+    with httpx.Client(base_url=address, headers={"User-Agent": "lab-test"}) as client:
+        assert [client.get(path).status_code for path in ("/health", "/version", "/", "/", "/")] == [
+            200,
+            200,
+            503,
+            503,
+            200,
+        ]
+        sandbox.fail_pages("theoshift", Color.BLUE, 1)  # a new burst, of one
+        assert [client.get("/").status_code for _ in range(2)] == [503, 200]
+    assert sandbox.served("theoshift", Color.BLUE)["lab-test"] == {200: 4, 503: 3}
+    assert "lab-test" not in sandbox.served("theoshift", Color.GREEN)
+
+
 def test_an_unhealthy_app_server_goes_down(sandbox: Sandbox) -> None:
     sandbox.set_app("theoshift", Color.BLUE, healthy=False)
     assert httpx.get(f"http://{sandbox.app_address('theoshift', Color.BLUE)}/health").status_code == 503

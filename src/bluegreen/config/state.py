@@ -174,8 +174,10 @@ def _app(name: str, app: Mapping[str, Any]) -> AppEnvironment:
         verify=VerifySettings(
             **{
                 **verify,
-                **_floats(verify, "probe_interval_s", "window_s", "drain_wait_s", "standby_check_wait_s"),
-                **_ints(verify, "healthy_probes", "requests", "max_new_5xx"),
+                **_floats(
+                    verify, "probe_interval_s", "window_s", "drain_wait_s", "standby_check_wait_s", "traffic_rate"
+                ),
+                **_ints(verify, "healthy_probes", "requests", "max_new_5xx", "max_failed_requests"),
             }
         ),
     )

@@ -4,7 +4,8 @@ HaproxyPort  one HAProxy host: its info and stats, a switch method's reads and c
              and bluegreen's record kept beside the lock. It speaks in the switching vocabulary, never in
              command text, so a transport (SSH channels today; a forced-command gate, the Data Plane API) is
              free to carry it its own way.
-Prober       the app servers and the public entry over HTTP, directly or through an HAProxy host.
+Prober       the app servers and the public entry over HTTP, directly or through an HAProxy host; and one
+             user's request, for the release's own traffic while it switches.
 Connector    reaches every host of a run once, and lets go of all of them at the end.
 Ledger       where the history comes from and where an outcome is recorded.
 """
@@ -76,6 +77,11 @@ class Prober(Protocol):
 
     async def public(self, app: AppEnvironment, through: str | None) -> list[Served]:
         """`app.verify.requests` requests through the public entry: from here (None) or through host `through`."""
+        ...
+
+    async def visit(self, app: AppEnvironment, through: str | None) -> Served:
+        """One request through the public entry, as a new user's (the release's own traffic, engine/traffic.py);
+        it never raises for what the entry does: no answer is a Served with an error."""
         ...
 
 

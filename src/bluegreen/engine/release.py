@@ -19,6 +19,7 @@ from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
 from bluegreen.engine.standby import Woken, wake_all
 from bluegreen.engine.switch import Rollout, Switched
+from bluegreen.engine.traffic import watched
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
 from bluegreen.model import (
@@ -36,6 +37,7 @@ from bluegreen.model import (
     Status,
     Step,
     StepName,
+    SwitchTraffic,
     Trigger,
 )
 from bluegreen.switching.base import persisted
@@ -168,6 +170,7 @@ class AppRelease:
     woken: Woken  # its STANDBY, if it was in maintenance, woken before any app of the request switched
     steps: tuple[Step, ...] = ()
     switch_ms: float | None = None
+    traffic: SwitchTraffic | None = None  # what the release's own users saw while traffic moved
 
     async def run(self) -> AppOutcome:
         plan, say, woken = self.plan, self.effects.progress, self.woken
@@ -177,28 +180,37 @@ class AppRelease:
             return self._finished("refused", woken.hosts, woken.reason)
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
         rollout = Rollout(self.effects.hosts, plan.hosts, self.app, plan.to_color)
-        with self._timed("switch"):
-            switched = await rollout.forward()
-        if not switched.ok:
-            self._step("Switch HAProxy traffic", False, switch_detail(switched.hosts, None))
+        async with watched(self.effects.prober, self.app, rollout) as users:  # until verification ends
+            switched = await self._forward(rollout)
+            verdict = await self._verify() if switched.ok else None
+        self.traffic = users.figure(plan)
+        if verdict is None:
             return self._unswitched(switched)
-        self.switch_ms = switched.slowest_ms
-        self._step("Switch HAProxy traffic", True, switch_detail(switched.hosts, switched.slowest_ms))
-        say(f"{plan.app}: verifying that users reach {plan.to_color.title}")
-        with self._timed("verify"):
-            verdict = await self._verify()
+        verdict = users.judged(verdict, self.traffic)
         self._step("Confirm switch", verdict.ok, verdict.detail)
         if verdict.ok:
             return self._finished("success", switched.hosts, None, draining=verdict.draining)
         return await self._switch_back(rollout, switched, verdict.detail)
+
+    async def _forward(self, rollout: Rollout) -> Switched:
+        with self._timed("switch"):
+            switched = await rollout.forward()
+        if not switched.ok:
+            self._step("Switch HAProxy traffic", False, switch_detail(switched.hosts, None))
+            return switched
+        self.switch_ms = switched.slowest_ms
+        self._step("Switch HAProxy traffic", True, switch_detail(switched.hosts, switched.slowest_ms))
+        self.effects.progress(f"{self.plan.app}: verifying that users reach {self.plan.to_color.title}")
+        return switched
 
     async def _verify(self) -> Verdict:
         """Verification that cannot finish is a failed one, and traffic goes back: a host's connection drops,
         HAProxy answers nonsense, or bluegreen itself has a bug. There is never an unverified switch."""
         plan = self.plan
         try:
-            on = Verification(self.effects.hosts, self.effects.prober, self.effects.progress, self.effects.stop)
-            return await verify(on, self.app, plan.to_color, plan.to_version, self.seen)
+            with self._timed("verify"):
+                on = Verification(self.effects.hosts, self.effects.prober, self.effects.progress, self.effects.stop)
+                return await verify(on, self.app, plan.to_color, plan.to_version, self.seen)
         except Exception as error:  # after the switch, anything unexpected is a failed check
             return Verdict(False, f"verification could not finish: {said(error)}")
 
@@ -257,7 +269,7 @@ class AppRelease:
         done = app_outcome(
             self.plan, self.seen, self.steps, result, reason, new_live, hosts, self.durations, self.switch_ms, draining
         )
-        return replace(done, restored=restored) if restored else done
+        return replace(done, restored=restored, traffic=self.traffic)
 
 
 def _where(switched: Switched) -> str:

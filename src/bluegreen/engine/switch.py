@@ -20,6 +20,7 @@ is the one that just failed.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -42,12 +43,16 @@ class HostSwitch:
     left: list[Change] = field(default_factory=list)  # the undos that failed: what is still not reverted
     touched: bool = False  # a step was carried out here, or may have been
     runtime_ms: float = 0.0
+    commanded_at: float | None = None  # time.monotonic() when the runtime step toward `to` was handed to the port
+    answered: asyncio.Event = field(default_factory=asyncio.Event)  # set when HAProxy has carried that step out
 
     async def carry_out(self) -> float:
         """Carry out the method's steps toward `to`, in order; returns the runtime commands' time in ms. On a
         failure it stops where it is and raises: `roll_back` undoes what was done."""
         steps, backs = _paired(self.app, self.to)
         for step, back in zip(steps, backs, strict=True):
+            if _runtime(step) and self.commanded_at is None:
+                self.commanded_at = time.monotonic()
             try:
                 applied = await self.port.apply(step)
             except BaseException as error:
@@ -56,6 +61,8 @@ class HostSwitch:
                     self.undo.append(back)
                 raise
             self.touched = True
+            if _runtime(step):
+                self.answered.set()
             self.runtime_ms += applied.runtime_ms or 0.0
             undo = back if _runtime(step) else applied.undo  # a file: the port's restore (None: nothing kept)
             if undo is not None:

@@ -19,6 +19,7 @@ from bluegreen.model import (
     Outcome,
     ServerView,
     Status,
+    SwitchTraffic,
     Trigger,
 )
 from bluegreen.report.status import app_drift, app_names, host_names
@@ -67,6 +68,20 @@ def _app_json(app: AppOutcome) -> dict[str, object]:
         "live": color_record_json(app.live),
         "standby": color_record_json(app.standby),
         "reason": app.reason,
+        "traffic": _traffic_json(app.traffic),
+    }
+
+
+def _traffic_json(traffic: SwitchTraffic | None) -> dict[str, object] | None:
+    if traffic is None:
+        return None
+    return {
+        "requests": traffic.requests,
+        "failed": traffic.failed,
+        "by_color": {color.value: traffic.by_color.get(color, 0) for color in Color},
+        "p50_ms": traffic.p50_ms,
+        "p99_ms": traffic.p99_ms,
+        "first_new_ms": traffic.first_new_ms,
     }
 
 

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bluegreen.core.versions import label as version_label
-from bluegreen.model import AppOutcome, AppPlan, Check, Color, ColorRecord, Outcome, Result, Step, Trigger
+from bluegreen.model import (
+    AppOutcome,
+    AppPlan,
+    Check,
+    Color,
+    ColorRecord,
+    Outcome,
+    Result,
+    Step,
+    SwitchTraffic,
+    Trigger,
+)
 from bluegreen.report.doc import (
     Block,
     Bold,
@@ -159,6 +170,8 @@ def _release_blocks(app: AppOutcome) -> list[Block]:
     blocks += _color_lines(app)
     blocks += _timings(app.durations_ms, app.switch_ms)
     blocks += _hosts(app.hosts)
+    if app.traffic is not None:
+        blocks.append(Para((traffic_line(app.plan, app.traffic),)))
     if app.draining is not None and app.plan.action != "noop":
         old = app.plan.from_color.title
         blocks.append(Para((f"Sessions still draining on the old LIVE ({old}): {app.draining}",)))
@@ -228,6 +241,28 @@ def _timings(durations_ms: Mapping[str, float], switch_ms: float | None) -> list
     parts = [f"{name} {durations_ms[name]:.0f} ms" for name in names]
     parts += [f"HAProxy switch {switch_ms:.1f} ms"] if switch_ms is not None else []
     return [Para(("Timings: " + ", ".join(parts),))] if parts else []
+
+
+def traffic_line(plan: AppPlan, traffic: SwitchTraffic) -> str:
+    """`Users during the switch: 412 requests, 0 failed; Green 140 → Blue 272; p50 3 ms, p99 11 ms; first answer
+    by Blue 4 ms after the switch command`."""
+    old, new = plan.from_color, plan.to_color
+    counts = f"{old.title} {traffic.by_color.get(old, 0)} → {new.title} {traffic.by_color.get(new, 0)}"
+    neither = traffic.requests - traffic.failed - sum(traffic.by_color.values())
+    requests = f"{traffic.requests} request{'' if traffic.requests == 1 else 's'}"
+    parts = [f"{requests}, {traffic.failed} failed", counts]
+    parts += [f"{neither} answered by neither color"] if neither > 0 else []
+    if traffic.p50_ms is not None and traffic.p99_ms is not None:
+        parts.append(f"p50 {_ms(traffic.p50_ms)}, p99 {_ms(traffic.p99_ms)}")
+    if traffic.first_new_ms is None:
+        parts.append(f"no answer by {new.title} after the switch command")
+    else:
+        parts.append(f"first answer by {new.title} {_ms(traffic.first_new_ms)} after the switch command")
+    return "Users during the switch: " + "; ".join(parts)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value < 10 else f"{value:.0f} ms"
 
 
 def _hosts(hosts: Mapping[str, str]) -> list[Block]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import ssl
 
 import httpx
 import pytest
 
 from bluegreen.adapters import http as probe
-from bluegreen.model import PublicEntry
+from bluegreen.model import PublicEntry, Served
 
 PUBLIC = PublicEntry("http://lb.test/version", host_header="theoshift.example.test")
 
@@ -68,3 +69,32 @@ async def test_a_second_cut_counts_as_a_failure() -> None:
 def test_a_json_version_is_bounded_like_a_plain_one() -> None:
     assert probe.version_from(json.dumps({"version": "9" * 5000}), "version") is None
     assert probe.version_from(json.dumps({"version": "2.4.1\u202e"}), "version") is None
+
+
+async def test_a_visit_is_a_new_users_request_that_says_it_is_the_release_probe() -> None:
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, headers={"X-Served-By": "theoshift_blue/blue"}, json={"version": "2.4.1"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        answer = await probe.visit_public(client, PUBLIC, "version")
+    assert answer == Served(200, "theoshift_blue/blue", "2.4.1")
+    [request] = seen
+    assert (str(request.url), request.headers["host"]) == ("http://lb.test/version", "theoshift.example.test")
+    assert request.headers["connection"] == "close"
+    assert request.headers["user-agent"] == probe.TRAFFIC_USER_AGENT == "bluegreen (release traffic probe)"
+
+
+async def test_a_visit_without_an_answer_is_a_failure_in_words_not_an_exception() -> None:
+    transport = cut_then(httpx.ConnectError("refused"), httpx.ConnectError("refused again"))
+    async with httpx.AsyncClient(transport=transport) as client:
+        answer = await probe.visit_public(client, PUBLIC, "version")
+    assert answer == Served(None, None, None, "ConnectError: refused again")
+
+
+def test_every_client_shares_one_tls_context_that_still_checks_certificates() -> None:
+    context = probe.tls_context()
+    assert probe.tls_context() is context  # built once: loading the CA bundle costs 15-35 ms of CPU each time
+    assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)

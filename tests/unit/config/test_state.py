@@ -88,7 +88,7 @@ ENVIRONMENTS = """\
       "verify": {
         "healthy_probes": 2, "probe_interval_s": 0.5, "requests": 9, "window_s": 3,
         "drain_wait_s": 4, "max_new_5xx": 1, "rollback_on_failure": false,
-        "standby_check_wait_s": 6
+        "standby_check_wait_s": 6, "traffic_rate": 50, "max_failed_requests": 2
       }
     },
     "ldc-tools": {
@@ -157,7 +157,7 @@ def test_environments_become_the_model() -> None:
                 {BLUE: "10.0.1.1:3001", GREEN: "10.0.1.2:3001"},
                 Probes("/healthz", 204, "/v?x=1", None, "ssh", 2.0),
                 PublicEntry("http://127.0.0.1:8443/version", "theoshift.example.test:443", None, "ssh"),
-                VerifySettings(2, 0.5, 9, 3.0, 4.0, 1, False, 6.0),
+                VerifySettings(2, 0.5, 9, 3.0, 4.0, 1, False, 6.0, 50.0, 2),
             ),
             "ldc-tools": AppEnvironment(
                 "ldc-tools",
@@ -179,8 +179,9 @@ def test_floats_are_floats() -> None:
         environments.ssh.operation_timeout_s,
         environments.apps["theoshift"].verify.window_s,
         environments.apps["theoshift"].verify.standby_check_wait_s,
+        environments.apps["theoshift"].verify.traffic_rate,
     )
-    assert [type(value) for value in values] == [float] * 5
+    assert [type(value) for value in values] == [float] * 6
 
 
 def test_smallest_environments_get_the_defaults() -> None:
@@ -337,6 +338,21 @@ STRICT = "checked strictly"
             '"standby_check_wait_s": "10s"',
             "apps.theoshift.verify.standby_check_wait_s",
             "a number",
+        ),
+        ('"traffic_rate": 50', '"traffic_rate": 101', "apps.theoshift.verify.traffic_rate", "at most 100"),
+        ('"traffic_rate": 50', '"traffic_rate": -1', "apps.theoshift.verify.traffic_rate", "at least 0"),
+        ('"traffic_rate": 50', '"traffic_rate": "20/s"', "apps.theoshift.verify.traffic_rate", "a number"),
+        (
+            '"max_failed_requests": 2',
+            '"max_failed_requests": -1',
+            "apps.theoshift.verify.max_failed_requests",
+            "at least 0",
+        ),
+        (
+            '"max_failed_requests": 2',
+            '"max_failed_requests": 0.5',
+            "apps.theoshift.verify.max_failed_requests",
+            "a whole number",
         ),
         (
             '"rollback_on_failure": false',
