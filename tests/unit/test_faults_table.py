@@ -61,9 +61,11 @@ def test_no_rows_is_an_error(tmp_path: Path) -> None:
         ("restored", Color.GREEN),
         ("unchanged", Color.GREEN),
         ("failed: lb2: cannot write x; restored", Color.GREEN),
-        ("failed: lb2: cannot write x; NOT restored: lb2: cannot write x", Color.BLUE),
-        ("still on Blue: failed: lb2: injected", Color.BLUE),
-        ("unknown (unreachable)", None),
+        ("failed: lb2: cannot write x; unchanged", Color.GREEN),
+        ("failed: lb2: the connection broke; switched", Color.BLUE),
+        ("restored at runtime, but not undone: /etc/haproxy/apps.map still holds the switch's version", Color.GREEN),
+        ("failed: lb2: the connection broke; unknown (unreachable: lb2: the connection broke)", None),
+        ("unknown (unreachable: lb1: cannot connect)", None),
     ],
 )
 def test_what_a_host_label_claims(label: str, claims: Color | None) -> None:
