@@ -32,7 +32,7 @@ from typing import Any
 
 from bluegreen import report
 from bluegreen.core.outcome import exit_code
-from bluegreen.model import Color, Outcome
+from bluegreen.model import STEPS, Color, Outcome
 from bluegreen_lab import Sandbox
 
 ROWS_ENV = "BLUEGREEN_FAULT_ROWS"
@@ -42,6 +42,8 @@ DOCUMENTED_EXITS = (0, 2, 3, 4, 5, 6, 130)  # README, "The command line"; 1 is a
 NOT_READY = 0x01 | 0x02 | 0x08 | 0x10 | 0x20 | 0x40
 SAID_LIMIT = 320
 PROGRESS = re.compile(r"^\s*\[\s*\d+\.\d+s\]\s*")  # `  [  0.42s] ...`: a progress line on stderr
+# `4 Confirm switch ❌ `: a step's number, name and mark, as the terminal report opens its line
+STEP_PREFIX = re.compile(r"^\d+\s+(?:" + "|".join(re.escape(name) for name in STEPS) + r")\s+\S+\s+")
 MIN_LOAD = 50  # requests through the public entry while the fault runs, for "0 failed" to say something
 
 Status = Mapping[str, Any]
@@ -402,7 +404,11 @@ def _quoted(report: str, line: str | None, said: str) -> str:
     line joins its findings with `; `)."""
     lines = [text.strip() for text in report.splitlines() if not PROGRESS.match(text)]  # stderr's progress
     headline = next((text for text in lines if text and not text.startswith("<!--")), "").lstrip("# ")
-    clause = next((part for part in _cells(_unprogressed(line or "")).split("; ") if said in part), "").strip()
+    cells = _cells(_unprogressed(line or "")).strip()
+    step = STEP_PREFIX.match(cells)  # a step's line: each clause is quoted under the step's name and mark
+    clause = next((part for part in cells.split("; ") if said in part), "").strip()
+    if step:
+        clause = " ".join(step.group(0).split()) + " " + STEP_PREFIX.sub("", clause)
     text = " … ".join([headline, *([clause] if clause and clause not in headline else [])])
     return text if len(text) <= SAID_LIMIT else text[: SAID_LIMIT - 1] + "…"
 
