@@ -14,8 +14,9 @@ The record is judged against the default branch's live.json as it is now (a reve
 Everything goes through GitHub's REST API, as status.json does (the contents API's compare-and-swap, the git refs
 API: adapters/github_ledger.py); no git runs. The commit does not say `[skip ci]`: a squash merge would carry it
 into the merge, whose release then would not run. A refusal by GitHub (the setting that lets GitHub Actions open
-pull requests, a permission, branch protection) is a warning with the fix and the change to make by hand; the
-release is neither undone nor hidden. The input `rollback_pr: false` opens nothing; the report gives the change.
+pull requests, a permission, branch protection), a live.json on the branch that cannot take the record, or any
+other error here is a warning with the fix and the change to make by hand; the release's result, exit code and
+outputs are never changed by it. The input `rollback_pr: false` opens nothing; the report gives the change.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from bluegreen.adapters.github import OpenPull, PullInfo, StaleFile, Written
 from bluegreen.config.live_edit import with_entry
 from bluegreen.core import rollback
 from bluegreen.core.rollback import Record
-from bluegreen.errors import GitHubError, InputError
+from bluegreen.errors import BluegreenError, GitHubError, InputError
 from bluegreen.model import AppOutcome, DesiredApp, Outcome
 from bluegreen.report import rollback as words
 
@@ -185,16 +186,23 @@ def _recorded(run: Run, record: Record, outcome: Outcome, where: Where) -> str |
         return words.change_note(record, path, "the input rollback_pr is false")
     try:
         opened = open_record(run.github, record.app, outcome, where)
-    except GitHubError as error:
-        warning = f"{error.message} ({error.hint})"
-        workflow.annotate(run.out, "warning", warning, title=f"the rollback pull request of {name} not opened")
-        return words.change_note(record, path, f"GitHub refused its pull request ({error.message})")
+    except BluegreenError as error:  # GitHub's refusal, or a live.json there that cannot take the record
+        return _not_opened(run, record, path, f"{error.message} ({error.hint})", error.message)
+    except Exception as error:  # a bug here must not replace the release's outcome: a warning, with its name
+        return _not_opened(run, record, path, f"{type(error).__name__}: {error}", "an error in bluegreen")
     if opened is None:
         return None
     run.progress(f"{name}: rollback record in pull request #{opened.number}")
     if opened.unlabelled:
         workflow.annotate(run.out, "warning", opened.unlabelled, title=f"pull request #{opened.number} unlabelled")
     return words.opened_note(opened.record, opened.number, opened.reused, path)
+
+
+def _not_opened(run: Run, record: Record, path: str, warning: str, why: str) -> str:
+    """The record not opened: a warning, and the change a person makes instead; the release's result stands."""
+    title = f"the rollback pull request of {record.app.plan.app} not opened"
+    workflow.annotate(run.out, "warning", warning, title=title)
+    return words.change_note(record, path, f"its pull request was not opened ({why})")
 
 
 def merged_record(pull: PullInfo | None) -> str | None:

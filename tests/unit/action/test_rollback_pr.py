@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import io
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
+from bluegreen.action import rollback_pr
 from bluegreen.action.context import Inputs
 from bluegreen.action.rollback_pr import branch_of, marker, merged_record
 from bluegreen.adapters.github import PullInfo
 from bluegreen.errors import InputError
+from bluegreen.model import Color, DesiredApp, Outcome
+from tests.unit.report.test_outcome import done, plan
 
 
 def pull(author: str, body: str) -> PullInfo:
@@ -38,3 +45,25 @@ def test_a_merged_record_is_the_bots_with_its_marker() -> None:
 def test_each_app_has_its_branch() -> None:
     assert branch_of("ldc-tools") == "bluegreen/rollback/ldc-tools"
     assert marker("ldc-tools") == "<!-- bluegreen:rollback:ldc-tools -->"
+
+
+@pytest.mark.parametrize(
+    "error", [InputError("state/live.json on bluegreen/rollback/theoshift is not valid"), RuntimeError("a bug")]
+)
+def test_an_error_opening_the_record_is_a_warning_never_the_runs_outcome(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """Whatever goes wrong with the record, the release's report (rolled_back, exit 4) is what the run says."""
+
+    def fails(*_: object) -> None:
+        raise error
+
+    monkeypatch.setattr(rollback_pr, "open_record", fails)
+    app = done(plan(), "rolled_back", restored=True)
+    out = io.StringIO()
+    context = SimpleNamespace(default_branch="main", run_url=None)
+    run: Any = SimpleNamespace(inputs=Inputs.read({}), github=None, out=out, context=context)
+    asked = {"theoshift": DesiredApp("theoshift", Color.BLUE, "2.4.1")}
+    [note] = rollback_pr.record_rollbacks(run, Outcome((app,)), asked, "state/live.json")
+    assert 'To record the rollback, set its entry to {"live": "green"' in note
+    assert out.getvalue().startswith("::warning title=the rollback pull request of theoshift not opened::")
