@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.action.rollback_pr import LABEL, Where, branch_of, marker, open_record
+from bluegreen import config
+from bluegreen.action.rollback_pr import LABEL, Moved, Opened, Where, branch_of, marker, open_record
 from bluegreen.adapters.github import GitHub
+from bluegreen.core import rollback
+from bluegreen.core.rollback import Record
 from bluegreen.errors import GitHubError
-from bluegreen.model import AppOutcome, Outcome
+from bluegreen.model import Color, Outcome
 from tests.fakegithub import BOT, FakeGitHub
 from tests.integration.test_status_commit import git
 from tests.unit.report.test_outcome import TRIGGER, done, plan
@@ -47,15 +50,18 @@ def github(fake_github: FakeGitHub) -> Iterator[GitHub]:
         yield made
 
 
-def switched_back() -> tuple[AppOutcome, Outcome]:
+def switched_back() -> tuple[Record, Outcome]:
+    """theoshift's release of Blue v2.4.1 switched back, and its record against the released live.json (ASKED)."""
     app = done(plan(), "rolled_back", restored=True, reason="verification failed, traffic is back on Green: boom")
-    return app, Outcome((app,), TRIGGER, "2026-11-24T12:00:00Z")
+    outcome = Outcome((app,), TRIGGER, "2026-11-24T12:00:00Z")
+    [released] = rollback.records(outcome, config.parse_desired(live_json(ASKED), LIVE).apps)
+    return released, outcome
 
 
 def record(github: GitHub) -> int:
     app, outcome = switched_back()
     opened = open_record(github, app, outcome, WHERE)
-    assert opened is not None
+    assert isinstance(opened, Opened)
     return opened.number
 
 
@@ -118,6 +124,24 @@ def test_a_default_branch_that_says_what_is_live_needs_no_record(
     assert not any(call.method != "GET" for call in fake_github.calls)
 
 
+def test_another_change_of_the_app_merged_meanwhile_is_not_reverted(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A fixed Blue 2.4.2 pinned on the default branch after the release: a record made there would revert it."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    fixed = {"apps": {**ASKED["apps"], "theoshift": {"live": "blue", "version": "2.4.2"}}}
+    (clone / LIVE).write_text(live_json(fixed))
+    git(clone, "-c", "user.name=Bob", "-c", "user.email=bob@example.test", "commit", "-qam", "theoshift 2.4.2")
+    git(clone, "push", "-q", "origin", "main")
+    app, outcome = switched_back()
+    moved = open_record(github, app, outcome, WHERE)
+    assert isinstance(moved, Moved)
+    assert (moved.now.live, moved.now.version) == (Color.BLUE, "2.4.2")
+    assert fake_github.open_pulls() == []
+    assert not any(call.method != "GET" for call in fake_github.calls)
+
+
 def test_github_refusing_actions_pull_requests_says_which_setting(
     origin: Path, github: GitHub, fake_github: FakeGitHub
 ) -> None:
@@ -160,6 +184,6 @@ def test_a_label_github_refuses_leaves_the_pull_request_open(
     fake_github.fail_next("POST", r"/issues/\d+/labels$", 403, message="Resource not accessible by integration")
     app, outcome = switched_back()
     opened = open_record(github, app, outcome, WHERE)
-    assert opened is not None
+    assert isinstance(opened, Opened)
     assert "Resource not accessible by integration" in (opened.unlabelled or "")
     assert fake_github.open_pulls() == [opened.number]

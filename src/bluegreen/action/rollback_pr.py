@@ -10,7 +10,9 @@ author, as the sticky comment is:
     none is open     the branch is made, or moved, at the default branch's tip; the entry is changed there in one
                      commit; the pull request is opened and labelled `bluegreen-rollback`
 
-The record is judged against the default branch's live.json as it is now (a revert merged meanwhile needs none).
+The record is judged against the default branch's live.json as it is now (a revert merged meanwhile needs none),
+and made only while the app's entry there is still the one that was released: another change of the app merged
+meanwhile (a fixed version pinned) is never reverted by it; the report says so instead.
 Everything goes through GitHub's REST API, as status.json does (the contents API's compare-and-swap, the git refs
 API: adapters/github_ledger.py); no git runs. The commit does not say `[skip ci]`: a squash merge would carry it
 into the merge, whose release then would not run. A refusal by GitHub (the setting that lets GitHub Actions open
@@ -33,7 +35,7 @@ from bluegreen.config.live_edit import with_entry
 from bluegreen.core import rollback
 from bluegreen.core.rollback import Record
 from bluegreen.errors import BluegreenError, GitHubError, InputError
-from bluegreen.model import AppOutcome, DesiredApp, Outcome
+from bluegreen.model import DesiredApp, Outcome
 from bluegreen.report import rollback as words
 
 LABEL = "bluegreen-rollback"
@@ -80,14 +82,22 @@ class Where:
     run_url: str | None = None
 
 
-def open_record(github: RollbackRepository, app: AppOutcome, outcome: Outcome, where: Where) -> Opened | None:
-    """The rollback pull request of `app`, opened or brought up to date; None when the default branch's live.json
-    says what is LIVE already (or no longer has the app)."""
-    name = app.plan.app
+@dataclass(frozen=True)
+class Moved:
+    """No record: the default branch's entry of the app changed since the release (`now`), so one would revert it."""
+
+    now: DesiredApp
+
+
+def open_record(github: RollbackRepository, released: Record, outcome: Outcome, where: Where) -> Opened | Moved | None:
+    """The rollback pull request of `released` (the record against the released commit's live.json), opened or
+    brought up to date; None when the default branch's live.json says what is LIVE already (or no longer has the
+    app); Moved when its entry there is no longer the one that was released."""
+    name = released.app.plan.app
     found = _ours(github.open_pull_from(branch_of(name), where.base), name)
-    record = _record_at(github, app, where)
-    if record is None:
-        return None
+    record = _record_at(github, released, where)
+    if isinstance(record, Moved) or record is None:
+        return record
     if found is None:
         _branch_at_tip(github, branch_of(name), where.base)
     _commit_entry(github, branch_of(name), record, where.live_path)
@@ -114,10 +124,17 @@ def _ours(found: OpenPull | None, app: str) -> OpenPull | None:
     )
 
 
-def _record_at(github: RollbackRepository, app: AppOutcome, where: Where) -> Record | None:
+def _record_at(github: RollbackRepository, released: Record, where: Where) -> Record | Moved | None:
+    """The record against the default branch's tip: only while its entry is the released one (another change of
+    the app merged meanwhile is not reverted by it)."""
+    app = released.app
     asked = _desired(github, where.live_path, where.base).get(app.plan.app)
     entry = rollback.entry_back(app, asked) if asked is not None else None
-    return None if asked is None or entry is None else Record(app, asked, entry)
+    if asked is None or entry is None:
+        return None
+    if (asked.live, asked.version) != (released.asked.live, released.asked.version):
+        return Moved(asked)
+    return Record(app, asked, entry)
 
 
 def _desired(github: RollbackRepository, path: str, ref: str) -> Mapping[str, DesiredApp]:
@@ -185,13 +202,15 @@ def _recorded(run: Run, record: Record, outcome: Outcome, where: Where) -> str |
     if not run.inputs.rollback_pr:
         return words.change_note(record, path, "the input rollback_pr is false")
     try:
-        opened = open_record(run.github, record.app, outcome, where)
+        opened = open_record(run.github, record, outcome, where)
     except BluegreenError as error:  # GitHub's refusal, or a live.json there that cannot take the record
         return _not_opened(run, record, path, f"{error.message} ({error.hint})", error.message)
     except Exception as error:  # a bug here must not replace the release's outcome: a warning, with its name
         return _not_opened(run, record, path, f"{type(error).__name__}: {error}", "an error in bluegreen")
     if opened is None:
         return None
+    if isinstance(opened, Moved):
+        return words.moved_note(record, opened.now, path, where.base)
     run.progress(f"{name}: rollback record in pull request #{opened.number}")
     if opened.unlabelled:
         workflow.annotate(run.out, "warning", opened.unlabelled, title=f"pull request #{opened.number} unlabelled")
@@ -205,9 +224,13 @@ def _not_opened(run: Run, record: Record, path: str, warning: str, why: str) -> 
     return words.change_note(record, path, f"its pull request was not opened ({why})")
 
 
-def merged_record(pull: PullInfo | None) -> str | None:
-    """When the merged pull request is a rollback record of bluegreen's, the report's word for it."""
+def merged_record(pull: PullInfo | None, outcome: Outcome) -> str | None:
+    """When the merged pull request is a rollback record of bluegreen's and its release switched nothing for its
+    app (`noop`), the report's word for it; a record whose release did switch says nothing of the kind."""
     if pull is None or not pull.author.endswith("[bot]"):  # the workflow's token, or an app's
         return None
     app = pull.body.removeprefix("<!-- bluegreen:rollback:").partition(" -->")[0]
-    return words.merged_note(app) if pull.body.startswith(marker(app)) else None
+    results = {done.plan.app: done.result for done in outcome.apps}
+    if not pull.body.startswith(marker(app)) or results.get(app) != "noop":
+        return None
+    return words.merged_note(app)

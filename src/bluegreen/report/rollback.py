@@ -89,6 +89,15 @@ def change_note(record: Record, live_path: str, why: str) -> str:
     )
 
 
+def moved_note(record: Record, now: DesiredApp, live_path: str, base: str) -> str:
+    """No pull request: the default branch's entry changed since the release, and a record would revert it."""
+    return (
+        f"Traffic of {record.app.plan.app} is back on {record.entry.live.title}, but {live_path} on {base} no longer "
+        f"asks for the released {asked_label(record.asked)}: it asks for {asked_label(now)} now, so bluegreen opened "
+        "no rollback pull request (it would revert that change). Its release decides what runs next."
+    )
+
+
 def merged_note(app: str) -> str:
     """A merged rollback record, on the no-op release it starts."""
     return f"This merge is bluegreen's rollback record of {app}: live.json says again what is LIVE, nothing switched."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -13,7 +13,7 @@ from bluegreen.action.context import Inputs
 from bluegreen.action.rollback_pr import branch_of, marker, merged_record
 from bluegreen.adapters.github import PullInfo
 from bluegreen.errors import InputError
-from bluegreen.model import Color, DesiredApp, Outcome
+from bluegreen.model import Color, DesiredApp, Outcome, Result
 from tests.unit.report.test_outcome import done, plan
 
 
@@ -34,12 +34,24 @@ def test_a_wrong_input_is_named() -> None:
         Inputs.read({"INPUT_ROLLBACK_PR": "maybe"})
 
 
+NOOP = Outcome((done(plan(), "noop"),))
+
+
 def test_a_merged_record_is_the_bots_with_its_marker() -> None:
     body = f"{marker('theoshift')}\n## ↩️ Rollback record"
-    assert "rollback record of theoshift" in (merged_record(pull("github-actions[bot]", body)) or "")
-    assert merged_record(pull("mallory", body)) is None  # a person's PR that copies the marker records nothing
-    assert merged_record(pull("github-actions[bot]", "Release 12")) is None
-    assert merged_record(None) is None
+    assert "rollback record of theoshift" in (merged_record(pull("github-actions[bot]", body), NOOP) or "")
+    assert merged_record(pull("mallory", body), NOOP) is None  # a person's PR that copies the marker records nothing
+    assert merged_record(pull("github-actions[bot]", "Release 12"), NOOP) is None
+    assert merged_record(None, NOOP) is None
+
+
+@pytest.mark.parametrize("result", ["success", "rolled_back", "failed", "refused"])
+def test_a_merged_record_whose_release_switched_says_no_such_thing(result: str) -> None:
+    """ "Nothing switched" is said only of a release that switched nothing for the record's app."""
+    body = f"{marker('theoshift')}\n## ↩️ Rollback record"
+    outcome = Outcome((done(plan(), cast(Result, result)),))
+    assert merged_record(pull("github-actions[bot]", body), outcome) is None
+    assert merged_record(pull("github-actions[bot]", body), Outcome(())) is None  # the app is not in the release
 
 
 def test_each_app_has_its_branch() -> None:
