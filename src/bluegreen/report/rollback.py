@@ -7,6 +7,7 @@ import difflib
 import json
 from collections.abc import Sequence
 
+from bluegreen.config import desired_value_problem
 from bluegreen.core.retry import how_to_retry
 from bluegreen.core.rollback import Record
 from bluegreen.core.versions import label
@@ -28,8 +29,12 @@ def asked_label(entry: DesiredApp) -> str:
 
 
 def pr_title(record: Record) -> str:
+    """The title (a squash merge's subject): only schema-checked words, never the app server's own text (a
+    `[skip ci]` there would keep the merge's release from running)."""
     live = record.app.live
-    version = f" {label(live.version)}" if live and live.version else ""
+    said = live.version if live and live.color is record.entry.live else None
+    checked = record.entry.version or (said if said and desired_value_problem("version", said) is None else None)
+    version = f" {label(checked)}" if checked else ""
     title = f"bluegreen: record the rollback of {record.app.plan.app}, LIVE is {record.entry.live.title}{version}"
     return title[:TITLE_LIMIT]
 
