@@ -72,7 +72,9 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     _deployment_results(run, state.environments, outcome, deployments)
     _warn_about_the_record(run, record.notes, record.warning)
     rollbacks = rollback_pr.record_rollbacks(run, outcome, state.desired.apps, state.live_path)  # git follows
-    recorded = rollback_pr.merged_record(pull, outcome)  # this merge is a rollback record: a no-op release
+    recorded = rollback_pr.merged_record(
+        pull, outcome, state.desired.apps
+    )  # this merge is a rollback record: a no-op release
     notes = [*record.notes, *([recorded] if recorded else []), *rollbacks]
     markdown = reports.release_markdown(outcome, notes, record.warning)
     return run.finish(markdown, outcome_outputs(outcome), exit_code(outcome))

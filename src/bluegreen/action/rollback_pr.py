@@ -224,13 +224,20 @@ def _not_opened(run: Run, record: Record, path: str, warning: str, why: str) -> 
     return words.change_note(record, path, f"its pull request was not opened ({why})")
 
 
-def merged_record(pull: PullInfo | None, outcome: Outcome) -> str | None:
-    """When the merged pull request is a rollback record of bluegreen's and its release switched nothing for its
-    app (`noop`), the report's word for it; a record whose release did switch says nothing of the kind."""
+def merged_record(pull: PullInfo | None, outcome: Outcome, desired: Mapping[str, DesiredApp]) -> str | None:
+    """When the merged pull request is a rollback record of bluegreen's, for an app of live.json (`desired`), and
+    its release switched nothing for that app (`noop`), the report's word for it; otherwise None."""
     if pull is None or not pull.author.endswith("[bot]"):  # the workflow's token, or an app's
         return None
-    app = pull.body.removeprefix("<!-- bluegreen:rollback:").partition(" -->")[0]
+    app = marked_app(pull.body)
     results = {done.plan.app: done.result for done in outcome.apps}
-    if not pull.body.startswith(marker(app)) or results.get(app) != "noop":
+    if app is None or app not in desired or results.get(app) != "noop":
         return None
     return words.merged_note(app)
+
+
+def marked_app(body: str) -> str | None:
+    """The app a description's marker names, when it is one (an app name as live.json's schema has them)."""
+    app = body.removeprefix("<!-- bluegreen:rollback:").partition(" -->")[0]
+    named = body.startswith(marker(app)) and config.desired_value_problem("appName", app) is None
+    return app if named else None

@@ -35,14 +35,17 @@ def test_a_wrong_input_is_named() -> None:
 
 
 NOOP = Outcome((done(plan(), "noop"),))
+APPS = {"theoshift": DesiredApp("theoshift", Color.GREEN)}
 
 
 def test_a_merged_record_is_the_bots_with_its_marker() -> None:
     body = f"{marker('theoshift')}\n## ↩️ Rollback record"
-    assert "rollback record of theoshift" in (merged_record(pull("github-actions[bot]", body), NOOP) or "")
-    assert merged_record(pull("mallory", body), NOOP) is None  # a person's PR that copies the marker records nothing
-    assert merged_record(pull("github-actions[bot]", "Release 12"), NOOP) is None
-    assert merged_record(None, NOOP) is None
+    assert "rollback record of theoshift" in (merged_record(pull("github-actions[bot]", body), NOOP, APPS) or "")
+    assert (
+        merged_record(pull("mallory", body), NOOP, APPS) is None
+    )  # a person's PR that copies the marker records nothing
+    assert merged_record(pull("github-actions[bot]", "Release 12"), NOOP, APPS) is None
+    assert merged_record(None, NOOP, APPS) is None
 
 
 @pytest.mark.parametrize("result", ["success", "rolled_back", "failed", "refused"])
@@ -50,8 +53,20 @@ def test_a_merged_record_whose_release_switched_says_no_such_thing(result: str) 
     """ "Nothing switched" is said only of a release that switched nothing for the record's app."""
     body = f"{marker('theoshift')}\n## ↩️ Rollback record"
     outcome = Outcome((done(plan(), cast(Result, result)),))
-    assert merged_record(pull("github-actions[bot]", body), outcome) is None
-    assert merged_record(pull("github-actions[bot]", body), Outcome(())) is None  # the app is not in the release
+    assert merged_record(pull("github-actions[bot]", body), outcome, APPS) is None
+    assert merged_record(pull("github-actions[bot]", body), Outcome(()), APPS) is None  # the app is not in the release
+
+
+@pytest.mark.parametrize("app", ["Theoshift", "../theoshift", "theo shift", "-x", "a" * 64])
+def test_a_marker_that_names_no_app_of_live_json_records_nothing(app: str) -> None:
+    body = f"<!-- bluegreen:rollback:{app} -->\n## ↩️ Rollback record"
+    outcome = Outcome((done(plan(app), "noop"),))
+    assert merged_record(pull("github-actions[bot]", body), outcome, {app: DesiredApp(app, Color.GREEN)}) is None
+
+
+def test_a_marked_app_must_be_in_live_json() -> None:
+    body = f"{marker('theoshift')}\n## ↩️ Rollback record"
+    assert merged_record(pull("github-actions[bot]", body), NOOP, {}) is None
 
 
 def test_each_app_has_its_branch() -> None:
