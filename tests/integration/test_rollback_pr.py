@@ -187,3 +187,51 @@ def test_a_label_github_refuses_leaves_the_pull_request_open(
     assert isinstance(opened, Opened)
     assert "Resource not accessible by integration" in (opened.unlabelled or "")
     assert fake_github.open_pulls() == [opened.number]
+
+
+def push_to(origin: Path, tmp_path: Path, branch: str, files: Mapping[str, str], message: str) -> str:
+    """A person's commit of `files` pushed to `branch` of `origin`; its sha."""
+    clone = tmp_path / f"clone-{len(list(tmp_path.iterdir()))}"
+    git(tmp_path, "clone", "-q", "-b", branch, str(origin), str(clone))
+    for path, text in files.items():
+        (clone / path).write_text(text)
+    git(clone, "add", "-A")
+    git(clone, "-c", "user.name=Mallory", "-c", "user.email=m@example.test", "commit", "-qm", message)
+    git(clone, "push", "-q", "origin", branch)
+    return git(clone, "rev-parse", "HEAD")
+
+
+def test_a_reused_record_is_made_again_on_the_tip_never_on_top_of_what_is_there(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    first = record(github)
+    wrong = {"apps": {**ASKED["apps"], "theoshift": {"live": "green", "version": "9.9.9"}}}
+    push_to(origin, tmp_path, BRANCH, {LIVE: live_json(wrong)}, "a commit on the record's branch")
+    push_to(origin, tmp_path, "main", {"README.md": "ops\n"}, "more on main")
+    assert record(github) == first
+    assert git(origin, "rev-parse", f"{BRANCH}~1") == git(origin, "rev-parse", "main")  # one commit on the tip
+    assert git(origin, "log", "-1", "--format=%an", BRANCH) == BOT[0]
+    after = json.loads(git(origin, "show", f"{BRANCH}:{LIVE}"))
+    assert after["apps"]["theoshift"] == {"live": "green", "version": "2.4.0"}
+    assert git(origin, "show", f"{BRANCH}:README.md") == "ops"
+
+
+@pytest.mark.parametrize(
+    "spoofed",
+    [
+        {"README.md": "a change a reviewer would not expect\n"},  # another file
+        {LIVE: live_json({"apps": {**ASKED["apps"], "ldc-tools": {"live": "blue"}}})},  # another app's entry
+    ],
+)
+def test_a_bots_pull_request_with_the_marker_that_changes_more_is_not_adopted(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path, spoofed: Mapping[str, str]
+) -> None:
+    git(origin, "branch", BRANCH, "main")
+    head = push_to(origin, tmp_path, BRANCH, spoofed, "looks like a record")
+    body = f"{marker('theoshift')}\nRollback record"
+    fake_github.add_pull(31, "bluegreen: record", body, "other-app[bot]", head, False, None, head_ref=BRANCH)
+    app, outcome = switched_back()
+    with pytest.raises(GitHubError, match="changes more than the entry of theoshift"):
+        open_record(github, app, outcome, WHERE)
+    assert git(origin, "rev-parse", BRANCH) == head  # left alone: not rebuilt, not edited
+    assert fake_github.pull(31)["body"] == body

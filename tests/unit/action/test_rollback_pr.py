@@ -13,13 +13,17 @@ from bluegreen.action.context import Inputs
 from bluegreen.action.rollback_pr import branch_of, marker, merged_record
 from bluegreen.adapters.github import PullInfo
 from bluegreen.errors import InputError
-from bluegreen.model import Color, DesiredApp, Outcome, Result
+from bluegreen.model import Color, DesiredApp, Outcome, Result, Trigger
 from tests.unit.report.test_outcome import done, plan
 
+RECORD_BRANCH = "bluegreen/rollback/theoshift"
 
-def pull(author: str, body: str) -> PullInfo:
+
+def pull(
+    author: str, body: str, head_ref: str = "bluegreen/rollback/theoshift", head_repo: str = "acme/ops"
+) -> PullInfo:
     return PullInfo(15, "t", body, author, "https://github.example/acme/ops/pull/15", True, "a" * 40, "b" * 40,
-                    "acme/ops", "acme/ops", "main")  # fmt: skip
+                    head_repo, "acme/ops", "main", head_ref)  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -34,7 +38,7 @@ def test_a_wrong_input_is_named() -> None:
         Inputs.read({"INPUT_ROLLBACK_PR": "maybe"})
 
 
-NOOP = Outcome((done(plan(), "noop"),))
+NOOP = Outcome((done(plan(), "noop"),), Trigger(asked_for=("theoshift",)))
 APPS = {"theoshift": DesiredApp("theoshift", Color.GREEN)}
 
 
@@ -62,6 +66,22 @@ def test_a_marker_that_names_no_app_of_live_json_records_nothing(app: str) -> No
     body = f"<!-- bluegreen:rollback:{app} -->\n## ↩️ Rollback record"
     outcome = Outcome((done(plan(app), "noop"),))
     assert merged_record(pull("github-actions[bot]", body), outcome, {app: DesiredApp(app, Color.GREEN)}) is None
+
+
+@pytest.mark.parametrize(
+    ("merged", "asked_for"),
+    [
+        (pull("github-actions[bot]", f"{marker('theoshift')}\nx", head_ref="main-copy"), ("theoshift",)),
+        (pull("github-actions[bot]", f"{marker('theoshift')}\nx", head_repo="mallory/ops"), ("theoshift",)),
+        (pull("github-actions[bot]", f"{marker('theoshift')}\nx"), ("theoshift", "ldc-tools")),  # more changed
+        (pull("github-actions[bot]", f"{marker('theoshift')}\nx"), ()),  # its entry unchanged
+    ],
+)
+def test_a_merged_record_is_from_the_apps_branch_and_changes_only_its_entry(
+    merged: PullInfo, asked_for: tuple[str, ...]
+) -> None:
+    outcome = Outcome((done(plan(), "noop"), done(plan("ldc-tools"), "noop")), Trigger(asked_for=asked_for))
+    assert merged_record(merged, outcome, {**APPS, "ldc-tools": DesiredApp("ldc-tools", Color.GREEN)}) is None
 
 
 def test_a_marked_app_must_be_in_live_json() -> None:
