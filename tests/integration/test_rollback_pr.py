@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bluegreen import config
-from bluegreen.action.rollback_pr import LABEL, Moved, Opened, Where, branch_of, marker, open_record
+from bluegreen.action.rollback_pr import LABEL, Moved, Opened, Where, branch_of, close_obsolete, marker, open_record
 from bluegreen.adapters.github import GitHub
 from bluegreen.core import rollback
 from bluegreen.core.rollback import Record
@@ -235,3 +235,16 @@ def test_a_bots_pull_request_with_the_marker_that_changes_more_is_not_adopted(
         open_record(github, app, outcome, WHERE)
     assert git(origin, "rev-parse", BRANCH) == head  # left alone: not rebuilt, not edited
     assert fake_github.pull(31)["body"] == body
+
+
+def test_a_later_successful_release_closes_the_obsolete_record(
+    origin: Path, github: GitHub, fake_github: FakeGitHub
+) -> None:
+    number = record(github)
+    assert close_obsolete(github, Outcome((done(plan("ldc-tools"), "success"),)), "main") == ()  # another app
+    released = Outcome((done(plan(), "success"),), TRIGGER, "2026-11-25T09:00:00Z")
+    assert close_obsolete(github, released, "main") == (number,)
+    assert fake_github.open_pulls() == []
+    [said] = fake_github.comments(number)
+    assert "rollback record is obsolete" in said
+    assert "Blue v2.4.1 LIVE for theoshift" in said

@@ -60,6 +60,7 @@ class RollbackRepository(Protocol):
     def create_pull(self, branch: str, base: str, title: str, body: str) -> OpenPull: ...
     def edit_pull(self, number: int, title: str, body: str) -> None: ...
     def add_labels(self, number: int, *labels: str) -> None: ...
+    def close_pull(self, number: int, comment: str) -> None: ...
 
 
 def marker(app: str) -> str:
@@ -243,6 +244,20 @@ def _not_opened(run: Run, record: Record, path: str, warning: str, why: str) -> 
     title = f"the rollback pull request of {record.app.plan.app} not opened"
     workflow.annotate(run.out, "warning", warning, title=title)
     return words.change_note(record, path, f"its pull request was not opened ({why})")
+
+
+def close_obsolete(github: RollbackRepository, outcome: Outcome, base: str) -> tuple[int, ...]:
+    """After a release, the open rollback records of the apps it released closed, with a comment: what they
+    record is no longer what is LIVE (merging one would switch back). The pull requests closed."""
+    if outcome.dry_run:
+        return ()
+    closed = []
+    for app in (done.plan.app for done in outcome.apps if done.result == "success"):
+        found = github.open_pull_from(branch_of(app), base)
+        if found is not None and found.by_bot and found.body.startswith(marker(app)):
+            github.close_pull(found.number, words.obsolete_comment(app, outcome))
+            closed.append(found.number)
+    return tuple(closed)
 
 
 def merged_record(pull: PullInfo | None, outcome: Outcome, desired: Mapping[str, DesiredApp]) -> str | None:

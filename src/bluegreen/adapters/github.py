@@ -323,6 +323,12 @@ class GitHub:
         with self._call(f"editing pull request #{number}", "pull-requests: write"):
             self._repo.get_pull(number).edit(title=title, body=body)  # (lazy: one PATCH, no read first)
 
+    def close_pull(self, number: int, comment: str) -> None:
+        """A pull request closed unmerged, after a comment that says why."""
+        with self._call(f"closing pull request #{number}", "pull-requests: write"):
+            self._repo.get_issue(number).create_comment(comment)
+            self._repo.get_pull(number).edit(state="closed")
+
     def add_labels(self, number: int, *labels: str) -> None:
         """Labels on a pull request (GitHub makes a label that does not exist yet)."""
         with self._call(f"labelling pull request #{number}", "pull-requests: write"):

@@ -103,6 +103,16 @@ def moved_note(record: Record, now: DesiredApp, live_path: str, base: str) -> st
     )
 
 
+def obsolete_comment(app: str, outcome: Outcome) -> str:
+    """Why an open rollback record is closed: a later release of the app succeeded."""
+    done = next(a for a in outcome.apps if a.plan.app == app)
+    now = f"{done.plan.to_color.title} {label(done.plan.to_version)}"
+    return (
+        f"Closed by bluegreen: the release of {outcome.at or 'a later run'} made {now} LIVE for {app}, so this "
+        "rollback record is obsolete (merging it would switch back)."
+    )
+
+
 def merged_note(app: str) -> str:
     """A merged rollback record, on the no-op release it starts."""
     return f"This merge is bluegreen's rollback record of {app}: live.json says again what is LIVE, nothing switched."
