@@ -62,6 +62,10 @@ GET_CONTENTS = "GET /repos/{owner}/{repo}/contents/{path}"
 PUT_CONTENTS = "PUT /repos/{owner}/{repo}/contents/{path}"
 GET_REF = "GET /repos/{owner}/{repo}/git/ref/{ref}"
 ADD_LABELS = "POST /repos/{owner}/{repo}/issues/{issue_number}/labels"
+GET_GIT_COMMIT = "GET /repos/{owner}/{repo}/git/commits/{commit_sha}"
+CREATE_GIT_COMMIT = "POST /repos/{owner}/{repo}/git/commits"
+CREATE_TREE = "POST /repos/{owner}/{repo}/git/trees"
+PULL_FILES = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -559,6 +563,10 @@ class FakeGitHub:
             ("PATCH", r"/pulls/(?P<n>\d+)", self._edit_pull),
             ("POST", r"/issues/(?P<n>\d+)/labels", self._add_labels),
             ("PATCH", r"/git/refs/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._move_ref),
+            ("GET", r"/git/commits/(?P<sha>[0-9a-f]{40})", self._get_git_commit),
+            ("POST", r"/git/trees", self._create_tree),
+            ("POST", r"/git/commits", self._create_git_commit),
+            ("GET", r"/pulls/(?P<n>\d+)/files", self._pull_files_reply),
         ]
 
     def _list_pulls(self, r: _Request) -> Reply:
@@ -640,6 +648,87 @@ class FakeGitHub:
             return 422, {"message": "Update is not a fast forward", "documentation_url": DOCS, "status": "422"}, {}
         self._git_out("update-ref", ref, sha, current)
         return 200, self._ref_json(ref, sha), {}
+
+    def _get_git_commit(self, r: _Request) -> Reply | None:
+        sha = r.match["sha"]
+        if self.git_dir is None or self._git_out("cat-file", "-t", sha) != "commit":
+            return None
+        return 200, self._git_commit_json(sha, _example(GET_GIT_COMMIT, "200")), {}
+
+    def _create_tree(self, r: _Request) -> Reply | None:
+        """POST git/trees: `base_tree` with each entry's `content` written as a blob at its `path` (the only form
+        of an entry the fake knows); a base tree that does not exist answers 422, as on GitHub."""
+        body = r.body if isinstance(r.body, dict) else {}
+        base, entries = body.get("base_tree"), body.get("tree")
+        if self.git_dir is None or not isinstance(entries, list):
+            return _invalid("Tree", "tree")
+        if not isinstance(base, str) or self._git_out("cat-file", "-t", base) != "tree":
+            return 422, {"message": "base_tree is not a valid tree oid", "documentation_url": DOCS, "status": "422"}, {}
+        with tempfile.TemporaryDirectory() as scratch:
+            index = {"GIT_INDEX_FILE": str(Path(scratch) / "index")}
+            self._git_out("read-tree", base, env=index)
+            for entry in entries:
+                if not isinstance(entry, dict) or not isinstance(entry.get("content"), str):
+                    return _invalid("Tree", "content")
+                blob = self._git_out("hash-object", "-w", "--stdin", stdin=entry["content"].encode())
+                self._git_out("update-index", "--add", "--cacheinfo", f"100644,{blob},{entry['path']}", env=index)
+            tree = str(self._git_out("write-tree", env=index))
+        listed = []
+        for line in str(self._git_out("ls-tree", "-l", tree)).splitlines():
+            mode, kind, sha, size, path = line.split(None, 4)
+            listed.append({"path": path, "mode": mode, "type": kind, "sha": sha,
+                           **({"size": int(size)} if kind == "blob" else {}),
+                           "url": self._api(f"git/{kind}s/{sha}")})  # fmt: skip
+        example = _example(CREATE_TREE, "201")
+        return 201, self._shaped(example, {}, {
+            "sha": tree, "url": self._api(f"git/trees/{tree}"), "tree": listed, "truncated": False,
+        }), {}  # fmt: skip
+
+    def _create_git_commit(self, r: _Request) -> Reply | None:
+        """POST git/commits: by the token's owner (github-actions[bot]), committed and signed by GitHub."""
+        body = r.body if isinstance(r.body, dict) else {}
+        tree, parents, message = body.get("tree"), body.get("parents", []), body.get("message")
+        if self.git_dir is None or not isinstance(message, str) or not isinstance(tree, str):
+            return _invalid("Commit", "message")
+        if self._git_out("cat-file", "-t", tree) != "tree" or any(
+            self._git_out("cat-file", "-t", str(parent)) != "commit" for parent in parents
+        ):
+            return 422, {"message": "Tree SHA does not exist", "documentation_url": DOCS, "status": "422"}, {}
+        stamp = self._stamp()
+        identity = {
+            "GIT_AUTHOR_NAME": BOT[0], "GIT_AUTHOR_EMAIL": BOT[1], "GIT_AUTHOR_DATE": stamp,
+            "GIT_COMMITTER_NAME": "GitHub", "GIT_COMMITTER_EMAIL": "noreply@github.com", "GIT_COMMITTER_DATE": stamp,
+        }  # fmt: skip
+        self._next_id()
+        linked = [arg for parent in parents for arg in ("-p", str(parent))]
+        commit = str(self._git_out("commit-tree", tree, *linked, "-F", "-", stdin=message.encode(), env=identity))
+        self._signed.add(commit)
+        return 201, self._git_commit_json(commit, _example(CREATE_GIT_COMMIT, "201")), {}
+
+    def _pull_files_reply(self, r: _Request) -> Reply | None:
+        """GET pulls/{n}/files: what the pull request's head changes against its merge base with the base branch."""
+        number = int(r.match["n"])
+        if number not in self._pulls or self.git_dir is None:
+            return None
+        pull = self._pulls[number]
+        head = self._git_out("rev-parse", "--verify", "--quiet", f"refs/heads/{pull['head_ref']}") or pull["head_sha"]
+        base = self._git_out("merge-base", f"refs/heads/{pull['base_ref']}", head)
+        if base is None:
+            return self._paged([], r)
+        statuses = {"A": "added", "M": "modified", "D": "removed"}
+        example = _example(PULL_FILES, "200")[0]
+        files = []
+        for line in str(self._git_out("diff", "--no-renames", "--numstat", base, head)).splitlines():
+            added, removed, path = line.split("\t", 2)
+            status = str(self._git_out("diff", "--no-renames", "--name-status", base, head, "--", path))[:1]
+            blob = self._git_out("rev-parse", "--verify", "--quiet", f"{head}:{path}") or "0" * 40
+            files.append(self._shaped(example, {}, {
+                "sha": blob, "filename": path, "status": statuses.get(status, "changed"), "additions": int(added),
+                "deletions": int(removed), "changes": int(added) + int(removed),
+                "blob_url": self._web(f"blob/{head}/{path}"), "raw_url": self._web(f"raw/{head}/{path}"),
+                "contents_url": self._api(f"contents/{path}?ref={head}"),
+            }, drop=("patch",)))  # fmt: skip
+        return self._paged(files, r)
 
     def _label_json(self, name: str) -> dict[str, Any]:
         label_id = _number(f"label:{name}")
@@ -874,13 +963,13 @@ class FakeGitHub:
         self._next_id()
         return str(self._git_out("commit-tree", tree, "-p", parent, "-F", "-", stdin=message.encode(), env=identity))
 
-    def _git_commit_json(self, sha: str) -> dict[str, Any]:
-        """A commit as the git database API shows it (the contents API's `commit`)."""
+    def _git_commit_json(self, sha: str, example: Any = None) -> dict[str, Any]:
+        """A commit as the git database API shows it (the contents API's `commit`, or `example`'s shape)."""
         fields = str(
             self._git_out("show", "-s", "--format=%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%T%x00%P%x00%B", sha)
         )
         an, ae, ad, cn, ce, cd, tree, parents, message = fields.split("\0", 8)
-        return self._shaped(_example(PUT_CONTENTS, "201")["commit"], {}, {
+        return self._shaped(example or _example(PUT_CONTENTS, "201")["commit"], {}, {
             "sha": sha, "node_id": f"C_{sha[:12]}", "url": self._api(f"git/commits/{sha}"),
             "html_url": self._web(f"commit/{sha}"),
             "author": {"name": an, "email": ae, "date": _utc(ad)},

@@ -32,7 +32,7 @@ from bluegreen.core import planner, rollback
 from bluegreen.core.outcome import exit_code
 from bluegreen.engine.jobs import plan_job, release_job, status_job
 from bluegreen.engine.release import Request
-from bluegreen.errors import InputError
+from bluegreen.errors import BluegreenError, InputError
 from bluegreen.model import Outcome, Trigger
 from bluegreen.report import rollback as rollback_report
 
@@ -137,8 +137,19 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     if args.json:
         console.out.write(json.dumps(report.outcome_json(outcome), indent=2) + "\n")
     else:
-        console.out.write(report.outcome_text(outcome) + _rollback_change(repo, state, outcome))
+        console.out.write(report.outcome_text(outcome))  # the report first: nothing after it can replace it
+        _print_rollback_change(repo, state, outcome, console)
     return exit_code(outcome)
+
+
+def _print_rollback_change(repo: WorkingTree, state: config.State, outcome: Outcome, console: Console) -> None:
+    """The change that records a switch back, after the report; when it cannot be made, a warning says why (the
+    release's exit code stands)."""
+    try:
+        console.out.write(_rollback_change(repo, state, outcome))
+    except (BluegreenError, ValueError) as error:  # live.json edited meanwhile, or an edit that went wrong
+        said = error.message if isinstance(error, BluegreenError) else str(error)
+        console.err.write(f"warning: the change that records the rollback was not made: {said}\n")
 
 
 def _rollback_change(repo: WorkingTree, state: config.State, outcome: Outcome) -> str:

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.action.rollback_pr import LABEL, Where, branch_of, marker, open_record
+from bluegreen import config
+from bluegreen.action.rollback_pr import LABEL, Moved, Opened, Where, branch_of, close_obsolete, marker, open_record
 from bluegreen.adapters.github import GitHub
+from bluegreen.core import rollback
+from bluegreen.core.rollback import Record
 from bluegreen.errors import GitHubError
-from bluegreen.model import AppOutcome, Outcome
+from bluegreen.model import Color, Outcome
 from tests.fakegithub import BOT, FakeGitHub
 from tests.integration.test_status_commit import git
 from tests.unit.report.test_outcome import TRIGGER, done, plan
@@ -47,15 +50,18 @@ def github(fake_github: FakeGitHub) -> Iterator[GitHub]:
         yield made
 
 
-def switched_back() -> tuple[AppOutcome, Outcome]:
+def switched_back() -> tuple[Record, Outcome]:
+    """theoshift's release of Blue v2.4.1 switched back, and its record against the released live.json (ASKED)."""
     app = done(plan(), "rolled_back", restored=True, reason="verification failed, traffic is back on Green: boom")
-    return app, Outcome((app,), TRIGGER, "2026-11-24T12:00:00Z")
+    outcome = Outcome((app,), TRIGGER, "2026-11-24T12:00:00Z")
+    [released] = rollback.records(outcome, config.parse_desired(live_json(ASKED), LIVE).apps)
+    return released, outcome
 
 
 def record(github: GitHub) -> int:
     app, outcome = switched_back()
     opened = open_record(github, app, outcome, WHERE)
-    assert opened is not None
+    assert isinstance(opened, Opened)
     return opened.number
 
 
@@ -118,6 +124,24 @@ def test_a_default_branch_that_says_what_is_live_needs_no_record(
     assert not any(call.method != "GET" for call in fake_github.calls)
 
 
+def test_another_change_of_the_app_merged_meanwhile_is_not_reverted(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A fixed Blue 2.4.2 pinned on the default branch after the release: a record made there would revert it."""
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(origin), str(clone))
+    fixed = {"apps": {**ASKED["apps"], "theoshift": {"live": "blue", "version": "2.4.2"}}}
+    (clone / LIVE).write_text(live_json(fixed))
+    git(clone, "-c", "user.name=Bob", "-c", "user.email=bob@example.test", "commit", "-qam", "theoshift 2.4.2")
+    git(clone, "push", "-q", "origin", "main")
+    app, outcome = switched_back()
+    moved = open_record(github, app, outcome, WHERE)
+    assert isinstance(moved, Moved)
+    assert (moved.now.live, moved.now.version) == (Color.BLUE, "2.4.2")
+    assert fake_github.open_pulls() == []
+    assert not any(call.method != "GET" for call in fake_github.calls)
+
+
 def test_github_refusing_actions_pull_requests_says_which_setting(
     origin: Path, github: GitHub, fake_github: FakeGitHub
 ) -> None:
@@ -160,6 +184,67 @@ def test_a_label_github_refuses_leaves_the_pull_request_open(
     fake_github.fail_next("POST", r"/issues/\d+/labels$", 403, message="Resource not accessible by integration")
     app, outcome = switched_back()
     opened = open_record(github, app, outcome, WHERE)
-    assert opened is not None
+    assert isinstance(opened, Opened)
     assert "Resource not accessible by integration" in (opened.unlabelled or "")
     assert fake_github.open_pulls() == [opened.number]
+
+
+def push_to(origin: Path, tmp_path: Path, branch: str, files: Mapping[str, str], message: str) -> str:
+    """A person's commit of `files` pushed to `branch` of `origin`; its sha."""
+    clone = tmp_path / f"clone-{len(list(tmp_path.iterdir()))}"
+    git(tmp_path, "clone", "-q", "-b", branch, str(origin), str(clone))
+    for path, text in files.items():
+        (clone / path).write_text(text)
+    git(clone, "add", "-A")
+    git(clone, "-c", "user.name=Mallory", "-c", "user.email=m@example.test", "commit", "-qm", message)
+    git(clone, "push", "-q", "origin", branch)
+    return git(clone, "rev-parse", "HEAD")
+
+
+def test_a_reused_record_is_made_again_on_the_tip_never_on_top_of_what_is_there(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    first = record(github)
+    wrong = {"apps": {**ASKED["apps"], "theoshift": {"live": "green", "version": "9.9.9"}}}
+    push_to(origin, tmp_path, BRANCH, {LIVE: live_json(wrong)}, "a commit on the record's branch")
+    push_to(origin, tmp_path, "main", {"README.md": "ops\n"}, "more on main")
+    assert record(github) == first
+    assert git(origin, "rev-parse", f"{BRANCH}~1") == git(origin, "rev-parse", "main")  # one commit on the tip
+    assert git(origin, "log", "-1", "--format=%an", BRANCH) == BOT[0]
+    after = json.loads(git(origin, "show", f"{BRANCH}:{LIVE}"))
+    assert after["apps"]["theoshift"] == {"live": "green", "version": "2.4.0"}
+    assert git(origin, "show", f"{BRANCH}:README.md") == "ops"
+
+
+@pytest.mark.parametrize(
+    "spoofed",
+    [
+        {"README.md": "a change a reviewer would not expect\n"},  # another file
+        {LIVE: live_json({"apps": {**ASKED["apps"], "ldc-tools": {"live": "blue"}}})},  # another app's entry
+    ],
+)
+def test_a_bots_pull_request_with_the_marker_that_changes_more_is_not_adopted(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path, spoofed: Mapping[str, str]
+) -> None:
+    git(origin, "branch", BRANCH, "main")
+    head = push_to(origin, tmp_path, BRANCH, spoofed, "looks like a record")
+    body = f"{marker('theoshift')}\nRollback record"
+    fake_github.add_pull(31, "bluegreen: record", body, "other-app[bot]", head, False, None, head_ref=BRANCH)
+    app, outcome = switched_back()
+    with pytest.raises(GitHubError, match="changes more than the entry of theoshift"):
+        open_record(github, app, outcome, WHERE)
+    assert git(origin, "rev-parse", BRANCH) == head  # left alone: not rebuilt, not edited
+    assert fake_github.pull(31)["body"] == body
+
+
+def test_a_later_successful_release_closes_the_obsolete_record(
+    origin: Path, github: GitHub, fake_github: FakeGitHub
+) -> None:
+    number = record(github)
+    assert close_obsolete(github, Outcome((done(plan("ldc-tools"), "success"),)), "main") == ()  # another app
+    released = Outcome((done(plan(), "success"),), TRIGGER, "2026-11-25T09:00:00Z")
+    assert close_obsolete(github, released, "main") == (number,)
+    assert fake_github.open_pulls() == []
+    [said] = fake_github.comments(number)
+    assert "rollback record is obsolete" in said
+    assert "Blue v2.4.1 LIVE for theoshift" in said

@@ -2,7 +2,8 @@
 by accident" (core/retry.py) needs from the event:
 
     push                 the apps whose entry in live.json the push changed, from the commit before it to the
-                         pushed one (read from the checkout's git objects: merged, reviewed commits)
+                         pushed one (read from the checkout's git objects: merged, reviewed commits); every app
+                         when the file is new, none when the commit before's cannot be read
     pull_request         the apps whose entry the pull request changes, from its base commit to GitHub's test merge
     workflow_dispatch    the apps a person named (the input `apps`)
     anything else        none
@@ -27,7 +28,7 @@ def for_release(checkout: Checkout, context: Context, inputs: Inputs, head: str,
     before = _before(checkout, context, head)
     if before is None:  # (trust.for_push refuses such a push: nothing is switched)
         return ()
-    return touched(desired_at(checkout, before, live_path), desired_at(checkout, head, live_path) or Desired({}))
+    return _changed(checkout, before, head, live_path)
 
 
 def for_plan(checkout: Checkout, inputs: Inputs, base: str | None, head: str, live_path: str) -> tuple[str, ...]:
@@ -35,7 +36,19 @@ def for_plan(checkout: Checkout, inputs: Inputs, base: str | None, head: str, li
     plan by hand (no pull request, `base` None), those a person named."""
     if base is None:
         return inputs.apps
-    return touched(desired_at(checkout, base, live_path), desired_at(checkout, head, live_path) or Desired({}))
+    return _changed(checkout, base, head, live_path)
+
+
+def _changed(checkout: Checkout, before: str, head: str, live_path: str) -> tuple[str, ...]:
+    """The apps whose entry changed from `before` to `head`: all of them when live.json is new at `head`, none when
+    `before`'s cannot be read (a broken file must not lift every hold; its fix is a change that touches them)."""
+    display = f"{live_path} ({before[:12]})"
+    try:
+        text = checkout.read(before, live_path, display)
+        earlier = None if text is None else config.parse_desired(text, display)
+    except (InputError, MissingCommit):
+        return ()
+    return touched(earlier, desired_at(checkout, head, live_path) or Desired({}))
 
 
 def desired_at(checkout: Checkout, sha: str, live_path: str) -> Desired | None:

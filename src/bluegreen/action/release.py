@@ -72,7 +72,12 @@ def _release_merged(run: Run, checkout: Checkout, head: str, merged: config.Stat
     _deployment_results(run, state.environments, outcome, deployments)
     _warn_about_the_record(run, record.notes, record.warning)
     rollbacks = rollback_pr.record_rollbacks(run, outcome, state.desired.apps, state.live_path)  # git follows
-    recorded = rollback_pr.merged_record(pull)  # this merge is a rollback record: a no-op release
+    if run.inputs.rollback_pr:  # a record this release made obsolete (merging it would switch back) is closed
+        close = partial(rollback_pr.close_obsolete, run.github, outcome, run.context.default_branch)
+        run.best_effort("the obsolete rollback pull requests", close)
+    recorded = rollback_pr.merged_record(
+        pull, outcome, state.desired.apps
+    )  # this merge is a rollback record: a no-op release
     notes = [*record.notes, *([recorded] if recorded else []), *rollbacks]
     markdown = reports.release_markdown(outcome, notes, record.warning)
     return run.finish(markdown, outcome_outputs(outcome), exit_code(outcome))

@@ -91,6 +91,7 @@ class PullInfo:
     head_repo: str | None  # owner/name; None once a fork is deleted
     base_repo: str
     base_ref: str
+    head_ref: str = ""  # the branch it was merged from
 
     @property
     def is_fork(self) -> bool:
@@ -261,6 +262,39 @@ class GitHub:
         except UnicodeDecodeError:
             raise GitHubError(f"{path} at {ref[:40]} is not UTF-8 text", hint="fix the file on the branch") from None
 
+    def tree_with_file(self, parent: str, path: str, text: str) -> str:
+        """The tree of commit `parent` with `path` set to `text`, made through the git database API (a tree's sha
+        is its content's: the same change on the same parent is the same tree)."""
+        _check_path(path)
+        base_tree, _ = self.commit_parts(parent)
+        entry = {"path": path, "mode": "100644", "type": "blob", "content": text}
+        with self._call(f"making a tree with {path} on {parent[:12]}", "contents: write"):
+            _, tree = self._repo.requester.requestJsonAndCheck(
+                "POST", f"{self._repo.url}/git/trees", input={"base_tree": base_tree, "tree": [entry]}
+            )
+        return str(tree["sha"])
+
+    def create_commit(self, tree: str, parent: str, message: str) -> str:
+        """A new commit of `tree` on `parent`, by the token's owner, on no branch yet: its sha."""
+        _check_sha(tree)
+        _check_sha(parent)
+        made = {"message": message, "tree": tree, "parents": [parent]}
+        with self._call(f"making a commit on {parent[:12]}", "contents: write"):
+            _, commit = self._repo.requester.requestJsonAndCheck("POST", f"{self._repo.url}/git/commits", input=made)
+        return str(commit["sha"])
+
+    def commit_parts(self, sha: str) -> tuple[str, tuple[str, ...]]:
+        """A commit's tree and parents."""
+        _check_sha(sha)
+        with self._call(f"reading commit {sha[:12]}", "contents: read"):
+            _, found = self._repo.requester.requestJsonAndCheck("GET", f"{self._repo.url}/git/commits/{sha}")
+        return str(found["tree"]["sha"]), tuple(str(parent["sha"]) for parent in found["parents"])
+
+    def pull_files(self, number: int) -> tuple[str, ...]:
+        """The paths a pull request changes (GitHub lists at most 3,000)."""
+        with self._call(f"listing the files of pull request #{number}", "pull-requests: read"):
+            return tuple(changed.filename for changed in self._repo.get_pull(number).get_files())
+
     def open_pull_from(self, branch: str, base: str) -> OpenPull | None:
         """The open pull request from this repository's `branch` into `base` (GitHub allows one), if any."""
         owner = self._repository.split("/")[0]
@@ -288,6 +322,12 @@ class GitHub:
     def edit_pull(self, number: int, title: str, body: str) -> None:
         with self._call(f"editing pull request #{number}", "pull-requests: write"):
             self._repo.get_pull(number).edit(title=title, body=body)  # (lazy: one PATCH, no read first)
+
+    def close_pull(self, number: int, comment: str) -> None:
+        """A pull request closed unmerged, after a comment that says why."""
+        with self._call(f"closing pull request #{number}", "pull-requests: write"):
+            self._repo.get_issue(number).create_comment(comment)
+            self._repo.get_pull(number).edit(state="closed")
 
     def add_labels(self, number: int, *labels: str) -> None:
         """Labels on a pull request (GitHub makes a label that does not exist yet)."""
@@ -421,7 +461,7 @@ def _pull_info(pull: PullRequest) -> PullInfo:
         number=pull.number, title=pull.title, body=pull.body or "", author=pull.user.login, url=pull.html_url,
         merged=pull.merged_at is not None, merge_commit_sha=pull.merge_commit_sha, head_sha=pull.head.sha,
         head_repo=head_repo.full_name if head_repo else None, base_repo=pull.base.repo.full_name,
-        base_ref=pull.base.ref,
+        base_ref=pull.base.ref, head_ref=pull.head.ref,
     )  # fmt: skip
 
 

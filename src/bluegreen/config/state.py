@@ -206,9 +206,20 @@ def recorded_value_problem(kind: str, value: object) -> str | None:
     """Why `value` cannot be recorded in status.json as `kind` (`actor`, `pr`, `commit`), in the schema's words;
     None when it can. The command line checks its arguments with this, so nothing it records can make status.json
     unreadable for the next run."""
-    schema = _schema("status")
+    return _value_problem("status", kind, value)
+
+
+def desired_value_problem(kind: str, value: object) -> str | None:
+    """Why `value` cannot stand in live.json as `kind` (`version`, `appName`), in the schema's words; None when it
+    can. What an app server reports is checked with this before the rollback record pins it."""
+    return _value_problem("live", kind, value)
+
+
+def _value_problem(name: str, kind: str, value: object) -> str | None:
+    schema = _schema(name)
     check = Draft202012Validator({"$defs": schema["$defs"], "$ref": f"#/$defs/{kind}"})
-    if check.is_valid(value):
+    # a pattern ending in `$` lets a final newline through: control characters are refused as the files' are
+    if check.is_valid(value) and not (isinstance(value, str) and not value.isprintable()):
         return None
     return f"got {show(value)}; expected {schema['$defs'][kind]['description']}"
 

@@ -24,7 +24,8 @@ REASON_LIMIT = 200  # characters of the failed release's own reason quoted in th
 
 def touched(before: Desired | None, after: Desired) -> tuple[str, ...]:
     """The apps whose entry in live.json differs between `before` and `after` (its `live` or its `version`), or is
-    new; every app when there is no `before` to compare with (no live.json there, or not a valid one)."""
+    new; every app when there is no `before` to compare with (no live.json there: the file is new; one that
+    cannot be read counts as touching nothing, action/asked.py)."""
     if before is None:
         return tuple(after.apps)
     return tuple(name for name, app in after.apps.items() if _entry(before.apps.get(name)) != _entry(app))

@@ -7,9 +7,10 @@ says what, and a person fixes it before the next reload). `failed` with a host o
 unreadable restored nothing: which color is LIVE is for a person to tell, so git is not told anything.
 
 The rollback record is the app's entry set back to what is LIVE: `live` the old LIVE and, when the entry pins a
-`version`, the version the old LIVE runs (the pin is dropped when that cannot be told; an entry without a pin gets
-none). An entry that already says so needs no record. The Action opens it as a pull request
-(action/rollback_pr.py); the command line prints it.
+`version`, the version the old LIVE runs (the pin is dropped when that cannot be told, or is not a version that
+live.json's schema accepts: an app server may report any printable text; an entry without a pin gets none). An
+entry that already says so needs no record. The Action opens it as a pull request (action/rollback_pr.py); the
+command line prints it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bluegreen.config import desired_value_problem
 from bluegreen.core.versions import same_version
 from bluegreen.model import AppOutcome, DesiredApp, Outcome
 
@@ -44,6 +46,8 @@ def entry_back(app: AppOutcome, asked: DesiredApp) -> DesiredApp | None:
     """The entry that says what is LIVE after `app`'s switch back; None when `asked` says so already."""
     live = app.plan.from_color
     version = (app.live.version if app.live and app.live.color is live else None) if asked.version else None
+    if version is not None and desired_value_problem("version", version) is not None:
+        version = None  # the app server's word, not a version live.json can pin: the pin is dropped
     same = asked.version == version or same_version(asked.version, version)
     if asked.live is live and same:
         return None

@@ -7,6 +7,7 @@ import difflib
 import json
 from collections.abc import Sequence
 
+from bluegreen.config import desired_value_problem
 from bluegreen.core.retry import how_to_retry
 from bluegreen.core.rollback import Record
 from bluegreen.core.versions import label
@@ -28,8 +29,12 @@ def asked_label(entry: DesiredApp) -> str:
 
 
 def pr_title(record: Record) -> str:
+    """The title (a squash merge's subject): only schema-checked words, never the app server's own text (a
+    `[skip ci]` there would keep the merge's release from running)."""
     live = record.app.live
-    version = f" {label(live.version)}" if live and live.version else ""
+    said = live.version if live and live.color is record.entry.live else None
+    checked = record.entry.version or (said if said and desired_value_problem("version", said) is None else None)
+    version = f" {label(checked)}" if checked else ""
     title = f"bluegreen: record the rollback of {record.app.plan.app}, LIVE is {record.entry.live.title}{version}"
     return title[:TITLE_LIMIT]
 
@@ -86,6 +91,25 @@ def change_note(record: Record, live_path: str, why: str) -> str:
         f"{live_path} still asks for {asked_label(record.asked)} for {record.app.plan.app}, but traffic is back on "
         f"{record.entry.live.title}, and {why}. To record the rollback, set its entry to "
         f"{entry_text(record.entry)}."
+    )
+
+
+def moved_note(record: Record, now: DesiredApp, live_path: str, base: str) -> str:
+    """No pull request: the default branch's entry changed since the release, and a record would revert it."""
+    return (
+        f"Traffic of {record.app.plan.app} is back on {record.entry.live.title}, but {live_path} on {base} no longer "
+        f"asks for the released {asked_label(record.asked)}: it asks for {asked_label(now)} now, so bluegreen opened "
+        "no rollback pull request (it would revert that change). Its release decides what runs next."
+    )
+
+
+def obsolete_comment(app: str, outcome: Outcome) -> str:
+    """Why an open rollback record is closed: a later release of the app succeeded."""
+    done = next(a for a in outcome.apps if a.plan.app == app)
+    now = f"{done.plan.to_color.title} {label(done.plan.to_version)}"
+    return (
+        f"Closed by bluegreen: the release of {outcome.at or 'a later run'} made {now} LIVE for {app}, so this "
+        "rollback record is obsolete (merging it would switch back)."
     )
 
 

@@ -58,7 +58,7 @@ def test_pull_reads_what_github_says(fake_github: FakeGitHub, github: GitHub) ->
     assert github.pull(7) == PullInfo(
         number=7, title="Flip theoshift to blue", body="Blue has 2.4.1", author="alice",
         url=f"{fake_github.web_url}/acme/ops/pull/7", merged=True, merge_commit_sha=MERGE, head_sha=HEAD,
-        head_repo="acme/ops", base_repo="acme/ops", base_ref="main",
+        head_repo="acme/ops", base_repo="acme/ops", base_ref="main", head_ref="release",
     )  # fmt: skip
     assert not github.pull(7).is_fork
 

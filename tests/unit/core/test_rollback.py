@@ -44,6 +44,10 @@ def test_a_plan_calls_for_none() -> None:
     [
         (ASKED, "2.4.0", DesiredApp("theoshift", GREEN, "2.4.0", line=3)),  # the pin follows the old LIVE's version
         (ASKED, None, DesiredApp("theoshift", GREEN, None, line=3)),  # unknown: no pin rather than a wrong one
+        # what the app server says but live.json's schema refuses: no pin, never a record that cannot be written
+        (ASKED, "1.2.3.4", DesiredApp("theoshift", GREEN, None, line=3)),
+        (ASKED, "2.4.0 [skip ci]", DesiredApp("theoshift", GREEN, None, line=3)),
+        (ASKED, "2.4.0\n", DesiredApp("theoshift", GREEN, None, line=3)),
         (DesiredApp("theoshift", BLUE), "2.4.0", DesiredApp("theoshift", GREEN)),  # no pin: none is added
         (DesiredApp("theoshift", GREEN, "2.4.0"), "2.4.0", None),  # says so already (a revert merged meanwhile)
         (DesiredApp("theoshift", GREEN, "v2.4.0"), "2.4.0", None),

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from bluegreen.config.live_edit import with_entry
 from bluegreen.core.rollback import Record, records
-from bluegreen.model import Color, DesiredApp, Outcome
+from bluegreen.model import Color, ColorRecord, DesiredApp, Outcome
 from bluegreen.report import rollback
 from tests.unit.report.test_outcome import TRIGGER, done, plan
 
@@ -31,6 +35,16 @@ def record(outcome: Outcome | None = None) -> Record:
 
 def test_the_title_says_what_is_live() -> None:
     assert rollback.pr_title(record()) == "bluegreen: record the rollback of theoshift, LIVE is Green v2.4.0"
+
+
+@pytest.mark.parametrize("said", ["2.4.0 [skip ci]", "1.2.3.4", "[skip ci]"])
+def test_the_title_never_carries_what_the_app_server_says_unchecked(said: str) -> None:
+    """The title is a squash merge's subject: a `[skip ci]` there would keep the merge's release from running."""
+    app = done(plan(), "rolled_back", restored=True, reason=REASON)
+    app = dataclasses.replace(app, live=ColorRecord(GREEN, said, "10.92.3.24:3001"))
+    for asked in (DesiredApp("theoshift", BLUE, "2.4.1"), DesiredApp("theoshift", BLUE)):
+        [found] = records(Outcome((app,), TRIGGER, "2026-11-24T12:00:00Z"), {"theoshift": asked})
+        assert rollback.pr_title(found) == "bluegreen: record the rollback of theoshift, LIVE is Green"
 
 
 def test_the_description_is_the_rollback_record() -> None:
