@@ -5,8 +5,10 @@ JSON): each HAProxy host routes to one color, or to neither; a host drifts when 
 A host that routes to neither color always drifts, and while no LIVE is recorded yet, so does every host: the
 record says nothing it could agree with (`status` says so; a plan leaves it out, since the release it plans is
 what will record it). The hosts disagree when they do not all route to the same color. A drift watch (`watch`,
-the Action's scheduled status) adds a color whose app server is down: then the hosts may agree with the record,
-and still neither a switch nor a switch back could be made.
+the Action's scheduled status, which opens an issue) adds a color whose app server is down: then the hosts may
+agree with the record, and still neither a switch nor a switch back could be made. It leaves out what `status`
+says while no LIVE is recorded yet: before the first release there is no record to drift from, and an alarm on
+every new setup would teach people to ignore it (hosts that disagree, or route to neither color, still count).
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ class AppDrift:
     app: str
     live: LiveByHost
     recorded: Color | None  # the LIVE bluegreen's record names; None: no release recorded yet
-    drifted: tuple[str, ...]  # the hosts whose LIVE is not the recorded one
+    drifted: tuple[str, ...]  # the hosts whose LIVE is not the recorded one (with none recorded: on neither color)
     disagree: bool
     down: tuple[Color, ...]  # colors whose app server failed its health probes
 
@@ -62,7 +64,8 @@ class AppDrift:
 def app_drift(seen: AppObservation, recorded: Color | None) -> AppDrift:
     live = live_by_host(seen)
     down = tuple(color for color in Color if color in seen.colors and not seen.colors[color].healthy)
-    return AppDrift(seen.name, live, recorded, drifted_hosts(live, recorded), hosts_disagree(live), down)
+    drifted = drifted_hosts(live, recorded) if recorded else tuple(host for host, color in live.items() if not color)
+    return AppDrift(seen.name, live, recorded, drifted, hosts_disagree(live), down)
 
 
 def watch(observation: Observation, status: Status) -> tuple[AppDrift, ...]:

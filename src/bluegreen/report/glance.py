@@ -181,6 +181,8 @@ def _status_row(drift: AppDrift, seen: AppObservation, status: Status) -> tuple[
     recorded = f"{record.color.title} {label(record.version)}" if record else "none yet"
     words = drift_words(drift)
     found: Spans = (mark("warn"), " " + "; ".join(words)) if words else (mark("ok"), " none")
+    if not words and drift.recorded is None:
+        found = (mark("skip"), " none: no release recorded yet")
     colors = tuple(_health(seen.colors.get(color)) for color in Color)
     return ((drift.app,), (_haproxy_live(drift),), (recorded,), *colors, found)
 
@@ -203,10 +205,8 @@ def drift_words(drift: AppDrift) -> tuple[str, ...]:
     words = ["HAProxy hosts disagree"] if drift.disagree else []
     for host in drift.drifted:
         color = drift.live[host]
-        if color is None:
+        if color is None or drift.recorded is None:
             words.append(f"{host} routes to neither color")
-        elif drift.recorded is None:
-            words.append(f"{host} routes to {color.title}, no LIVE recorded yet")
         else:
             words.append(f"{host} routes to {color.title}, recorded {drift.recorded.title}")
     return (*words, *(f"{color.title} down" for color in drift.down))

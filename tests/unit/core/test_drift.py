@@ -73,7 +73,8 @@ def watched(live: LiveByHost, *, blue_ok: bool = True, green_ok: bool = True, ap
         (watched({"lb1": GREEN, "lb2": GREEN}), BLUE, True, ("lb1", "lb2"), False, ()),
         (watched({"lb1": BLUE}, green_ok=False), BLUE, True, (), False, (GREEN,)),  # the STANDBY down counts
         (watched({"lb1": BLUE}, blue_ok=False, green_ok=False), BLUE, True, (), False, (BLUE, GREEN)),
-        (watched({"lb1": BLUE}), None, True, ("lb1",), False, ()),  # nothing recorded: nothing agrees
+        (watched({"lb1": BLUE}), None, False, (), False, ()),  # nothing recorded yet: nothing to drift from
+        (watched({"lb1": None, "lb2": BLUE}), None, True, ("lb1",), True, ()),  # but neither color always drifts
     ],
 )
 def test_the_watch_finds_disagreement_drift_and_colors_down(
@@ -92,6 +93,6 @@ def test_the_watch_reads_each_observed_app_against_its_record() -> None:
     observation = Observation(
         {}, {"theoshift": watched({"lb1": BLUE}), "ldc-tools": watched({"lb1": GREEN}, app="ldc-tools")}
     )
-    status = Status({"theoshift": AppStatus(live=ColorRecord(BLUE, "2.4.1", "b:1"))})
+    status = Status({"theoshift": AppStatus(live=ColorRecord(GREEN, "2.4.0", "g:1"))})
     drifts = watch(observation, status)
-    assert [(d.app, d.recorded, d.found) for d in drifts] == [("theoshift", BLUE, False), ("ldc-tools", None, True)]
+    assert [(d.app, d.recorded, d.found) for d in drifts] == [("theoshift", GREEN, True), ("ldc-tools", None, False)]

@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from bluegreen.core.drift import app_drift
-from bluegreen.model import AppObservation, AppOutcome, Check, Color, Outcome, SwitchTraffic
+from bluegreen.core.drift import app_drift, watch
+from bluegreen.model import AppObservation, AppOutcome, Check, Color, Observation, Outcome, Status, SwitchTraffic
 from bluegreen.report import outcome_markdown, outcome_text
 from bluegreen.report.doc import markdown
-from bluegreen.report.glance import checks_table, drift_words, plan_table, release_table
+from bluegreen.report.glance import checks_table, drift_words, plan_table, release_table, status_table
 from tests.unit.core.test_drift import watched
 from tests.unit.report.test_outcome import FAILED, NOOP, REFUSED, ROLLBACK, ROLLED_BACK, SUCCESS, done, plan
 
@@ -114,9 +114,19 @@ def test_hostile_versions_cannot_break_the_row() -> None:
             ("HAProxy hosts disagree", "lb2 routes to Green, recorded Blue"),
         ),
         (watched({"lb1": None}), BLUE, ("lb1 routes to neither color",)),
-        (watched({"lb1": BLUE}), None, ("lb1 routes to Blue, no LIVE recorded yet",)),
+        (watched({"lb1": BLUE}), None, ()),  # nothing recorded yet: nothing to drift from
+        (watched({"lb1": None}), None, ("lb1 routes to neither color",)),
         (watched({"lb1": BLUE}, green_ok=False), BLUE, ("Green down",)),
     ],
 )
 def test_drift_words(seen: AppObservation, recorded: Color | None, words: tuple[str, ...]) -> None:
     assert drift_words(app_drift(seen, recorded)) == words
+
+
+def test_the_status_table_says_when_no_release_is_recorded_yet() -> None:
+    observation = Observation({}, {"theoshift": watched({"lb1": BLUE})})
+    table = markdown((status_table(watch(observation, Status()), observation, Status()),))
+    assert (
+        table.splitlines()[2]
+        == "| theoshift | Blue | none yet | ✅ v2.4.1 | ✅ v2.4.0 | ⏭️ none: no release recorded yet |"
+    )
