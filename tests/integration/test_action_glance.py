@@ -125,6 +125,17 @@ def test_the_drift_issue_can_be_left_off(rig: Rig, sandbox: Sandbox) -> None:
     assert "⚠️ Green down |" in ran.summary
 
 
+def test_a_status_of_some_apps_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox) -> None:
+    sandbox.stop_app("ldc-tools", Color.GREEN)
+    assert scheduled(rig).code == 0
+    [issue] = drift_issues(rig, "open")
+    writes = len([call for call in rig.github.calls if call.method != "GET"])
+    some = scheduled(rig, apps="theoshift")  # theoshift is fine, but ldc-tools was not looked at
+    assert some.code == 0, some.log
+    assert drift_issues(rig, "open") == [issue]
+    assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
+
+
 def test_a_drift_issue_github_refuses_is_a_warning_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
     sandbox.stop_app("ldc-tools", Color.GREEN)
     rig.github.fail_next("POST", r"/issues$", 403, times=10, message="Resource not accessible by integration")

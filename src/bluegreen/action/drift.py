@@ -4,9 +4,9 @@ with what it saw.
 Drift found (core/drift.py's watch: the HAProxy hosts disagree, one is not on the recorded LIVE, or a color is
 down): the one open issue of its kind is edited with the newest findings, or opened. No drift: it is closed, with a
 comment saying so. A check that could not be made (a host unreachable, a key refused) says so in the issue too,
-and leaves it open. The issue is found again by the hidden marker at the start of its body and its label, like
-the sticky PR comment. It is GitHub bookkeeping: a refused write is a warning, after the summary and the outputs
-(`issues: write` is the permission; `drift_issue: false` turns it off).
+and leaves it open. Only a status of every app keeps it. The issue is found again by the hidden marker at the
+start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping: a refused write is a
+warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue: false` turns it off).
 """
 
 from __future__ import annotations
@@ -28,8 +28,12 @@ LABEL = "bluegreen-drift"
 
 
 def keep_issue(run: Run, observation: Observation, environments: Environments, recorded: Status) -> None:
-    """Open or edit the issue while there is drift, close it once there is none."""
+    """Open or edit the issue while there is drift, close it once there is none. A status of some apps only (the
+    `apps` input) leaves it alone: it did not look at the others, and must neither close nor rewrite their news."""
     if not run.inputs.drift_issue:
+        return
+    if run.inputs.apps:
+        run.progress("bluegreen: the drift issue is left as it is: this status looked at some apps only (apps)")
         return
     drifts, checked = watch(observation, recorded), reports.checked_by(now(), run.context.run_url)
     if not any(drift.found for drift in drifts):
