@@ -45,8 +45,9 @@ def keep_issue(run: Run, observation: Observation, environments: Environments, r
 
 
 def unchecked(run: Run, error: BluegreenError, code: int) -> int:
-    """The status run failed (`code` is its exit code, the report already written): the issue says so."""
-    if run.inputs.drift_issue:
+    """The status run failed (`code` is its exit code, the report already written): the issue says so (a status of
+    some apps only leaves it alone, as when it succeeds: a misspelt `apps` is no news about the hosts)."""
+    if run.inputs.drift_issue and not run.inputs.apps:
         checked = reports.checked_by(now(), run.context.run_url)
         _upsert(run, reports.unchecked_title(), truncate_markdown(reports.unchecked_markdown(error, checked)))
     return code
