@@ -91,3 +91,14 @@ def workflow_dispatch(mode: str, *, repository: str = "acme/ops", default_branch
     payload["inputs"] = {"mode": mode}
     payload["ref"] = f"refs/heads/{default_branch}"
     return validated(payload, "workflow_dispatch$event")
+
+
+def schedule(
+    cron: str = "17,47 * * * *", *, repository: str = "acme/ops", default_branch: str = "main"
+) -> dict[str, Any]:
+    """A scheduled run's event: its cron line, with the repository and the sender as GitHub has added them since 2022
+    (an older GitHub Enterprise Server sends the cron line alone). GitHub publishes no webhook schema for it: it is
+    an event of Actions only."""
+    dispatch = copy.deepcopy(_example("workflow_dispatch"))
+    _repository(dispatch, repository, default_branch)
+    return {"schedule": cron, "repository": dispatch["repository"], "sender": dispatch["sender"]}

@@ -66,6 +66,9 @@ GET_GIT_COMMIT = "GET /repos/{owner}/{repo}/git/commits/{commit_sha}"
 CREATE_GIT_COMMIT = "POST /repos/{owner}/{repo}/git/commits"
 CREATE_TREE = "POST /repos/{owner}/{repo}/git/trees"
 PULL_FILES = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+CREATE_ISSUE = "POST /repos/{owner}/{repo}/issues"
+ISSUE_STATES = {"open", "closed"}
+STATE_REASONS = {"completed", "not_planned", "duplicate", "reopened", None}
 
 Reply = tuple[int, Any, dict[str, str]]
 
@@ -156,6 +159,7 @@ class FakeGitHub:
         self._pull_commits: dict[int, list[_PullCommit]] = {}  # unseeded: the head, by the pull request's author
         self._roles: dict[str, _Role | None] = {}  # lowercased login -> role (None: not a collaborator)
         self._comments: list[_Comment] = []
+        self._issues: dict[int, dict[str, Any]] = {}  # issues (not pull requests) by number, as stored
         self._associations: dict[str, _Association] = {}
         self._statuses: dict[str, list[dict[str, Any]]] = {}
         self._deployments: list[dict[str, Any]] = []
@@ -404,6 +408,7 @@ class FakeGitHub:
             ("GET", r"/git/ref/heads/(?P<branch>[A-Za-z0-9_./-]+)", self._get_ref),
             ("POST", r"/git/refs", self._create_ref),
             *self._pull_request_routes(),
+            *self._issue_routes(),
         ]
 
     # --- endpoints (called with the lock held) ------------------------------------------------------------------
@@ -497,13 +502,13 @@ class FakeGitHub:
 
     def _comments_reply(self, r: _Request) -> Reply | None:
         number = int(r.match["n"])
-        if number not in self._pulls:
+        if number not in self._pulls and number not in self._issues:
             return None
         return self._paged([c.json for c in self._comments if c.number == number], r)
 
     def _create_comment(self, r: _Request) -> Reply | None:
         number = int(r.match["n"])
-        if number not in self._pulls:
+        if number not in self._pulls and number not in self._issues:
             return None
         problem = _comment_problem(r.body)
         return problem or (201, self._new_comment(number, r.body["body"], self.actor), {})
@@ -602,7 +607,7 @@ class FakeGitHub:
         if any(not p["merged"] and not p.get("closed") and (p["head_ref"], p["base_ref"]) == (head, base)
                for p in self._pulls.values()):  # fmt: skip
             return _custom("PullRequest", f"A pull request already exists for {owner}:{head}.")
-        number = max(self._pulls, default=0) + 1
+        number = max([*self._pulls, *self._issues], default=0) + 1  # one sequence with issues, as on GitHub
         self._pulls[number] = {
             "number": number, "title": str(body.get("title", "")), "body": str(body.get("body", "")),
             "author": self.actor, "head_sha": tip, "merged": False, "merge_commit_sha": None, "base_ref": base,
@@ -736,6 +741,104 @@ class FakeGitHub:
             "id": label_id, "node_id": _node_id("Label", label_id), "url": self._api(f"labels/{quote(name)}"),
             "name": name, "description": "", "color": "ededed", "default": False,
         })  # fmt: skip
+
+    # --- issues: listed (pull requests among them, as GitHub lists them), opened, edited, closed; labels ---------
+
+    def add_issue(self, title: str, body: str, author: str = "octocat", labels: tuple[str, ...] = ()) -> int:
+        """An open issue that someone opened (a person unless `author` ends in [bot]): its number."""
+        with self._lock:
+            return int(self._new_issue(title, body, author, list(labels))["number"])
+
+    def issues(self, state: str | None = None) -> list[dict[str, Any]]:
+        """The issues (not pull requests) as GitHub shows them, oldest first; only open or closed ones with `state`."""
+        with self._lock:
+            return [self._issue_json(i) for i in self._issues.values() if state in (None, i["state"])]
+
+    def _issue_routes(self) -> list[tuple[str, str, Callable[[_Request], Reply | None]]]:
+        return [
+            ("GET", r"/issues", self._list_issues),
+            ("POST", r"/issues", self._create_issue),
+            ("PATCH", r"/issues/(?P<n>\d+)", self._edit_issue),
+        ]
+
+    def _list_issues(self, r: _Request) -> Reply:
+        """GET issues: open ones unless `state` says otherwise, having every label of `labels`, by creation time
+        (or `sort=updated`), oldest first with `direction=asc`; GitHub's list holds pull requests too."""
+        state, wanted = r.query.get("state", "open"), {n for n in r.query.get("labels", "").split(",") if n}
+        listed = [self._issue_json(i) for i in self._issues.values()]
+        listed += [self._pull_as_issue(pull) for pull in self._pulls.values()]
+        chosen = [
+            i for i in listed
+            if state in ("all", i["state"]) and wanted <= {label["name"] for label in i["labels"]}
+        ]  # fmt: skip
+        key = "updated_at" if r.query.get("sort") == "updated" else "created_at"
+        chosen.sort(key=lambda i: (i[key], i["number"]), reverse=r.query.get("direction", "desc") != "asc")
+        return self._paged(chosen, r)
+
+    def _create_issue(self, r: _Request) -> Reply:
+        body = r.body
+        if not isinstance(body, dict) or not isinstance(body.get("title"), str | int) or not str(body["title"]):
+            return _invalid("Issue", "title")
+        names = [label if isinstance(label, str) else label.get("name", "") for label in body.get("labels") or []]
+        issue = self._new_issue(str(body["title"]), str(body.get("body") or ""), self.actor, names)
+        return 201, self._issue_json(issue), {}
+
+    def _edit_issue(self, r: _Request) -> Reply | None:
+        issue, body = self._issues.get(int(r.match["n"])), r.body
+        if issue is None:
+            return None
+        if not isinstance(body, dict) or body.get("state", "open") not in ISSUE_STATES:
+            return _invalid("Issue", "state")
+        if body.get("state_reason") not in STATE_REASONS:
+            return _invalid("Issue", "state_reason")
+        closing = body.get("state") == "closed" and issue["state"] == "open"
+        issue.update({key: body[key] for key in ("title", "body") if isinstance(body.get(key), str)})
+        if "state" in body:
+            issue["state"] = body["state"]
+            issue["state_reason"] = body.get("state_reason", "completed") if body["state"] == "closed" else "reopened"
+        issue["closed_at"] = (self._stamp() if closing else issue["closed_at"]) if issue["state"] == "closed" else None
+        issue["updated_at"] = self._stamp()
+        return 200, self._issue_json(issue), {}
+
+    def _new_issue(self, title: str, body: str, author: str, labels: list[str]) -> dict[str, Any]:
+        number = max([99, *self._pulls, *self._issues]) + 1  # one sequence with pull requests, as on GitHub
+        at = self._stamp()  # (a label GitHub does not have yet is made: _label_json)
+        self._issues[number] = {
+            "number": number, "id": self._next_id(), "title": title, "body": body, "author": author,
+            "labels": list(dict.fromkeys(labels)), "state": "open", "state_reason": None, "created_at": at,
+            "updated_at": at, "closed_at": None,
+        }  # fmt: skip
+        return self._issues[number]
+
+    def _issue_json(self, issue: dict[str, Any]) -> dict[str, Any]:
+        n = issue["number"]
+        url = self._api(f"issues/{n}")
+        closed = issue["state"] == "closed"
+        return self._shaped(_example(CREATE_ISSUE, "201"), {}, {
+            "id": issue["id"], "node_id": _node_id("Issue", issue["id"]), "url": url, "number": n,
+            "repository_url": self._api(""), "labels_url": f"{url}/labels{{/name}}", "comments_url": f"{url}/comments",
+            "events_url": f"{url}/events", "html_url": self._web(f"issues/{n}"), "state": issue["state"],
+            "state_reason": issue["state_reason"], "title": issue["title"], "body": issue["body"],
+            "user": self._user(issue["author"]), "labels": [self._label_json(name) for name in issue["labels"]],
+            "assignee": None, "assignees": [], "milestone": None, "locked": False, "active_lock_reason": None,
+            "comments": sum(1 for c in self._comments if c.number == n), "closed_at": issue["closed_at"],
+            "closed_by": self._user(self.actor) if closed else None, "created_at": issue["created_at"],
+            "updated_at": issue["updated_at"], "author_association": "NONE", "pinned_comment": None,
+        }, drop=("pull_request",))  # fmt: skip
+
+    def _pull_as_issue(self, pull: dict[str, Any]) -> dict[str, Any]:
+        """A pull request as GET issues lists it: an issue with a `pull_request` field."""
+        n, merged = pull["number"], pull["merged"]
+        html, at, closed = self._web(f"pull/{n}"), pull["at"], merged or pull.get("closed", False)
+        stored = {
+            "number": n, "id": 5000 + n, "title": pull["title"], "body": pull["body"], "author": pull["author"],
+            "labels": pull.get("labels", []), "state": "closed" if closed else "open",
+            "state_reason": "completed" if closed else None,
+            "created_at": at, "updated_at": at, "closed_at": at if closed else None,
+        }  # fmt: skip
+        links: dict[str, str | None] = {"url": self._api(f"pulls/{n}"), "html_url": html, "diff_url": f"{html}.diff"}
+        links |= {"patch_url": f"{html}.patch", "merged_at": at if merged else None}
+        return self._issue_json(stored) | {"html_url": html, "pull_request": links}
 
     # --- payloads: GitHub's example answer of each operation, with the fake's values in it -----------------------
 
@@ -1012,10 +1115,11 @@ class FakeGitHub:
 
     def _new_comment(self, number: int, body: str, author: str) -> dict[str, Any]:
         comment_id, at = self._next_id(), self._stamp()
+        page = f"{'issues' if number in self._issues else 'pull'}/{number}#issuecomment-{comment_id}"
         comment = self._shaped(_example(COMMENTS, "200")[0], {}, {
             "id": comment_id, "node_id": f"IC_{comment_id}", "body": body, "user": self._user(author),
             "url": self._api(f"issues/comments/{comment_id}"), "issue_url": self._api(f"issues/{number}"),
-            "html_url": f"{self.web_url}/{self.repository}/pull/{number}#issuecomment-{comment_id}",
+            "html_url": self._web(page),
             "created_at": at, "updated_at": at, "author_association": "MEMBER",
         })  # fmt: skip
         self._comments.append(_Comment(number, comment))

@@ -265,6 +265,7 @@ class Check:
     ok: bool
     detail: str
     about: Literal["standby", "live"] = "standby"  # the report's step: Verify STANDBY ready, or Verify LIVE
+    host: str | None = None  # the HAProxy host it was made on; None: a check of the app servers or the versions
 
 
 @dataclass(frozen=True)

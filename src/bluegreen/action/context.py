@@ -5,6 +5,7 @@ starts: an input or an event field of the wrong shape is an InputError that name
     pull_request (opened, synchronize, reopened)  -> plan: a sticky comment and a commit status
     push to the default branch                      -> release (a revert PR is a rollback)
     workflow_dispatch                               -> plan, release or status, as asked
+    schedule                                        -> status, which keeps the drift issue (action/drift.py)
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class Inputs:
     require_approval: bool
     plan_status_context: str
     rollback_pr: bool = True  # after a switch back, a pull request that puts live.json back (action/rollback_pr.py)
+    drift_issue: bool = True  # a status keeps the drift issue (action/drift.py)
 
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> Inputs:
@@ -92,6 +94,7 @@ class Inputs:
             require_approval=bool(_flag(text("require_approval"), "require_approval", False)),
             plan_status_context=_line(text("plan_status_context", "bluegreen/plan"), "plan_status_context"),
             rollback_pr=bool(_flag(text("rollback_pr"), "rollback_pr", True)),
+            drift_issue=bool(_flag(text("drift_issue"), "drift_issue", True)),
         )
 
 
@@ -293,6 +296,8 @@ def _other_event(context: Context, inputs: Inputs) -> Decision:
         if mode is None:
             raise _input_error("mode", f"(workflow_dispatch) must be plan, release or status, not {_shown(asked)}")
         return Decision(mode, f"workflow_dispatch asked for {mode}")
+    if name == "schedule":  # GitHub runs it on the default branch's last commit
+        return Decision("status", f"the schedule {_shown(str(event.get('schedule') or ''))}")
     return Decision(None, f"the event {name!r} is not one bluegreen acts on")
 
 

@@ -9,11 +9,20 @@ from __future__ import annotations
 import asyncio
 from typing import TextIO
 
-from bluegreen.action import workflow
+from bluegreen.action import drift, workflow
 from bluegreen.action.context import Context, Inputs, decide
 from bluegreen.action.plan import plan
 from bluegreen.action.release import release
-from bluegreen.action.run import Run, connector, ledger, no_release, reported, status_outputs, with_overrides
+from bluegreen.action.run import (
+    Run,
+    connector,
+    failed,
+    ledger,
+    no_release,
+    reported,
+    status_outputs,
+    with_overrides,
+)
 from bluegreen.action.trust import proposal
 from bluegreen.adapters.git import Checkout, GitTree
 from bluegreen.adapters.github import GitHub
@@ -23,16 +32,22 @@ from bluegreen.report import action as reports
 
 
 def status(run: Run) -> int:
-    """What HAProxy routes now, against bluegreen's record (the one the hosts remember, as a release reads it)."""
-    with Checkout.open(run.context.workspace) as checkout:
-        head, checked_out = proposal(checkout, run.context, run.inputs, with_status=False)
-        state = with_overrides(checked_out, run.inputs)
-        ssh = connector(run, state, GitTree(checkout, head))
-    record = ledger(run, state.status_path)
-    observation, recorded = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
+    """What HAProxy routes now, against bluegreen's record (the one the hosts remember, as a release reads it);
+    then the drift issue follows what was seen (action/drift.py), or says that nothing could be seen."""
+    try:
+        with Checkout.open(run.context.workspace) as checkout:
+            head, checked_out = proposal(checkout, run.context, run.inputs, with_status=False)
+            state = with_overrides(checked_out, run.inputs)
+            ssh = connector(run, state, GitTree(checkout, head))
+        record = ledger(run, state.status_path)
+        observation, recorded = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
+    except BluegreenError as error:
+        return drift.unchecked(run, error, failed(run, error))
     notes = [*record.notes, record.refused]  # a history that cannot be told is worth saying here too
     markdown = reports.status_markdown(observation, state.environments, recorded, notes)
-    return run.finish(markdown, status_outputs(observation), 0)
+    code = run.finish(markdown, status_outputs(observation), 0)
+    drift.keep_issue(run, observation, state.environments, recorded)
+    return code
 
 
 # --- the entry point ------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from bluegreen.adapters.sshkeys import load_credentials
 from bluegreen.config.sources import Source
 from bluegreen.core import planner
 from bluegreen.core.drift import live_by_host, observed_live
+from bluegreen.core.sync import syncs
 from bluegreen.errors import BluegreenError, GitHubError, InputError, Location
 from bluegreen.model import Observation, Outcome
 from bluegreen.report import action as reports
@@ -132,7 +133,18 @@ def outcome_outputs(outcome: Outcome) -> dict[str, str]:
         for app in outcome.apps
         if app.live is not None
     }
-    return {"result": outcome.result, "apps": json.dumps(released), "live": json.dumps(live)}
+    return {"result": outcome.result, "apps": json.dumps(released), "live": json.dumps(live), **sync_output(outcome)}
+
+
+def sync_output(outcome: Outcome) -> dict[str, str]:
+    """`sync`: the seed's next step, for the workflow's own deploy job. Per app a real release switched forward, the
+    new STANDBY (the color traffic left, and its address) and the version to deploy there (the new LIVE's), as a
+    JSON list, so that `fromJSON` makes a job matrix of it (core/sync.py)."""
+    entries = [
+        {"app": sync.app, "standby": sync.standby.value, "address": sync.address, "version": sync.version}
+        for sync in syncs(outcome)
+    ]
+    return {"sync": json.dumps(entries)}
 
 
 def status_outputs(observation: Observation) -> dict[str, str]:
@@ -141,12 +153,12 @@ def status_outputs(observation: Observation) -> dict[str, str]:
     for name, seen in observation.apps.items():
         color = observed_live(live_by_host(seen))
         live[name] = {"color": color.value, "version": seen.colors[color].version} if color else None
-    return {"result": "noop", "apps": "[]", "live": json.dumps(live)}
+    return {"result": "noop", "apps": "[]", "live": json.dumps(live), "sync": "[]"}
 
 
 def no_release(result: str) -> dict[str, str]:
     """The outputs of a run that released nothing."""
-    return {"result": result, "apps": "[]", "live": "{}"}
+    return {"result": result, "apps": "[]", "live": "{}", "sync": "[]"}
 
 
 def failed(run: Run, error: BluegreenError) -> int:

@@ -1,5 +1,5 @@
-"""The GitHub adapter (PyGithub): the pull request behind a pushed commit, the sticky PR comment, commit statuses,
-approvals and deployments.
+"""The GitHub adapter (PyGithub): the pull request behind a pushed commit, the sticky PR comment, the sticky drift
+issue, commit statuses, approvals and deployments.
 
 The only module that talks to GitHub. It reaches the API at the URL it is given (the Action's `GITHUB_API_URL`, so
 GitHub Enterprise Server works too), lets PyGithub's `GithubRetry` deal with 5xx answers and rate limits, and turns
@@ -20,6 +20,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github, GithubException, GithubRetry, RateLimitExceededException, UnknownObjectException
 from github.GithubObject import NotSet
+from github.Issue import Issue
 from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 
@@ -43,6 +44,7 @@ RETRY_STATUSES = (429, 500, 502, 503, 504)
 RETRY_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"})
 RATE_LIMIT_WAIT_S = 60.0
 DESCRIPTION_LIMIT = 140  # a commit status's description
+TITLE_LIMIT = 256  # an issue's title
 CommitState = Literal["pending", "success", "failure", "error"]
 DeploymentState = Literal["in_progress", "success", "failure", "error"]
 
@@ -61,6 +63,12 @@ PULL_REQUESTS_SETTING = (
 @dataclass(frozen=True)
 class Written:
     commit: str
+
+
+@dataclass(frozen=True)
+class IssueInfo:
+    number: int
+    url: str  # the page a person opens (html_url)
 
 
 class StaleFile(GitHubError):
@@ -358,6 +366,38 @@ class GitHub:
                 copy.delete()
             return ours[0].id
 
+    def upsert_issue(self, marker: str, label: str, title: str, body: str) -> tuple[IssueInfo, bool]:
+        """The one open issue of its kind (a bot's, labelled `label`, its body starting with `marker`): edited, else
+        opened (True). A younger copy, which a retried creation may have left, is closed as not planned."""
+        text = _marked(marker, body, "the issue")
+        with self._call("writing the drift issue", "issues: write"):
+            mine = self._our_issues(marker, label)
+            if not mine:
+                issue = self._repo.create_issue(fit_line(title, TITLE_LIMIT), text, labels=[label])
+                return IssueInfo(issue.number, issue.html_url), True
+            first, *copies = mine
+            first.edit(title=fit_line(title, TITLE_LIMIT), body=text)
+            for copy in copies:
+                copy.edit(state="closed", state_reason="not_planned")
+            return IssueInfo(first.number, first.html_url), False
+
+    def close_issues(self, marker: str, label: str, comment: str) -> tuple[IssueInfo, ...]:
+        """Every open issue of its kind, each with `comment`, closed as completed; none open: nothing is written."""
+        text = _marked(marker, comment, "the closing comment")
+        with self._call("closing the drift issue", "issues: write"):
+            closed = []
+            for issue in self._our_issues(marker, label):
+                issue.create_comment(text)
+                issue.edit(state="closed", state_reason="completed")
+                closed.append(IssueInfo(issue.number, issue.html_url))
+            return tuple(closed)
+
+    def _our_issues(self, marker: str, label: str) -> list[Issue]:
+        """The open issues of one kind, oldest first. GitHub lists pull requests among issues: those are left out, told
+        by their page (a listed issue has no `pull_request` field, and reading one would fetch each issue again)."""
+        listed = self._repo.get_issues(state="open", labels=[label], sort="created", direction="asc")
+        return [issue for issue in listed if "/pull/" not in issue.html_url and _ours(issue, marker)]
+
     def set_status(
         self,
         sha: str,
@@ -444,9 +484,22 @@ class GitHub:
             raise GitHubError(message, hint="check GITHUB_API_URL and the network, then run the job again") from exc
 
 
-def _ours(comment: IssueComment, marker: str) -> bool:
-    """The sticky comment is a bot's (the workflow token's github-actions[bot], or an app's): a person who posts
-    the marker does not get the report written into their comment."""
+def _marked(marker: str, body: str, what: str) -> str:
+    """`body` behind its hidden marker, or an error before any request when GitHub would refuse it."""
+    if not _MARKER.fullmatch(marker):
+        raise ValueError(f"not a marker like <!-- bluegreen:drift -->: {marker!r}")
+    text = f"{marker}\n{body}"
+    if len(text) > COMMENT_LIMIT:
+        raise GitHubError(
+            f"{what} has {len(text):,} characters, over GitHub's {COMMENT_LIMIT:,}",
+            hint="this is a bug of bluegreen's (report.truncate_markdown keeps reports under it): please report it",
+        )
+    return text
+
+
+def _ours(comment: IssueComment | Issue, marker: str) -> bool:
+    """The sticky comment (or issue) is a bot's (the workflow token's github-actions[bot], or an app's): a person
+    who posts the marker does not get the report written into their comment."""
     return (comment.body or "").startswith(marker) and comment.user is not None and comment.user.type == "Bot"
 
 

@@ -4,14 +4,19 @@ The one rule, read by the planner (the plan's `Drift:` lines) and by `bluegreen 
 JSON): each HAProxy host routes to one color, or to neither; a host drifts when that is not the recorded LIVE.
 A host that routes to neither color always drifts, and while no LIVE is recorded yet, so does every host: the
 record says nothing it could agree with (`status` says so; a plan leaves it out, since the release it plans is
-what will record it). The hosts disagree when they do not all route to the same color.
+what will record it). The hosts disagree when they do not all route to the same color. A drift watch (`watch`,
+the Action's scheduled status, which opens an issue) adds a color whose app server is down: then the hosts may
+agree with the record, and still neither a switch nor a switch back could be made. It leaves out what `status`
+says while no LIVE is recorded yet: before the first release there is no record to drift from, and an alarm on
+every new setup would teach people to ignore it (hosts that disagree, or route to neither color, still count).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from bluegreen.model import AppObservation, Color
+from bluegreen.model import AppObservation, AppStatus, Color, Observation, Status
 
 LiveByHost = Mapping[str, Color | None]  # each HAProxy host's LIVE color; None where it routes to neither
 
@@ -34,3 +39,39 @@ def observed_live(live: LiveByHost) -> Color | None:
     was observed."""
     colors = set(live.values())
     return next(iter(colors)) if len(colors) == 1 else None
+
+
+# --- what a drift watch reports: the hosts against each other and the record, and each color's health ----------
+
+
+@dataclass(frozen=True)
+class AppDrift:
+    """One app as a drift watch sees it (`bluegreen status` on a schedule): found when the HAProxy hosts disagree,
+    a host's LIVE is not the recorded one (the rule above), or a color's app server is down."""
+
+    app: str
+    live: LiveByHost
+    recorded: Color | None  # the LIVE bluegreen's record names; None: no release recorded yet
+    drifted: tuple[str, ...]  # the hosts whose LIVE is not the recorded one (with none recorded: on neither color)
+    disagree: bool
+    down: tuple[Color, ...]  # colors whose app server failed its health probes
+
+    @property
+    def found(self) -> bool:
+        return bool(self.drifted or self.disagree or self.down)
+
+
+def app_drift(seen: AppObservation, recorded: Color | None) -> AppDrift:
+    live = live_by_host(seen)
+    down = tuple(color for color in Color if color in seen.colors and not seen.colors[color].healthy)
+    drifted = drifted_hosts(live, recorded) if recorded else tuple(host for host, color in live.items() if not color)
+    return AppDrift(seen.name, live, recorded, drifted, hosts_disagree(live), down)
+
+
+def watch(observation: Observation, status: Status) -> tuple[AppDrift, ...]:
+    """Every observed app, in the order observed, against what `status` records as LIVE."""
+    drifts = []
+    for name, seen in observation.apps.items():
+        record = status.apps.get(name, AppStatus()).live
+        drifts.append(app_drift(seen, record.color if record else None))
+    return tuple(drifts)

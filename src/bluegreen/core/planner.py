@@ -145,16 +145,16 @@ def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color, parked
     for host, view in seen.hosts.items():
         known = view.live is not None
         checks.append(
-            Check(f"{host}: routing known", known, f"routes to {view.routing}" if known else view.routing, "live")
+            Check(f"{host}: routing known", known, f"routes to {view.routing}" if known else view.routing, "live", host)
         )
         servers = view.servers.get(to, ())
         woken = [p for p in parked if p.host == host]
         if woken:
             detail = parking.plan_detail(woken, app.verify.standby_check_wait_s)
-            checks.append(Check(f"{host}: STANDBY woken from maintenance first", True, detail))
+            checks.append(Check(f"{host}: STANDBY woken from maintenance first", True, detail, host=host))
             continue
         passing = bool(servers) and all(check_passing(server) for server in servers)
-        checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers)))
+        checks.append(Check(f"{host}: HAProxy sees STANDBY UP", passing, _servers_detail(app, to, servers), host=host))
     return checks
 
 
@@ -168,6 +168,7 @@ def _readiness_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> l
             not view.unready,
             "; ".join(view.unready) or f"level admin{kept}",
             "live",
+            host,
         )
         for host, view in seen.hosts.items()
         if view.unready is not None

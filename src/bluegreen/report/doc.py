@@ -6,7 +6,9 @@ Every string a builder hands in is treated as untrusted: versions, reasons and h
   Markdown   control and bidi characters shown as {U+XXXX}, newlines folded, Markdown and HTML punctuation escaped,
              so a hostile string cannot break a table, start a heading, inject HTML or a link; and a zero-width
              space where GitHub's autolinker would see a bare URL (`https://`, `www.`) or an address (`a@b.c`), so
-             none becomes a link, nor an `@` a mention: only a Link or a Mention span makes one
+             none becomes a link, nor an `@` a mention: only a Link or a Mention span makes one. A Details block's
+             summary is HTML, not Markdown (GitHub renders no Markdown there): its text is HTML-escaped instead,
+             with the same zero-width spaces, and the only tags in it are the renderer's own
   terminal   the same characters shown as {U+XXXX}, so a hostile string cannot move the cursor or recolour output
 """
 
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -81,7 +83,17 @@ class Table:
     rows: tuple[tuple[Spans, ...], ...]
 
 
-Block = Heading | Para | Bullets | Table
+@dataclass(frozen=True)
+class Details:
+    """A collapsible section: `summary` always shown, `blocks` behind it (open from the start with `opened`). In
+    Markdown it is GitHub's `<details>`; in a terminal, a heading and its blocks."""
+
+    summary: Spans
+    blocks: tuple[Block, ...]
+    opened: bool = False
+
+
+Block = Heading | Para | Bullets | Table | Details
 Doc = tuple[Block, ...]
 
 
@@ -158,6 +170,10 @@ def _md_block(block: Block) -> str:
         case Table(header, rows):
             lines = [_md_row(md_escape(name) for name in header), _md_row("---" for _ in header)]
             return "\n".join(lines + [_md_row(tuple(_md_spans(cell) for cell in row)) for row in rows])
+        case Details(summary, blocks, opened):
+            # the blank lines end the HTML block, so that GitHub renders the blocks inside as Markdown again
+            head = f"<details{' open' if opened else ''}>\n<summary>{_html_spans(summary)}</summary>"
+            return "\n\n".join([head, *(_md_block(inner) for inner in blocks), "</details>"])
 
 
 def _md_row(cells: Iterable[str]) -> str:
@@ -189,6 +205,34 @@ def _md_span(span: Span) -> str:
             return md_escape(text)
 
 
+_HTML_ESCAPES = str.maketrans({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "@": "@\u200b"})
+
+
+def html_escape(value: str) -> str:
+    """Text inside an HTML element of a comment (a summary): escaped as HTML, with the autolink breaks of Markdown."""
+    return _AUTOLINK_STARTS.sub(_unlinked, clean(value).translate(_HTML_ESCAPES))
+
+
+def _html_spans(spans: Spans) -> str:
+    return "".join(_html_span(span) for span in spans)
+
+
+def _html_span(span: Span) -> str:
+    match span:
+        case str():
+            return html_escape(span)
+        case Bold(text):
+            return f"<b>{html_escape(text)}</b>"
+        case Code(text):
+            return f"<code>{html_escape(text)}</code>"
+        case Link(text, url):
+            return f'<a href="{url}">{html_escape(text)}</a>' if _SAFE_URL.fullmatch(url) else html_escape(text)
+        case Mention(login):
+            return f"@{login}" if _LOGIN.fullmatch(login) else html_escape(f"@{login}")
+        case Toned(text):
+            return html_escape(text)
+
+
 # --- terminal ---------------------------------------------------------------------------------------------------
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -196,6 +240,7 @@ _TONE_CODES: dict[Tone, str] = {"ok": "32", "bad": "31", "warn": "33", "skip": "
 
 
 def text(doc: Doc, color: bool = False) -> str:
+    doc = tuple(_unfolded(doc))
     parts: list[str] = []
     for index, block in enumerate(doc):
         if index:
@@ -203,6 +248,16 @@ def text(doc: Doc, color: bool = False) -> str:
             parts.append("\n" if both_paras else "\n\n")
         parts.append(_text_block(block, color))
     return "".join(parts) + "\n"
+
+
+def _unfolded(doc: Doc) -> Iterator[Block]:
+    """A terminal shows every section open: a Details block is its summary as a heading, then its blocks."""
+    for block in doc:
+        if isinstance(block, Details):
+            yield Heading(3, block.summary)
+            yield from _unfolded(block.blocks)
+        else:
+            yield block
 
 
 def _text_block(block: Block, color: bool) -> str:
@@ -217,6 +272,8 @@ def _text_block(block: Block, color: bool) -> str:
         case Table(header, rows):
             cells = [[clean(name) for name in header]]
             return _text_table(cells + [[_text_spans(cell, color) for cell in row] for row in rows])
+        case Details():
+            return "\n\n".join(_text_block(inner, color) for inner in _unfolded((block,)))
 
 
 def _text_table(rows: list[list[str]]) -> str:
@@ -267,15 +324,31 @@ def _char_width(char: str) -> int:
 # --- GitHub's comment limit -------------------------------------------------------------------------------------
 
 
+_SECTION_STARTS = ("#", "<details")
+_CLOSE_DETAILS = "\n\n</details>"
+
+
 def truncate_markdown(text: str, limit: int = 65_000) -> str:
-    """Cut whole lines at the end (back to a section's start when one is near) and say so; the header stays."""
+    """Cut whole lines at the end (back to a section's start when one is near) and say so; the header stays. A
+    collapsible section cut open is closed, so that the notice is not hidden inside it."""
     if len(text) <= limit:
         return text
     lines = text.splitlines()
     room = limit - len(_cut_notice(len(lines))) - 2
     kept = _without_trailing_blanks(_back_to_section(_lines_within(lines, room)))
-    body = "\n".join(kept) if kept else text[: max(room, 0)]
+    while kept and len(_closed(kept)) > room:  # the closing tags need room too
+        kept = _without_trailing_blanks(kept[:-1])
+    body = _closed(kept) if kept else text[: max(room, 0)]
     return (body.rstrip("\n") + "\n\n" + _cut_notice(len(lines) - len(kept)))[:limit]
+
+
+def _closed(kept: list[str]) -> str:
+    return "\n".join(kept) + _CLOSE_DETAILS * _open_details(kept)
+
+
+def _open_details(kept: list[str]) -> int:
+    opened = sum(1 for line in kept if line.startswith("<details"))
+    return max(opened - sum(1 for line in kept if line == "</details>"), 0)
 
 
 def _lines_within(lines: list[str], budget: int) -> list[str]:
@@ -291,7 +364,7 @@ def _lines_within(lines: list[str], budget: int) -> list[str]:
 
 def _back_to_section(kept: list[str]) -> list[str]:
     """Rather than show a section's first lines, drop them, when that loses at most a quarter of what is kept."""
-    starts = [index for index, line in enumerate(kept) if index > 0 and line.startswith("#")]
+    starts = [index for index, line in enumerate(kept) if index > 0 and line.startswith(_SECTION_STARTS)]
     return kept[: starts[-1]] if starts and starts[-1] >= len(kept) * 3 // 4 else kept
 
 

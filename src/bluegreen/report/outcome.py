@@ -1,8 +1,10 @@
 """What a release did, or what merging will do (a dry run), as Markdown, terminal text and JSON. Pure.
 
 The Markdown goes to the PR comment and the job summary, the text to the terminal; the JSON (report/jsonview.py)
-to `--json`. `bluegreen status` has its own report in report/status.py; the rendering, the escaping and the size
-limit live in report/doc.py.
+to `--json`. A report opens with one table row per app (report/glance.py); each app's steps, checks, timings and
+next step follow in its own collapsible section, open from the start when the app needs someone's attention.
+`bluegreen status` has its own report in report/status.py; the rendering, the escaping and the size limit live in
+report/doc.py.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from bluegreen.report.doc import (
     Bold,
     Bullets,
     Code,
+    Details,
     Doc,
     Heading,
     Link,
@@ -35,21 +38,15 @@ from bluegreen.report.doc import (
     Span,
     Spans,
     Table,
-    Tone,
     mark,
     markdown,
     step_tone,
     text,
 )
+from bluegreen.report.glance import RESULT_TONES, checks_table, plan_table, release_table
 from bluegreen.report.held import held_blocks, held_headline, held_title
 
-RESULT_TONES: dict[Result, Tone] = {
-    "success": "ok",
-    "noop": "skip",
-    "refused": "warn",
-    "rolled_back": "warn",
-    "failed": "bad",
-}
+__all__ = ["RESULT_TONES", "outcome_doc", "outcome_markdown", "outcome_text"]
 
 
 def outcome_markdown(outcome: Outcome) -> str:
@@ -68,8 +65,9 @@ def outcome_doc(outcome: Outcome) -> Doc:
         blocks.append(Para((mark("bad"), " ", Bold("Refused:"), f" {outcome.refusal}")))
     if not outcome.apps:
         blocks.append(Para(("No apps in state/live.json.",)))
-    for app in outcome.apps:
-        blocks += _app_blocks(app, outcome.dry_run)
+    else:
+        blocks.append(plan_table(outcome) if outcome.dry_run else release_table(outcome))
+    blocks += [_app_section(app, outcome.dry_run) for app in outcome.apps]
     return tuple(blocks)
 
 
@@ -155,12 +153,15 @@ def app_title(app: AppOutcome, dry_run: bool) -> str:
     return f"{plan.app}: {plan.kind} {plan.from_color.title} → {plan.to_color.title}{suffix}"
 
 
-def _app_blocks(app: AppOutcome, dry_run: bool) -> list[Block]:
-    heading = Heading(3, (app_title(app, dry_run),))
-    if app.plan.action == "hold":  # not retried by accident (core/retry.py): why, and how to retry
-        return [heading, *held_blocks(app), *_remarks(app.plan)]
+_QUIET: tuple[Result, ...] = ("success", "noop")  # the results whose section starts closed
+
+
+def _app_section(app: AppOutcome, dry_run: bool) -> Details:
+    summary = (mark(RESULT_TONES[app.result]), f" {app_title(app, dry_run)}")
+    if app.plan.action == "hold":  # not retried by accident (core/retry.py): why, and how to retry, in sight
+        return Details(summary, (*held_blocks(app), *_remarks(app.plan)), opened=True)
     body = _plan_blocks(app.plan) if dry_run else _release_blocks(app)
-    return [heading, *body]
+    return Details(summary, tuple(body), opened=app.result not in _QUIET)
 
 
 def _release_blocks(app: AppOutcome) -> list[Block]:
@@ -182,7 +183,7 @@ def _release_blocks(app: AppOutcome) -> list[Block]:
 def _plan_blocks(plan: AppPlan) -> list[Block]:
     blocks: list[Block] = [Para((_plan_summary(plan),))]
     if plan.checks:
-        blocks += [Para((Bold("Checks"),)), Bullets(tuple(_check_item(check) for check in plan.checks))]
+        blocks += [Para((Bold("Checks, host by host"),)), checks_table(plan.checks)]
     blocks += _remarks(plan)
     if plan.refusals:
         reasons = "; ".join(f"{check.name} ({check.detail})" if check.detail else check.name for check in plan.refusals)

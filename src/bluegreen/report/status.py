@@ -1,14 +1,15 @@
 """`bluegreen status`: what HAProxy and the app servers say now, beside what status.json recorded. Pure.
 
-Per app: each HAProxy host's LIVE color and routing, each color's health, version and address, and drift: a host
-whose LIVE is not the one status.json records (or that routes to neither color).
+It opens with one row per app (report/glance.py): where HAProxy's LIVE is, the recorded one, each color's health
+and the drift. Then per app: each HAProxy host's LIVE color and routing, each color's health, version and address,
+and drift: a host whose LIVE is not the one status.json records (or that routes to neither color).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bluegreen.core.drift import drifted_hosts, live_by_host
+from bluegreen.core.drift import drifted_hosts, live_by_host, watch
 from bluegreen.core.versions import label as version_label
 from bluegreen.model import (
     AppObservation,
@@ -21,7 +22,8 @@ from bluegreen.model import (
     Observation,
     Status,
 )
-from bluegreen.report.doc import Block, Bullets, Doc, Heading, Para, Spans, Table, mark, markdown, text
+from bluegreen.report.doc import Block, Bullets, Details, Doc, Heading, Para, Spans, Table, mark, markdown, text
+from bluegreen.report.glance import status_table
 
 
 def status_markdown(observation: Observation, environments: Environments, status: Status) -> str:
@@ -36,9 +38,14 @@ def status_doc(observation: Observation, environments: Environments, status: Sta
     blocks: list[Block] = [Heading(2, ("bluegreen status",))]
     if status.updated_at:
         blocks.append(Para((f"state/status.json last updated at {status.updated_at}",)))
+    drifts = {drift.app: drift for drift in watch(observation, status)}
+    blocks.append(status_table(drifts.values(), observation, status))
     blocks.append(_hosts_table(observation, environments))
     for name in app_names(observation, environments, status):
-        blocks += _app_blocks(name, observation, environments, status)
+        drift = drifts.get(name)
+        summary = (mark("warn" if drift is None or drift.found else "ok"), f" {name}")
+        body = _app_blocks(name, observation, environments, status)
+        blocks.append(Details(summary, tuple(body), opened=drift is None or drift.found))
     return tuple(blocks)
 
 
@@ -80,7 +87,7 @@ def uptime_label(seconds: int) -> str:
 def _app_blocks(name: str, observation: Observation, environments: Environments, status: Status) -> list[Block]:
     seen = observation.apps.get(name)
     recorded = status.apps.get(name, AppStatus())
-    blocks: list[Block] = [Heading(3, (name,))]
+    blocks: list[Block] = []
     if seen is None:
         return [*blocks, Para((mark("bad"), " not observed")), Para((_recorded_line(recorded),))]
     addresses = environments.apps[name].addresses if name in environments.apps else {}

@@ -56,7 +56,9 @@ def inputs(**given: str) -> Inputs:
         ("workflow_dispatch", events.workflow_dispatch("status"), "refs/heads/main", "auto", ("status", None, False)),
         ("workflow_dispatch", events.workflow_dispatch("release"), "refs/heads/main", "auto", ("release", None, False)),
         ("workflow_dispatch", events.workflow_dispatch("plan"), "refs/heads/main", "status", ("status", None, False)),
-        ("schedule", {"schedule": "0 * * * *"}, "refs/heads/main", "auto", (None, None, False)),
+        ("schedule", {"schedule": "0 * * * *"}, "refs/heads/main", "auto", ("status", None, False)),
+        ("schedule", {"schedule": "0 * * * *"}, "refs/heads/main", "plan", ("plan", None, False)),
+        ("check_run", {"action": "created"}, "refs/heads/main", "auto", (None, None, False)),
     ],
 )
 def test_the_event_decides_the_job(

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.core.drift import LiveByHost, drifted_hosts, hosts_disagree, live_by_host, observed_live
-from bluegreen.model import AppObservation, Color, HostAppView
+from bluegreen.core.drift import (
+    LiveByHost,
+    app_drift,
+    drifted_hosts,
+    hosts_disagree,
+    live_by_host,
+    observed_live,
+    watch,
+)
+from bluegreen.model import AppObservation, AppStatus, Color, ColorProbe, ColorRecord, HostAppView, Observation, Status
 
 BLUE, GREEN = Color.BLUE, Color.GREEN
 
@@ -43,3 +51,48 @@ def test_hosts_disagree_and_observed_live(live: LiveByHost, disagree: bool, agre
 def test_live_by_host_reads_each_hosts_view() -> None:
     views = {"lb1": HostAppView("lb1", GREEN, "t_green", {}), "lb2": HostAppView("lb2", None, "garbage", {})}
     assert live_by_host(AppObservation("theoshift", views, {})) == {"lb1": GREEN, "lb2": None}
+
+
+# --- the drift watch: hosts, the record, and each color's health ------------------------------------------------
+
+
+def watched(live: LiveByHost, *, blue_ok: bool = True, green_ok: bool = True, app: str = "theoshift") -> AppObservation:
+    views = {host: HostAppView(host, color, "", {}) for host, color in live.items()}
+    probes = {
+        BLUE: ColorProbe(BLUE, "b:1", 3 if blue_ok else 0, 3, "2.4.1", None if blue_ok else "connection refused"),
+        GREEN: ColorProbe(GREEN, "g:1", 3 if green_ok else 1, 3, "2.4.0"),
+    }
+    return AppObservation(app, views, probes)
+
+
+@pytest.mark.parametrize(
+    ("seen", "recorded", "found", "drifted", "disagree", "down"),
+    [
+        (watched({"lb1": BLUE, "lb2": BLUE}), BLUE, False, (), False, ()),
+        (watched({"lb1": BLUE, "lb2": GREEN}), BLUE, True, ("lb2",), True, ()),
+        (watched({"lb1": GREEN, "lb2": GREEN}), BLUE, True, ("lb1", "lb2"), False, ()),
+        (watched({"lb1": BLUE}, green_ok=False), BLUE, True, (), False, (GREEN,)),  # the STANDBY down counts
+        (watched({"lb1": BLUE}, blue_ok=False, green_ok=False), BLUE, True, (), False, (BLUE, GREEN)),
+        (watched({"lb1": BLUE}), None, False, (), False, ()),  # nothing recorded yet: nothing to drift from
+        (watched({"lb1": None, "lb2": BLUE}), None, True, ("lb1",), True, ()),  # but neither color always drifts
+    ],
+)
+def test_the_watch_finds_disagreement_drift_and_colors_down(
+    seen: AppObservation,
+    recorded: Color | None,
+    found: bool,
+    drifted: tuple[str, ...],
+    disagree: bool,
+    down: tuple[Color, ...],
+) -> None:
+    drift = app_drift(seen, recorded)
+    assert (drift.found, drift.drifted, drift.disagree, drift.down) == (found, drifted, disagree, down)
+
+
+def test_the_watch_reads_each_observed_app_against_its_record() -> None:
+    observation = Observation(
+        {}, {"theoshift": watched({"lb1": BLUE}), "ldc-tools": watched({"lb1": GREEN}, app="ldc-tools")}
+    )
+    status = Status({"theoshift": AppStatus(live=ColorRecord(GREEN, "2.4.0", "g:1"))})
+    drifts = watch(observation, status)
+    assert [(d.app, d.recorded, d.found) for d in drifts] == [("theoshift", GREEN, True), ("ldc-tools", None, False)]

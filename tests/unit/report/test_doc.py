@@ -14,6 +14,7 @@ from bluegreen.report.doc import (
     Bold,
     Bullets,
     Code,
+    Details,
     Doc,
     Heading,
     Link,
@@ -275,3 +276,61 @@ def test_only_a_mention_can_ping_someone() -> None:
     assert "@\u200bacme/oncall" in rendered  # a version naming a team pings nobody
     assert " by @alice and " in rendered
     assert "@\u200bx" in rendered  # not a login: escaped like any text
+
+
+# --- collapsible sections ---------------------------------------------------------------------------------------
+
+
+def test_a_details_block_is_githubs_details_with_markdown_inside() -> None:
+    doc = (Details((mark("ok"), " theoshift: ", Bold("release")), (Para(("one",)), Bullets((("a",),))), opened=True),)
+    assert (
+        markdown(doc) == "<details open>\n<summary>✅ theoshift: <b>release</b></summary>\n\none\n\n- a\n\n</details>\n"
+    )
+    assert markdown((Details(("closed",), ()),)) == "<details>\n<summary>closed</summary>\n\n</details>\n"
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("</summary></details><script>x</script>", "&lt;/summary&gt;&lt;/details&gt;&lt;script&gt;x&lt;/script&gt;"),
+        ("a\n\n# not a heading", "a  # not a heading"),  # no blank line can end the HTML block early
+        ('"quoted" & <b>', "&quot;quoted&quot; &amp; &lt;b&gt;"),
+        ("@alice https://evil.test", "@\u200balice https:\u200b//evil.test"),  # no mention, no link
+        ("**not bold** `x`", "**not bold** `x`"),  # GitHub renders no Markdown in a summary: nothing to escape
+        ("\x1b[31m\u202e", "{U+001B}[31m{U+202E}"),
+    ],
+)
+def test_a_summary_is_escaped_as_html(raw: str, escaped: str) -> None:
+    assert markdown((Details((raw,), ()),)).splitlines()[1] == f"<summary>{escaped}</summary>"
+
+
+def test_a_summary_links_and_codes_only_what_is_safe() -> None:
+    spans = (Link("run", "https://github.com/acme/ops/actions/runs/1"), Link("x", "javascript:alert(1)"), Code("<a>"))
+    rendered = markdown((Details(spans, ()),)).splitlines()[1]
+    assert (
+        rendered
+        == '<summary><a href="https://github.com/acme/ops/actions/runs/1">run</a>x<code>&lt;a&gt;</code></summary>'
+    )
+
+
+def test_a_terminal_shows_every_section_open_as_a_heading() -> None:
+    doc = (Para(("top",)), Details((mark("warn"), " theoshift"), (Para(("inside",)), Para(("more",)))))
+    assert text(doc) == "top\n\n⚠️ theoshift\n------------\n\ninside\nmore\n"
+
+
+def test_a_cut_inside_a_section_closes_it_before_the_notice() -> None:
+    body = tuple(Para((f"line {n}",)) for n in range(400))
+    report = markdown((Heading(2, ("Header",)), Details(("theoshift",), body, opened=True)))
+    cut = truncate_markdown(report, 1_000)
+    assert len(cut) <= 1_000
+    lines = cut.splitlines()
+    assert lines[-3:-1] == ["</details>", ""]
+    assert lines[-1].startswith("_✂️ Report cut here: ")
+
+
+def test_a_cut_goes_back_to_the_start_of_a_section_when_one_is_near() -> None:
+    apps = tuple(Details((f"app {n}",), tuple(Para((f"line {n}.{m}",)) for m in range(8))) for n in range(60))
+    cut = truncate_markdown(markdown((Heading(2, ("Header",)), *apps)), 2_000).splitlines()
+    assert cut.count("</details>") == sum(1 for line in cut if line.startswith("<details"))
+    assert cut[-3] == "</details>"  # the last section shown is whole
+    assert "line" in cut[-5]

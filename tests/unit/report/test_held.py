@@ -28,7 +28,8 @@ def test_the_release_report_says_why_it_is_held_and_how_to_retry() -> None:
     assert outcome.result == "noop"
     report = outcome_markdown(outcome)
     assert "Nothing released: theoshift held, not tried again after a rollback or a failure" in report
-    assert "### theoshift: held on Green, Blue is not tried again" in report
+    assert "| theoshift | Green, held | v2.4.0 (v2.4.1 held) | ⏭️ held: not tried again | — | — |" in report
+    assert "<details open>\n<summary>⏭️ theoshift: held on Green, Blue is not tried again</summary>" in report
     assert f"**Held:** {WHY}." in report
     assert "LIVE stays: Green (10.92.3.24:3001) - v2.4.0" in report
     assert "(workflow\\_dispatch, mode release) with `apps: theoshift`." in report
@@ -44,6 +45,7 @@ def test_a_held_app_does_not_hide_the_release_of_another() -> None:
 def test_the_plan_says_the_same() -> None:
     report = outcome_text(held_outcome(dry_run=True))
     assert "Plan: merging this PR changes no traffic" in report
+    assert "theoshift  Green, held  v2.4.0 (v2.4.1 held)  ⏭️ hold it: not tried again  —" in report
     assert f"Held: {WHY}." in report
     assert "Next step: To try again, change theoshift's entry in live.json" in report
 

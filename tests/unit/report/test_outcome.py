@@ -76,6 +76,17 @@ def lines(report: str) -> list[str]:
     return report.splitlines()
 
 
+def last(report: str) -> str:
+    """The last line of the last app's section (before `</details>`)."""
+    return [line for line in lines(report) if line and line != "</details>"][-1]
+
+
+def summaries(report: str) -> list[str]:
+    """Each app's section title, without the mark: `theoshift: release Green → Blue`."""
+    found = [line for line in lines(report) if line.startswith("<summary>")]
+    return [line.removeprefix("<summary>").removesuffix("</summary>").split(" ", 1)[1] for line in found]
+
+
 # --- the header -------------------------------------------------------------------------------------------------
 
 SUCCESS = done(plan(), "success")
@@ -137,7 +148,7 @@ def test_trigger_line_says_who_and_what(trigger: Trigger, at: str, line: str) ->
 
 
 def test_no_trigger_line_when_nothing_is_known() -> None:
-    assert lines(outcome_markdown(Outcome((SUCCESS,))))[2] == "### theoshift: release Green → Blue"
+    assert lines(outcome_markdown(Outcome((SUCCESS,))))[2].startswith("| App | LIVE |")
 
 
 # --- one app, released ------------------------------------------------------------------------------------------
@@ -152,8 +163,9 @@ def test_success_shows_steps_new_live_and_standby_timings_and_next_step() -> Non
         draining=2,
         hosts={"lb1": "switched", "lb2": "switched"},
     )
-    report = lines(outcome_markdown(Outcome((outcome,), trigger=TRIGGER)))
-    assert "### theoshift: release Green → Blue" in report
+    markdown = outcome_markdown(Outcome((outcome,), trigger=TRIGGER))
+    report = lines(markdown)
+    assert summaries(markdown) == ["theoshift: release Green → Blue"]
     table = report.index("| # | Step | Result |")
     assert report[table + 2 : table + 7] == [
         "| 1 | Verify STANDBY ready | ✅ ok |",
@@ -167,7 +179,7 @@ def test_success_shows_steps_new_live_and_standby_timings_and_next_step() -> Non
     assert "Timings: preflight 812 ms, switch 40 ms, verify 2101 ms, total 2953 ms, HAProxy switch 12.3 ms" in report
     assert [line for line in report if line.startswith("- lb")] == ["- lb1: switched", "- lb2: switched"]
     assert "Sessions still draining on the old LIVE (Green): 2" in report
-    assert report[-1] == "**Next step:** Sync STANDBY (Green) with the new LIVE: deploy v2.4.1 to Green"
+    assert last(markdown) == "**Next step:** Sync STANDBY (Green) with the new LIVE: deploy v2.4.1 to Green"
 
 
 @pytest.mark.parametrize(
@@ -203,7 +215,7 @@ def test_success_shows_steps_new_live_and_standby_timings_and_next_step() -> Non
     ],
 )
 def test_next_step_follows_the_result(outcome: AppOutcome, next_step: str) -> None:
-    assert lines(outcome_markdown(Outcome((outcome,))))[-1] == f"**Next step:** {next_step}"
+    assert last(outcome_markdown(Outcome((outcome,)))) == f"**Next step:** {next_step}"
     assert lines(outcome_text(Outcome((outcome,))))[-1] == f"Next step: {next_step.replace('*', '').replace('`', '')}"
 
 
@@ -219,7 +231,8 @@ def test_next_step_follows_the_result(outcome: AppOutcome, next_step: str) -> No
     ],
 )
 def test_app_title_names_the_switch(outcome: AppOutcome, title: str) -> None:
-    assert f"### {title}" in lines(outcome_markdown(Outcome((outcome,))))
+    assert summaries(outcome_markdown(Outcome((outcome,)))) == [title]
+    assert any(line.endswith(f" {title}") for line in lines(outcome_text(Outcome((outcome,)))))  # every one open
 
 
 def test_rolled_back_marks_the_failed_step_and_the_ones_not_reached() -> None:
@@ -232,10 +245,11 @@ def test_rolled_back_marks_the_failed_step_and_the_ones_not_reached() -> None:
 
 def test_failed_says_live_is_unknown_and_lists_each_host() -> None:
     failed = dataclasses.replace(FAILED, live=None, standby=None, hosts={"lb1": "switched", "lb2": "failed: EOF"})
-    report = lines(outcome_markdown(Outcome((failed,))))
+    markdown = outcome_markdown(Outcome((failed,)))
+    report = lines(markdown)
     assert "LIVE: unknown (see the HAProxy hosts below)" in report
     assert [line for line in report if line.startswith("- lb")] == ["- lb1: switched", "- lb2: failed: EOF"]
-    assert "HAProxy hosts: lb1 switched; lb2 failed: EOF." in report[-1]
+    assert "HAProxy hosts: lb1 switched; lb2 failed: EOF." in last(markdown)
 
 
 def test_refused_lists_each_refusal_with_its_detail() -> None:
@@ -252,14 +266,15 @@ def test_noop_shows_no_steps_and_no_timings() -> None:
 
 def test_drift_and_notes_from_the_plan_are_shown() -> None:
     app = done(plan(drift=("lb2 routes to Blue",), notes=("first release",)), "success")
-    assert lines(outcome_markdown(Outcome((app,))))[-4:-2] == ["- Drift: lb2 routes to Blue", "- Note: first release"]
+    remarks = [line for line in lines(outcome_markdown(Outcome((app,)))) if line.startswith(("- D", "- N"))]
+    assert remarks == ["- Drift: lb2 routes to Blue", "- Note: first release"]
 
 
 def test_two_apps_each_have_their_section_in_order() -> None:
     other = done(plan("ldc-tools", live=BLUE, to=GREEN, versions=("1.7.2", "v1.8.0")), "success")
-    report = lines(outcome_markdown(Outcome((SUCCESS, other))))
-    titles = [line for line in report if line.startswith("### ")]
-    assert titles == ["### theoshift: release Green → Blue", "### ldc-tools: release Blue → Green"]
+    markdown = outcome_markdown(Outcome((SUCCESS, other)))
+    report = lines(markdown)
+    assert summaries(markdown) == ["theoshift: release Green → Blue", "ldc-tools: release Blue → Green"]
     assert "New LIVE: Green (10.92.3.24:3001) - v1.8.0" in report
     assert sum(line.startswith("**Next step:**") for line in report) == 2
 
@@ -269,38 +284,41 @@ def test_two_apps_each_have_their_section_in_order() -> None:
 
 def test_plan_says_what_merging_will_do_and_lists_the_checks() -> None:
     checks = (HEALTHY, Check("Version moves forward", True, "2.4.0 → 2.4.1", about="live"))
-    report = lines(outcome_markdown(Outcome((done(plan(checks=checks), "success"),), dry_run=True)))
+    markdown = outcome_markdown(Outcome((done(plan(checks=checks), "success"),), dry_run=True))
+    report = lines(markdown)
     assert (
         "Merging this PR will switch theoshift from Green (10.92.3.24:3001) - v2.4.0 "
         "to Blue (10.92.3.22:3001) - v2.4.1 on lb1." in report
     )
-    assert [line for line in report if line.startswith("- ")] == [
-        "- ✅ STANDBY healthy: Blue passed 3/3 probes",
-        "- ✅ Version moves forward: 2.4.0 → 2.4.1",
+    assert [line for line in report if line.startswith("| app servers")] == [
+        "| app servers | STANDBY healthy | ✅ Blue passed 3/3 probes |",
+        "| app servers | Version moves forward | ✅ 2.4.0 → 2.4.1 |",
     ]
-    assert report[-1] == "**Next step:** Merge this PR to switch theoshift to Blue."
-    assert "| # |" not in "\n".join(report)
+    assert last(markdown) == "**Next step:** Merge this PR to switch theoshift to Blue."
+    assert "| # |" not in markdown
 
 
 def test_refused_plan_says_why_it_would_be_refused() -> None:
-    report = lines(outcome_markdown(Outcome((REFUSED,), dry_run=True)))
-    assert "### theoshift: release Green → Blue (would be refused)" in report
-    assert "- ❌ STANDBY healthy: Blue passed 1/3 probes" in report
+    markdown = outcome_markdown(Outcome((REFUSED,), dry_run=True))
+    report = lines(markdown)
+    assert summaries(markdown) == ["theoshift: release Green → Blue (would be refused)"]
+    assert "<details open>" in report  # what needs attention is not folded away
+    assert "| app servers | STANDBY healthy | ❌ Blue passed 1/3 probes |" in report
     assert "Merging would be refused because: STANDBY healthy (Blue passed 1/3 probes)." in report
-    assert report[-1].startswith("**Next step:** Fix what the ❌ checks report before merging")
+    assert last(markdown).startswith("**Next step:** Fix what the ❌ checks report before merging")
 
 
 def test_plan_refused_by_several_checks_names_each() -> None:
     checks = (UNHEALTHY, Check("Version moves forward", False, ""), HEALTHY)
     report = lines(outcome_markdown(Outcome((done(plan(checks=checks), "refused"),), dry_run=True)))
-    assert "Merging this PR would switch theoshift from Green" in report[4]
+    assert any(line.startswith("Merging this PR would switch theoshift from Green") for line in report)
     assert "Merging would be refused because: STANDBY healthy (Blue passed 1/3 probes); Version moves forward." in (
         report
     )
-    assert [line for line in report if line.startswith("- ")] == [
-        "- ❌ STANDBY healthy: Blue passed 1/3 probes",
-        "- ❌ Version moves forward",
-        "- ✅ STANDBY healthy: Blue passed 3/3 probes",
+    assert [line for line in report if line.startswith("| app servers")] == [
+        "| app servers | STANDBY healthy | ❌ Blue passed 1/3 probes |",
+        "| app servers | Version moves forward | ❌ |",
+        "| app servers | STANDBY healthy | ✅ Blue passed 3/3 probes |",
     ]
 
 
@@ -348,9 +366,11 @@ def test_hostile_strings_cannot_break_the_table_or_inject_markup(hostile: str) -
     )
     report = outcome_markdown(Outcome((app,), trigger=Trigger(actor=hostile, commit=hostile)))
     rows = [line for line in lines(report) if line.startswith("| ")]
-    assert len(rows) == 7
-    assert all(len(re.findall(r"(?<!\\)\|", row)) == 4 for row in rows)
-    assert not re.search(r"<[a-z]|(?<!\\)\[|(?<!\\)`[^`]*code|\x1b|\u202e|^#+ .*heading", report, re.MULTILINE)
+    pipes = [len(re.findall(r"(?<!\\)\|", row)) for row in rows]
+    assert pipes == [7] * 3 + [4] * 7  # the table at a glance, then the steps: no cell split, none added
+    ours = re.sub(r"^(<details( open)?>|<summary>|</summary>|</details>)", "", report, flags=re.MULTILINE)
+    ours = ours.replace("</summary>", "")
+    assert not re.search(r"<[a-z/]|(?<!\\)\[|(?<!\\)`[^`]*code|\x1b|\u202e|^#+ .*heading", ours, re.MULTILINE)
     assert "\x1b" not in outcome_text(Outcome((app,))) + outcome_text(Outcome((app,)), color=False)
 
 

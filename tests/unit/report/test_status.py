@@ -83,12 +83,12 @@ def test_markdown_shows_hosts_routing_health_versions_and_addresses() -> None:
     assert "state/status.json last updated at 2026-11-24T00:00:00Z" in report
     assert "| lb1 | 2.6.12 | 3h 2m | 4242 |" in report
     assert "| lb2 | ❌ not reached |  |  |" in report
-    assert "### theoshift" in report
+    assert "<summary>✅ theoshift</summary>" in report  # no drift: its section starts closed
     assert "| lb1 | Blue | theoshift\\_blue |" in report
     assert "| Blue | LIVE | ✅ 3/3 probes passed | v2.4.1 | 127.0.0.1:3101 |" in report
     assert "| Green | STANDBY | ✅ 3/3 probes passed | v2.4.0 | 127.0.0.1:3102 |" in report
     assert "Recorded in state/status.json: LIVE Blue (127.0.0.1:3101) - v2.4.1, STANDBY Green - v2.4.0" in report
-    assert report[-1] == "✅ No drift: HAProxy and state/status.json agree"
+    assert report[-3:] == ["✅ No drift: HAProxy and state/status.json agree", "", "</details>"]
 
 
 def test_drift_is_shown_per_host_and_an_unhealthy_color_says_why() -> None:
@@ -133,7 +133,8 @@ def test_app_drift(observation: Observation, status: Status, drift: tuple[str, .
 
 def test_an_app_not_observed_says_so_and_shows_the_record() -> None:
     report = status_markdown(Observation(HOSTS, {}), environments("theoshift"), STATUS).splitlines()
-    assert report[-3:] == [
+    assert "<details open>" in report
+    assert report[-5:-2] == [
         "❌ not observed",
         "",
         "Recorded in state/status.json: LIVE Blue (127.0.0.1:3101) - v2.4.1, STANDBY Green - v2.4.0",

@@ -1,0 +1,70 @@
+"""The drift issue: every status run of the Action (a schedule's, or one asked for by hand) keeps one issue in step
+with what it saw.
+
+Drift found (core/drift.py's watch: the HAProxy hosts disagree, one is not on the recorded LIVE, or a color is
+down): the one open issue of its kind is edited with the newest findings, or opened. No drift: it is closed, with a
+comment saying so. A check that could not be made (a host unreachable, a key refused) says so in the issue too,
+and leaves it open. Only a status of every app keeps it. The issue is found again by the hidden marker at the
+start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping: a refused write is a
+warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue: false` turns it off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bluegreen.action import workflow
+from bluegreen.action.run import Run
+from bluegreen.adapters.github import IssueInfo
+from bluegreen.core.drift import watch
+from bluegreen.engine.jobs import now
+from bluegreen.errors import BluegreenError
+from bluegreen.model import Environments, Observation, Status
+from bluegreen.report import drift as reports
+from bluegreen.report import truncate_markdown
+
+MARKER = "<!-- bluegreen:drift -->"
+LABEL = "bluegreen-drift"
+
+
+def keep_issue(run: Run, observation: Observation, environments: Environments, recorded: Status) -> None:
+    """Open or edit the issue while there is drift, close it once there is none. A status of some apps only (the
+    `apps` input) leaves it alone: it did not look at the others, and must neither close nor rewrite their news."""
+    if not run.inputs.drift_issue:
+        return
+    if run.inputs.apps:
+        run.progress("bluegreen: the drift issue is left as it is: this status looked at some apps only (apps)")
+        return
+    drifts, checked = watch(observation, recorded), reports.checked_by(now(), run.context.run_url)
+    if not any(drift.found for drift in drifts):
+        body = truncate_markdown(reports.resolved_markdown(drifts, observation, recorded, checked))
+        _noted(run, lambda: [(issue, "closed") for issue in run.github.close_issues(MARKER, LABEL, body)])
+        return
+    body = truncate_markdown(reports.drift_markdown(drifts, observation, environments, recorded, checked))
+    _upsert(run, reports.drift_title(drifts), body)
+
+
+def unchecked(run: Run, error: BluegreenError, code: int) -> int:
+    """The status run failed (`code` is its exit code, the report already written): the issue says so (a status of
+    some apps only leaves it alone, as when it succeeds: a misspelt `apps` is no news about the hosts)."""
+    if run.inputs.drift_issue and not run.inputs.apps:
+        checked = reports.checked_by(now(), run.context.run_url)
+        _upsert(run, reports.unchecked_title(), truncate_markdown(reports.unchecked_markdown(error, checked)))
+    return code
+
+
+def _upsert(run: Run, title: str, body: str) -> None:
+    def write() -> list[tuple[IssueInfo, str]]:
+        issue, opened = run.github.upsert_issue(MARKER, LABEL, title, body)
+        return [(issue, "opened" if opened else "updated")]
+
+    _noted(run, write)
+
+
+def _noted(run: Run, write: Callable[[], list[tuple[IssueInfo, str]]]) -> None:
+    """`write()`, as GitHub bookkeeping; what it did is added to the job summary and the log."""
+    done: list[tuple[IssueInfo, str]] = []
+    run.best_effort("the drift issue", lambda: done.extend(write()))
+    for issue, what in done:
+        run.progress(f"bluegreen: the drift issue #{issue.number} was {what}: {issue.url}")
+        workflow.append_summary(run.context.summary_file, reports.issue_note(issue.number, issue.url, what))
