@@ -205,14 +205,26 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """What an HAProxy host keeps for an app: the color the file it reads on a reload names (None: neither, both,
+    or it cannot be told), and where and what that is, in words."""
+
+    live: Color | None
+    text: str  # e.g. "the server-state file /var/lib/haproxy/server-state: ldc_tools/blue ready, ..."
+    readable: bool = True  # False: the file could not be read (no SFTP, no permission): nothing is known
+
+
+@dataclass(frozen=True)
 class HostAppView:
-    """One HAProxy host's view of one app: which color it routes to, and how it sees each color's servers."""
+    """One HAProxy host's view of one app: which color it routes to, what a reload would route to, and how it sees
+    each color's servers."""
 
     host: str
     live: Color | None  # None when the routing names neither color (or both, for `servers`)
     routing: str  # what HAProxy answered, for the report: the map value, or the servers' admin states
     servers: Mapping[Color, tuple[ServerView, ...]]
     unready: tuple[str, ...] | None = None  # what would stop a switch here; None: not asked (nothing to switch)
+    kept: Kept | None = None  # None: the method keeps nothing (a reload reads haproxy.cfg), or it was not read
 
 
 @dataclass(frozen=True)

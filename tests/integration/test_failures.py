@@ -28,7 +28,17 @@ from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RESULT_EXIT_CODES, RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
 from bluegreen.report import outcome_text
-from bluegreen.switching.base import Answers, Change, Persisted, Read, SetMapEntry, SetServerStates
+from bluegreen.switching.base import (
+    Answers,
+    Change,
+    KeptMapEntry,
+    KeptServerStates,
+    Persisted,
+    Read,
+    SetMapEntry,
+    SetServerStates,
+    kept_path,
+)
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.faults import Matrix, shown
@@ -72,7 +82,7 @@ class Faulty:
         return await self.strike(haproxy.SHOW_STAT, self.inner.stats)
 
     async def read(self, reads: Sequence[Read]) -> Answers:
-        commands = "; ".join(haproxy.read_command(read) for read in reads)
+        commands = "; ".join(_read_named(read) for read in reads)
         return await self.strike(commands, lambda: self.inner.read(reads))
 
     async def apply(self, change: Change) -> Applied:
@@ -374,6 +384,13 @@ def test_any_exception_after_the_switch_is_a_failed_verification_and_traffic_goe
     assert [step.ok for step in app.steps] == [True, True, True, False, True]  # verified, switched back, recorded
     assert app.hosts == {"lb1": "restored"}
     assert theoshift_route(sandbox) == "theoshift_green"
+
+
+def _read_named(read: Read) -> str:
+    """A read as the faults match it: a runtime read by its command, a file read by its kind and path."""
+    if isinstance(read, KeptMapEntry | KeptServerStates):
+        return f"{type(read).__name__} {kept_path(read)}"
+    return haproxy.read_command(read)
 
 
 def _named(change: Change) -> str:

@@ -20,6 +20,7 @@ from tests.unit.engine.world import (
     MAP,
     MAP_BEFORE,
     MAP_FILE,
+    STATE_BEFORE,
     STATE_FILE,
     THEOSHIFT,
     TO_BLUE,
@@ -76,7 +77,7 @@ async def test_a_refused_line_of_server_commands_is_undone_since_haproxy_carries
     with pytest.raises(RuntimeApiError):
         await switch_host(host, LDC_TOOLS, BLUE)
     assert host.changes == [TO_GREEN["servers"][0]]
-    assert (host.live(LDC_TOOLS), STATE_FILE in host.files) == (GREEN, False)
+    assert (host.live(LDC_TOOLS), host.files[STATE_FILE]) == (GREEN, STATE_BEFORE)
 
 
 async def test_a_missing_map_file_stops_the_switch_before_the_runtime_change() -> None:
@@ -119,6 +120,7 @@ async def test_a_runtime_change_whose_answer_never_came_is_undone_too() -> None:
 
 async def test_the_server_state_file_is_put_back_as_it_was_or_removed_if_it_was_new() -> None:
     host = fake_host("lb1", [LDC_TOOLS])
+    del host.files[STATE_FILE]
     switch = HostSwitch(host, LDC_TOOLS, BLUE)
     await switch.carry_out()
     assert STATE_FILE in host.files
@@ -150,7 +152,7 @@ async def test_a_server_state_file_that_cannot_be_put_back_does_not_keep_traffic
     await switch.carry_out()
     host.fail = lambda change: UnreachableError("disk full") if isinstance(change, RestoreFile) else None
     assert len(await switch.roll_back()) == 1
-    assert (host.live(LDC_TOOLS), switch.left) == (GREEN, [RestoreFile(STATE_FILE, None)])
+    assert (host.live(LDC_TOOLS), switch.left) == (GREEN, [RestoreFile(STATE_FILE, STATE_BEFORE)])
 
 
 # --- every host: all or none, and what was observed after --------------------------------------------------------
@@ -171,7 +173,12 @@ async def test_only_the_hosts_named_are_switched_the_others_are_unchanged(app: A
         # lb2 wrote its map file, `set map` was refused: only the file is put back there.
         (THEOSHIFT, [TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)], [TO_BLUE["map"][0]], "restored"),
         # lb2's line of two commands was refused: either half may have been done, so it is undone.
-        (LDC_TOOLS, [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]], [TO_GREEN["servers"][0]], "restored"),
+        (
+            LDC_TOOLS,
+            [RestoreFile(STATE_FILE, STATE_BEFORE), TO_GREEN["servers"][0]],
+            [TO_GREEN["servers"][0]],
+            "restored",
+        ),
     ],
     ids=["map", "servers"],
 )
