@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bluegreen.model import AppObservation, Color
+from bluegreen.model import AppObservation, Color, Kept
 
 LiveByHost = Mapping[str, Color | None]  # each HAProxy host's LIVE color; None where it routes to neither
 
@@ -34,3 +34,12 @@ def observed_live(live: LiveByHost) -> Color | None:
     was observed."""
     colors = set(live.values())
     return next(iter(colors)) if len(colors) == 1 else None
+
+
+def on_reload(kept: Kept, instead_of: Color | None) -> str:
+    """What a reload would do, in words: `a reload would route to Blue (the map file ... names t_blue)`."""
+    if not kept.readable:
+        return f"what a reload would route to is not known ({kept.text})"
+    if kept.live is not None:
+        return f"a reload would route to {kept.live.title} ({kept.text})"
+    return f"a reload would not route to {instead_of.title if instead_of else 'either color'} ({kept.text})"
