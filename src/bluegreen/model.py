@@ -298,15 +298,21 @@ class AppPlan:
     to_version: str | None
     from_address: str
     to_address: str
-    hosts: tuple[str, ...]  # hosts whose routing must change
+    hosts: tuple[str, ...]  # hosts whose routing must change (or what they keep: `repairs`)
     checks: tuple[Check, ...]
     drift: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     parked: tuple[Parked, ...] = ()  # STANDBY servers in maintenance on the hosts to switch: woken first
+    repairs: tuple[str, ...] = ()  # of `hosts`, those already routing to to_color that a reload would move away
 
     @property
     def refusals(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if not check.ok)
+
+    @property
+    def repair_only(self) -> bool:
+        """No traffic moves: every host to change already routes to to_color, and only what it keeps is put right."""
+        return bool(self.hosts) and set(self.hosts) <= set(self.repairs)
 
 
 @dataclass(frozen=True)

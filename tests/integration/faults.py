@@ -317,6 +317,8 @@ def _claimed(label: str, old: Color | None, to: Color | None) -> Color | None:
         return next((color for color in Color if label.startswith(f"still on {color.title}")), None)
     if "NOT restored" in label:
         return to  # the switch back failed: the host stayed on the new LIVE
+    if "repaired" in label:
+        return to  # the switch made again, or not, where the host already routed to the wanted LIVE
     if label.startswith(("restored", "unchanged")) or label.endswith("restored"):
         return old
     if label.startswith("switched"):

@@ -5,6 +5,9 @@ JSON): each HAProxy host routes to one color, or to neither; a host drifts when 
 A host that routes to neither color always drifts, and while no LIVE is recorded yet, so does every host: the
 record says nothing it could agree with (`status` says so; a plan leaves it out, since the release it plans is
 what will record it). The hosts disagree when they do not all route to the same color.
+
+And a host drifts from itself when what it keeps (the file a reload reads) does not name the color it routes to
+now: the next reload would move its traffic, whatever status.json says (`kept_apart`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,26 @@ def observed_live(live: LiveByHost) -> Color | None:
     was observed."""
     colors = set(live.values())
     return next(iter(colors)) if len(colors) == 1 else None
+
+
+def kept_apart(seen: AppObservation) -> tuple[str, ...]:
+    """The hosts where a reload would route elsewhere than HAProxy routes now, or where what it would read cannot
+    be read, in the order they were observed."""
+    return tuple(
+        host
+        for host, view in seen.hosts.items()
+        if view.kept is not None and (not view.kept.readable or view.kept.live is not view.live)
+    )
+
+
+def unkept(seen: AppObservation, wanted: Color) -> tuple[str, ...]:
+    """The hosts that route to `wanted` now but, as far as their files tell, would not after a reload: their
+    switch must be made again. (A file that cannot be read tells nothing: a drift to show, not to act on.)"""
+    return tuple(
+        host
+        for host, view in seen.hosts.items()
+        if view.live is wanted and view.kept is not None and view.kept.readable and view.kept.live is not wanted
+    )
 
 
 def on_reload(kept: Kept, instead_of: Color | None) -> str:
