@@ -207,14 +207,26 @@ class HostInfo:
 
 
 @dataclass(frozen=True)
+class Kept:
+    """What an HAProxy host keeps for an app: the color the file it reads on a reload names (None: neither, both,
+    or it cannot be told), and where and what that is, in words."""
+
+    live: Color | None
+    text: str  # e.g. "the server-state file /var/lib/haproxy/server-state: ldc_tools/blue ready, ..."
+    readable: bool = True  # False: the file could not be read (no SFTP, no permission): nothing is known
+
+
+@dataclass(frozen=True)
 class HostAppView:
-    """One HAProxy host's view of one app: which color it routes to, and how it sees each color's servers."""
+    """One HAProxy host's view of one app: which color it routes to, what a reload would route to, and how it sees
+    each color's servers."""
 
     host: str
     live: Color | None  # None when the routing names neither color (or both, for `servers`)
     routing: str  # what HAProxy answered, for the report: the map value, or the servers' admin states
     servers: Mapping[Color, tuple[ServerView, ...]]
     unready: tuple[str, ...] | None = None  # what would stop a switch here; None: not asked (nothing to switch)
+    kept: Kept | None = None  # None: the method keeps nothing (a reload reads haproxy.cfg), or it was not read
 
 
 @dataclass(frozen=True)
@@ -289,16 +301,22 @@ class AppPlan:
     to_version: str | None
     from_address: str
     to_address: str
-    hosts: tuple[str, ...]  # hosts whose routing must change
+    hosts: tuple[str, ...]  # hosts whose routing must change (or what they keep: `repairs`)
     checks: tuple[Check, ...]
     drift: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     parked: tuple[Parked, ...] = ()  # STANDBY servers in maintenance on the hosts to switch: woken first
     held: str | None = None  # (action "hold") why: its desired state is a release that was rolled back or failed
+    repairs: tuple[str, ...] = ()  # of `hosts`, those already routing to to_color that a reload would move away
 
     @property
     def refusals(self) -> tuple[Check, ...]:
         return tuple(check for check in self.checks if not check.ok)
+
+    @property
+    def repair_only(self) -> bool:
+        """No traffic moves: every host to change already routes to to_color, and only what it keeps is put right."""
+        return bool(self.hosts) and set(self.hosts) <= set(self.repairs)
 
 
 @dataclass(frozen=True)

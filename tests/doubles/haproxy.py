@@ -3,12 +3,15 @@
 The engine's unit tests run switch, verify and switch-back through these, without servers. They hold the same
 rules as the real thing where the engine depends on them: a map entry lives at runtime and in its file, a server's
 admin state decides whether it serves, a `set` on an unknown map or server is refused, the lock is exclusive, a
-server in maintenance is not checked, and one taken out of it shows `DRAIN 1/2` until its next check has run.
+server in maintenance is not checked, and one taken out of it shows `DRAIN 1/2` until its next check has run. The
+server-state file is `show servers state` as HAProxy 2.6 writes it, and what a host keeps is read from its files
+the way the SSH adapter reads them (core/haproxy.py), SFTP or not.
 The integration tests keep using real HAProxy, sshd and app servers (tests/integration).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -33,11 +36,14 @@ from bluegreen.switching.base import (
     AdminState,
     Answers,
     Change,
+    KeptMapEntry,
+    KeptServerStates,
     MapEntry,
     Persisted,
     Read,
     RestoreFile,
     SaveServerStates,
+    ServerStates,
     SetMapEntry,
     SetServerStates,
     TargetState,
@@ -46,6 +52,14 @@ from bluegreen.switching.base import (
 
 _ADMIN = {"ready": 0, "drain": ADMIN_DRAIN, "maint": ADMIN_MAINT}
 CONFIG_MAINT = 0x04  # `disabled` in haproxy.cfg: HAProxy keeps this bit after a `set server ... state`
+# `show servers state`, as HAProxy 2.6.12 answers it (the columns after srv_admin_state are a real row's)
+STATE_HEADER = (
+    "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight"
+    " srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state"
+    " srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port srvrecord srv_use_ssl srv_check_port"
+    " srv_check_addr srv_agent_addr srv_agent_port"
+)
+_AFTER_ADMIN = "1 1 0 15 3 4 6 0 0 0 - 3000 - 0 0 - - 0"
 
 
 @dataclass
@@ -81,6 +95,7 @@ class FakeHaproxy:
     sftp: bool = True  # the SFTP subsystem is there
     read_only: set[str] = field(default_factory=set)  # folders where no file can be made
     asked_readiness: list[tuple[Persisted, ...]] = field(default_factory=list)  # each pre-flight proof's files
+    reads: list[tuple[Read, ...]] = field(default_factory=list)  # each batch of reads, in order
     holder: str | None = None
 
     @property
@@ -107,6 +122,7 @@ class FakeHaproxy:
 
     async def read(self, reads: Sequence[Read]) -> Answers:
         self._reachable()
+        self.reads.append(tuple(reads))
         for read in reads:
             if isinstance(read, MapEntry):
                 self._map(read.map_file)  # HAProxy refuses `get map` on a map it did not load
@@ -118,13 +134,31 @@ class FakeHaproxy:
         for read in reads:
             if isinstance(read, MapEntry):
                 entries[read] = self.maps.get(read.map_file, {}).get(read.key)
-            else:
+            elif isinstance(read, ServerStates):
                 states[read.backend] = {
                     server: AdminState(backend, server, state.admin)
                     for (backend, server), state in self.servers.items()
                     if backend == read.backend
                 }
-        return Answers(entries, states)
+        files = {path: self._file(path) for path in haproxy.kept_files(reads)}  # read as the SSH adapter reads them
+        kept = haproxy.answers(
+            [r for r in reads if isinstance(r, KeptMapEntry | KeptServerStates)], [], self.name, files
+        )
+        return dataclasses.replace(kept, entries=entries, states=states)
+
+    def _file(self, path: str) -> haproxy.FileText:
+        if not self.sftp:
+            return haproxy.Unreadable(f"{self.name}: cannot start SFTP")
+        return self.files.get(path)
+
+    def dump(self) -> str:
+        """`show servers state`: every backend's servers, with their admin states."""
+        backends = list(dict.fromkeys(backend for backend, _ in self.servers))
+        rows = [
+            f"{backends.index(backend) + 1} {backend} {number} {server} 127.0.0.1 2 {state.admin} {_AFTER_ADMIN}"
+            for number, ((backend, server), state) in enumerate(self.servers.items(), start=1)
+        ]
+        return "1\n" + STATE_HEADER + "\n" + "".join(row + "\n" for row in rows) + "\n"
 
     async def apply(self, change: Change) -> Applied:
         self._reachable()
@@ -154,7 +188,7 @@ class FakeHaproxy:
             return Applied(undo=RestoreFile(change.map_file, before))
         if isinstance(change, SaveServerStates):
             before = self.files.get(change.state_file)
-            self.files[change.state_file] = repr(sorted((k, s.admin) for k, s in self.servers.items()))
+            self.files[change.state_file] = self.dump()
             return Applied(undo=RestoreFile(change.state_file, before))
         if change.text is None:
             self.files.pop(change.path, None)
@@ -198,6 +232,11 @@ class FakeHaproxy:
     def live(self, app: AppEnvironment) -> Color | None:
         """The color this host routes `app` to now (its runtime state, as the method reads it)."""
         return app.switch.routing(self._answers(app.switch.reads())).live
+
+    def kept(self, app: AppEnvironment) -> Color | None:
+        """The color a reload would route `app` to (its files, as the method reads them); None: neither, or none."""
+        kept = app.switch.kept(self._answers(app.switch.kept_reads()))
+        return kept.live if kept else None
 
     def _set_state(self, server: Server, state: TargetState) -> None:
         if server.admin & ADMIN_MAINT and state != "maint":  # HAProxy checks it again, from its next check on

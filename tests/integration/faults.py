@@ -318,6 +318,8 @@ def _claimed(label: str, old: Color | None, to: Color | None) -> Color | None:
     A failed host's label is `failed: <error>; <what it was read back as>`."""
     if label.startswith("failed: "):
         label = label.rsplit("; ", 1)[-1]
+    if "repaired" in label:
+        return to  # the switch made again, or not, where the host already routed to the wanted LIVE
     if label.startswith(("restored", "unchanged")):
         return old
     if label.startswith("switched"):

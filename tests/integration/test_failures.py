@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
@@ -15,6 +13,7 @@ from contextlib import AbstractAsyncContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncssh
 import pytest
 
 from bluegreen import config
@@ -28,12 +27,23 @@ from bluegreen.engine.release import Effects, Request, release
 from bluegreen.errors import RESULT_EXIT_CODES, RuntimeApiError
 from bluegreen.model import Color, HaproxyHost, HostInfo, Outcome, ServerView
 from bluegreen.report import outcome_text
-from bluegreen.switching.base import Answers, Change, Persisted, Read, SetMapEntry, SetServerStates
+from bluegreen.switching.base import (
+    Answers,
+    Change,
+    KeptMapEntry,
+    KeptServerStates,
+    Persisted,
+    Read,
+    SetMapEntry,
+    SetServerStates,
+    kept_path,
+)
 from bluegreen_lab import Sandbox
 from tests.integration.conftest import Consumer, MakeConsumer
 from tests.integration.faults import Matrix, shown
 from tests.integration.load import loaded
 from tests.integration.test_release import ldc_states, theoshift_route
+from tests.integration.test_sandbox import connect
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -72,7 +82,7 @@ class Faulty:
         return await self.strike(haproxy.SHOW_STAT, self.inner.stats)
 
     async def read(self, reads: Sequence[Read]) -> Answers:
-        commands = "; ".join(haproxy.read_command(read) for read in reads)
+        commands = "; ".join(_read_named(read) for read in reads)
         return await self.strike(commands, lambda: self.inner.read(reads))
 
     async def apply(self, change: Change) -> Applied:
@@ -377,6 +387,13 @@ def test_any_exception_after_the_switch_is_a_failed_verification_and_traffic_goe
     assert theoshift_route(sandbox) == "theoshift_green"
 
 
+def _read_named(read: Read) -> str:
+    """A read as the faults match it: a runtime read by its command, a file read by its kind and path."""
+    if isinstance(read, KeptMapEntry | KeptServerStates):
+        return f"{type(read).__name__} {kept_path(read)}"
+    return haproxy.read_command(read)
+
+
 def _named(change: Change) -> str:
     """A change as the faults match it: a runtime change by its command line, a file write by its kind."""
     if isinstance(change, SetMapEntry | SetServerStates):
@@ -421,18 +438,31 @@ def test_a_map_file_that_cannot_be_replaced_refuses_the_release_and_changes_noth
 
 
 def without_sftp(lab: Sandbox, host: int) -> None:
-    """Harden one lab host the way some are: its sshd serves no SFTP subsystem (SIGHUP: sshd reads its config again)."""
+    """Harden one lab host the way some are: its sshd serves no SFTP subsystem (SIGHUP: sshd reads its config again).
+    Done once a new login is refused SFTP: until sshd has re-executed, its old listener may still answer."""
     folder = lab.dir / f"lb{host + 1}"
     config = folder / "sshd_config"
     config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith("Subsystem")))
     os.kill(int((folder / "sshd.pid").read_text()), signal.SIGHUP)
+
+    async def refused_sftp() -> bool:
+        refused = False
+        try:
+            async with await connect(lab, host) as conn:
+                try:
+                    (await conn.start_sftp_client()).exit()
+                except (asyncssh.Error, OSError):
+                    refused = True
+        except (asyncssh.Error, OSError):  # not listening again yet
+            return False
+        return refused
+
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:  # sshd re-executes itself and listens again
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", lab.sshd_port(host)), 0.5) as conn:
-            if conn.recv(4).startswith(b"SSH-"):
-                return
+    while time.monotonic() < deadline:
+        if asyncio.run(refused_sftp()):
+            return
         time.sleep(0.05)
-    raise AssertionError(f"lb{host + 1}'s sshd did not come back")
+    raise AssertionError(f"lb{host + 1}'s sshd did not come back without SFTP")
 
 
 def test_a_host_without_sftp_refuses_the_release_before_any_host_changes(

@@ -148,3 +148,31 @@ def test_a_server_state_file_that_cannot_be_written_mid_switch_is_undone_exactly
     assert ldc_states(sandbox) == {"blue": "0", "green": "8"}
     watch.record(*shown(outcome), said="every host was read back on")
     assert (outcome.result, outcome.apps[0].hosts["lb1"].endswith("; restored")) == ("rolled_back", True)
+
+
+def test_a_map_file_edited_by_hand_is_put_right_by_the_next_release(
+    consumer: Consumer, sandbox: Sandbox, fault: Matrix
+) -> None:
+    """Users are on Green, status.json says Green, but the file a reload reads names Blue: the next reload would
+    move them. `status` shows it as drift, `plan` says what the release will do and changes nothing; `release`
+    makes the switch again, which moves no traffic and writes the file; a reload then keeps Green."""
+    consumer.live(theoshift="green", ldc_tools="blue")  # where the lab routes: nothing to release
+    where = "lb1: theoshift's map file edited by hand to name theoshift_blue; HAProxy still routes to Green"
+    watch = fault.watch("The map file edited by hand (a reload would flip traffic)", where, sandbox, consumer.status)
+    map_file = switch_file(sandbox, "theoshift", "map_file")
+    map_file.write_text(map_file.read_text().replace("theoshift_green", "theoshift_blue"))
+    reload = f"a reload would route to Blue (the map file {map_file} names theoshift_blue)"
+    status = consumer.run("status")
+    assert f"Drift: lb1: HAProxy routes to Green, but {reload}" in status.out, status.out + status.err
+    planned = consumer.run("plan")
+    assert planned.code == 0, planned.out + planned.err
+    assert f"lb1: {reload}: the switch is made again to keep it" in planned.out
+    assert "theoshift_blue" in map_file.read_text()  # the plan changed nothing
+    ran = consumer.run("release")
+    assert ran.code == 0, ran.out + ran.err
+    assert "theoshift: Green already LIVE, the switch made again on lb1" in ran.out
+    assert (theoshift_route(sandbox), ldc_states(sandbox)) == ("theoshift_green", {"blue": "0", "green": "8"})
+    assert "theoshift_green" in map_file.read_text()
+    sandbox.reload_haproxy()
+    assert theoshift_route(sandbox) == "theoshift_green"  # kept
+    watch.record([planned.code, ran.code], ran.out, said="the switch made again on lb1")

@@ -54,8 +54,9 @@ def test_two_releases_started_at_once_switch_once(consumer: Consumer, sandbox: S
     ("operation", "app", "where"),
     [
         ("WriteMapEntry", "theoshift", "right after theoshift's map file was written, before `set map`"),
+        ("set server", "ldc-tools", "right after ldc-tools' `set server` (theoshift switched), before the state dump"),
     ],
-    ids=["map-file-written"],
+    ids=["map-file-written", "servers-set"],
 )
 def test_a_release_killed_mid_switch_is_finished_by_the_next_run(
     consumer: Consumer, sandbox: Sandbox, fault: Matrix, operation: str, app: str, where: str

@@ -36,13 +36,14 @@ def disabled_standbys(initial: Mapping[str, AppInitial]) -> dict[str, AppInitial
 
 
 def stat(lab: Sandbox, backend: str, server: str, host: int = 0) -> tuple[str, str]:
-    """HAProxy's `status` and `check_status` of one server."""
+    """HAProxy's `status` and `check_status` of one server (the last check's result: `* L7OK`, a check under way
+    whose last result was L7OK, reads `L7OK`)."""
     rows = lab.runtime("show stat -1 4 -1", host).splitlines()
     header = rows[0].removeprefix("# ").split(",")
     for line in rows[1:]:
         row = dict(zip(header, line.split(","), strict=False))
         if (row["pxname"], row["svname"]) == (backend, server):
-            return row["status"], row["check_status"]
+            return row["status"], row["check_status"].removeprefix("* ")
     raise AssertionError(f"no {backend}/{server} in show stat")
 
 

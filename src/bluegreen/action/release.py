@@ -124,7 +124,7 @@ def _announce(run: Run, plan: Plan, *, deployments: dict[str, int]) -> None:
     run.comment(reports.switching_markdown(plan, run.context.run_url))
     if not run.inputs.deployments:
         return
-    for app in plan.switches:
+    for app in (app for app in plan.switches if not app.repair_only):  # a repair deploys nothing: no traffic moves
         environment = run.inputs.deployment_environment.replace("{app}", app.app)
 
         def start(name: str = app.app, environment: str = environment, kind: str = app.kind) -> None:

@@ -127,7 +127,11 @@ def recordable(kind: str, value: Recorded | None) -> Recorded | None:
 
 
 def outcome_outputs(outcome: Outcome) -> dict[str, str]:
-    released = [app.plan.app for app in outcome.apps if app.result == "success" and not outcome.dry_run]
+    released = [
+        app.plan.app
+        for app in outcome.apps
+        if app.result == "success" and not outcome.dry_run and not app.plan.repair_only  # a repair moved no traffic
+    ]
     live = {
         app.plan.app: {"color": app.live.color.value, "version": app.live.version}
         for app in outcome.apps

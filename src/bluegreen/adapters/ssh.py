@@ -28,7 +28,7 @@ from typing import TypeVar, assert_never
 
 from bluegreen.adapters.http import HttpProber
 from bluegreen.adapters.ssh_channels import Streams, runtime, tcp_channel
-from bluegreen.adapters.ssh_files import read_file, remove_file, replaceable, write_file
+from bluegreen.adapters.ssh_files import read_file, read_kept, remove_file, replaceable, write_file
 from bluegreen.adapters.ssh_link import Connection, ConnectionDropped, Link, open_connection
 from bluegreen.adapters.ssh_lock import Process, let_go, retake, take
 from bluegreen.adapters.sshkeys import Credentials
@@ -84,10 +84,17 @@ class SshHost:
         return haproxy.parse_stat(await self.runtime(haproxy.SHOW_STAT), self.host.name)
 
     async def read(self, reads: Sequence[Read]) -> Answers:
-        async def ask(connection: Connection) -> list[str]:
-            return await asyncio.gather(*(runtime(connection, haproxy.read_command(read)) for read in reads))
+        """The runtime reads as commands and the kept reads from their files (each file once), all at once."""
+        commands = [haproxy.read_command(read) for read in haproxy.runtime_reads(reads)]
+        paths = haproxy.kept_files(reads)
 
-        return haproxy.answers(reads, await self._reading(ask), self.host.name)
+        async def ask(connection: Connection) -> tuple[list[str], dict[str, haproxy.FileText]]:
+            return await asyncio.gather(
+                asyncio.gather(*(runtime(connection, command) for command in commands)), read_kept(connection, paths)
+            )
+
+        texts, files = await self._reading(ask)
+        return haproxy.answers(reads, texts, self.host.name, files)
 
     async def apply(self, change: Change) -> Applied:
         return await self._changing(lambda connection: self._apply(connection, change))

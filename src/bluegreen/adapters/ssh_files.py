@@ -1,5 +1,9 @@
 """Files on an HAProxy host over SFTP: the map file, the server-state file, the lock's holder, bluegreen's record.
 
+The files a reload reads are also read as what a host keeps (`read_kept`): a file that is not there, or that
+cannot be read (no SFTP subsystem, no permission, not text), is an answer, not an error; a host that does not
+answer is unreachable, as for every other read.
+
 A file is written to a temporary name in its folder, given the old file's permissions and renamed over it, so a
 reader (HAProxy at a reload) never sees half a file. Each operation (starting SFTP on a connection, reading a
 file, replacing one, proving that one can be replaced) is bounded as a whole by `ssh.operation_timeout_s`. Past
@@ -19,6 +23,7 @@ import asyncssh
 
 from bluegreen.adapters.ssh_link import Connection, ConnectionDropped
 from bluegreen.core import haproxy
+from bluegreen.core.haproxy import FileText, Unreadable
 from bluegreen.errors import UnreachableError
 from bluegreen.switching.base import Persisted
 
@@ -34,6 +39,32 @@ async def read_file(connection: Connection, path: str) -> str | None:
     except (asyncssh.Error, OSError, UnicodeDecodeError) as exc:
         name = connection.host.name
         raise connection.lost(f"reading {path}") or UnreachableError(f"{name}: cannot read {path}: {exc}") from exc
+
+
+async def read_kept(connection: Connection, paths: Sequence[str]) -> dict[str, FileText]:
+    """Each file's text (None: not there), or why it cannot be read; all at once, on one SFTP session."""
+    if not paths:
+        return {}
+    try:
+        sftp = await sftp_client(connection)
+    except ConnectionDropped:
+        raise
+    except UnreachableError as error:  # no SFTP subsystem: nothing can be read, and the pre-flight says so
+        return dict.fromkeys(paths, Unreadable(error.message))
+    texts = await asyncio.gather(*(_read_kept(connection, sftp, path) for path in paths))
+    return dict(zip(paths, texts, strict=True))
+
+
+async def _read_kept(connection: Connection, sftp: asyncssh.SFTPClient, path: str) -> FileText:
+    try:
+        async with asyncio.timeout(connection.timeout_s):
+            return await _read(sftp, path)
+    except TimeoutError:
+        raise _unanswered(connection, sftp, f"reading {path}") from None
+    except (asyncssh.Error, OSError, UnicodeDecodeError) as exc:
+        if dropped := connection.lost(f"reading {path}"):
+            raise dropped from exc
+        return Unreadable(f"{connection.host.name}: {exc}")
 
 
 async def _read(sftp: asyncssh.SFTPClient, path: str) -> str | None:

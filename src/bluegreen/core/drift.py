@@ -9,6 +9,9 @@ the Action's scheduled status, which opens an issue) adds a color whose app serv
 agree with the record, and still neither a switch nor a switch back could be made. It leaves out what `status`
 says while no LIVE is recorded yet: before the first release there is no record to drift from, and an alarm on
 every new setup would teach people to ignore it (hosts that disagree, or route to neither color, still count).
+
+And a host drifts from itself when what it keeps (the file a reload reads) does not name the color it routes to
+now: the next reload would move its traffic, whatever status.json says (`kept_apart`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bluegreen.model import AppObservation, AppStatus, Color, Observation, Status
+from bluegreen.model import AppObservation, AppStatus, Color, Kept, Observation, Status
 
 LiveByHost = Mapping[str, Color | None]  # each HAProxy host's LIVE color; None where it routes to neither
 
@@ -47,7 +50,8 @@ def observed_live(live: LiveByHost) -> Color | None:
 @dataclass(frozen=True)
 class AppDrift:
     """One app as a drift watch sees it (`bluegreen status` on a schedule): found when the HAProxy hosts disagree,
-    a host's LIVE is not the recorded one (the rule above), or a color's app server is down."""
+    a host's LIVE is not the recorded one (the rule above), a host would route elsewhere after a reload (its map
+    file or server-state file says otherwise, or cannot be read), or a color's app server is down."""
 
     app: str
     live: LiveByHost
@@ -55,17 +59,18 @@ class AppDrift:
     drifted: tuple[str, ...]  # the hosts whose LIVE is not the recorded one (with none recorded: on neither color)
     disagree: bool
     down: tuple[Color, ...]  # colors whose app server failed its health probes
+    kept: tuple[str, ...] = ()  # the hosts a reload would move (or whose kept files cannot be read)
 
     @property
     def found(self) -> bool:
-        return bool(self.drifted or self.disagree or self.down)
+        return bool(self.drifted or self.disagree or self.down or self.kept)
 
 
 def app_drift(seen: AppObservation, recorded: Color | None) -> AppDrift:
     live = live_by_host(seen)
     down = tuple(color for color in Color if color in seen.colors and not seen.colors[color].healthy)
     drifted = drifted_hosts(live, recorded) if recorded else tuple(host for host, color in live.items() if not color)
-    return AppDrift(seen.name, live, recorded, drifted, hosts_disagree(live), down)
+    return AppDrift(seen.name, live, recorded, drifted, hosts_disagree(live), down, kept_apart(seen))
 
 
 def watch(observation: Observation, status: Status) -> tuple[AppDrift, ...]:
@@ -75,3 +80,32 @@ def watch(observation: Observation, status: Status) -> tuple[AppDrift, ...]:
         record = status.apps.get(name, AppStatus()).live
         drifts.append(app_drift(seen, record.color if record else None))
     return tuple(drifts)
+
+
+def kept_apart(seen: AppObservation) -> tuple[str, ...]:
+    """The hosts where a reload would route elsewhere than HAProxy routes now, or where what it would read cannot
+    be read, in the order they were observed."""
+    return tuple(
+        host
+        for host, view in seen.hosts.items()
+        if view.kept is not None and (not view.kept.readable or view.kept.live is not view.live)
+    )
+
+
+def unkept(seen: AppObservation, wanted: Color) -> tuple[str, ...]:
+    """The hosts that route to `wanted` now but, as far as their files tell, would not after a reload: their
+    switch must be made again. (A file that cannot be read tells nothing: a drift to show, not to act on.)"""
+    return tuple(
+        host
+        for host, view in seen.hosts.items()
+        if view.live is wanted and view.kept is not None and view.kept.readable and view.kept.live is not wanted
+    )
+
+
+def on_reload(kept: Kept, instead_of: Color | None) -> str:
+    """What a reload would do, in words: `a reload would route to Blue (the map file ... names t_blue)`."""
+    if not kept.readable:
+        return f"what a reload would route to is not known ({kept.text})"
+    if kept.live is not None:
+        return f"a reload would route to {kept.live.title} ({kept.text})"
+    return f"a reload would not route to {instead_of.title if instead_of else 'either color'} ({kept.text})"

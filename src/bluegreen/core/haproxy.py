@@ -1,4 +1,5 @@
-"""HAProxy's runtime API: building commands from checked names, and reading the answers. Pure.
+"""HAProxy's runtime API: building commands from checked names, and reading the answers; and the files HAProxy
+reads on a reload (the map file, the server-state file), read as it reads them. Pure.
 
 Every command is one line. Names and paths are validated again here (the schemas check them once already),
 because a space, a `;` or a newline would turn one command into several.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from bluegreen.errors import RuntimeApiError
 from bluegreen.model import HostInfo, ServerView
@@ -18,11 +20,16 @@ from bluegreen.switching.base import (
     TARGET_STATES,
     AdminState,
     Answers,
+    KeptMapEntry,
+    KeptRead,
+    KeptServerStates,
     MapEntry,
     Read,
+    ServerStates,
     SetMapEntry,
     SetServerStates,
     TargetState,
+    kept_path,
 )
 
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,253}")
@@ -67,11 +74,26 @@ def set_server_state(backend: str, server: str, state: TargetState) -> str:
     return f"set server {name(backend)}/{name(server)} state {state}"
 
 
-def read_command(read: Read) -> str:
-    """The one command that answers a switch method's read."""
+RuntimeRead = MapEntry | ServerStates
+
+
+def read_command(read: RuntimeRead) -> str:
+    """The one command that answers a switch method's read of the runtime."""
     if isinstance(read, MapEntry):
         return get_map(read.map_file, read.key)
     return show_servers_state(read.backend)
+
+
+def runtime_reads(reads: Sequence[Read]) -> tuple[RuntimeRead, ...]:
+    """The reads a runtime command answers, in order."""
+    return tuple(read for read in reads if isinstance(read, MapEntry | ServerStates))
+
+
+def kept_files(reads: Sequence[Read]) -> tuple[str, ...]:
+    """The files the other reads are answered from, each once (checked paths: they go into an SFTP request)."""
+    return tuple(
+        dict.fromkeys(path(kept_path(read)) for read in reads if isinstance(read, KeptMapEntry | KeptServerStates))
+    )
 
 
 def change_command(change: SetMapEntry | SetServerStates) -> str:
@@ -81,16 +103,52 @@ def change_command(change: SetMapEntry | SetServerStates) -> str:
     return "; ".join(set_server_state(change.backend, server, state) for server, state in change.states)
 
 
-def answers(reads: Sequence[Read], texts: Sequence[str], host: str) -> Answers:
-    """The answers to `reads`, from HAProxy's text for each (in the same order)."""
+@dataclass(frozen=True)
+class Unreadable:
+    """A file that could not be read (no SFTP, no permission, not UTF-8 text): why, in words."""
+
+    why: str
+
+
+FileText = str | Unreadable | None  # a file's text; None: there is no such file
+
+
+def answers(reads: Sequence[Read], texts: Sequence[str], host: str, files: Mapping[str, FileText] = {}) -> Answers:
+    """The answers to `reads`: HAProxy's text for each runtime read (`texts`, in their order), and the files the
+    kept reads are answered from, by path (`kept_files`)."""
     entries: dict[MapEntry, str | None] = {}
     states: dict[str, dict[str, AdminState]] = {}
-    for read, text in zip(reads, texts, strict=True):
+    for read, text in zip(runtime_reads(reads), texts, strict=True):
         if isinstance(read, MapEntry):
             entries[read] = parse_get_map(text, read.key, host)
         else:
             states[read.backend] = parse_servers_state(text, host)
-    return Answers(entries, states)
+    kept = [read for read in reads if isinstance(read, KeptMapEntry | KeptServerStates)]
+    return _kept_answers(kept, files, Answers(entries, states))
+
+
+_CONFIG_STATES = "a reload starts the servers as haproxy.cfg writes them"
+
+
+def _kept_answers(reads: Sequence[KeptRead], files: Mapping[str, FileText], found: Answers) -> Answers:
+    entries: dict[KeptMapEntry, str | None] = {}
+    states: dict[KeptServerStates, dict[str, AdminState]] = {}
+    unkept: dict[KeptRead, str] = {}
+    unread: dict[KeptRead, str] = {}
+    for read in reads:
+        text = files[kept_path(read)]
+        if isinstance(text, Unreadable):
+            unread[read] = text.why
+        elif text is None:  # without its map file HAProxy does not load the configuration at all
+            missing = "a reload would fail" if isinstance(read, KeptMapEntry) else _CONFIG_STATES
+            unkept[read] = f"does not exist: {missing}"
+        elif isinstance(read, KeptMapEntry):
+            entries[read] = map_file_value(text, read.key)
+        elif (by_backend := parse_state_file(text)) is None:
+            unkept[read] = f"is not a server-state file: {_CONFIG_STATES}"
+        else:
+            states[read] = by_backend.get(read.backend, {})
+    return Answers(found.entries, found.states, entries, states, unkept, unread)
 
 
 # --- answers --------------------------------------------------------------------------------------------------
@@ -155,16 +213,55 @@ def _server_view(row: Mapping[str, str]) -> ServerView:
 
 
 def parse_servers_state(answer: str, host: str) -> dict[str, AdminState]:
-    lines = [line for line in answer.splitlines() if line.strip()]
-    if not lines or lines[0].strip() != "1" or len(lines) < 2 or not lines[1].startswith("# be_id"):
+    """One backend's servers by name, from `show servers state <backend>`."""
+    rows = _state_rows(answer)
+    if rows is None:
         raise RuntimeApiError(f"{host}: `show servers state` answered: {answer.strip()[:200]}")
-    header = lines[1][2:].split()
-    rows = [dict(zip(header, line.split(), strict=False)) for line in lines[2:]]
-    if any(not {"be_name", "srv_name", "srv_admin_state"} <= row.keys() for row in rows):
+    if any(not row.keys() >= _STATE_COLUMNS for row in rows):
         raise RuntimeApiError(
             f"{host}: `show servers state` answered a row with columns missing: {answer.strip()[:200]}"
         )
-    return {row["srv_name"]: AdminState(row["be_name"], row["srv_name"], _int(row["srv_admin_state"])) for row in rows}
+    return {row["srv_name"]: _admin_state(row) for row in rows}
+
+
+def parse_state_file(text: str) -> dict[str, dict[str, AdminState]] | None:
+    """Every backend's servers by name, from a server-state file (`show servers state` dumped); None when the text
+    is not one (HAProxy then ignores it on a reload). A row cut short is skipped, as HAProxy skips it."""
+    rows = _state_rows(text)
+    if rows is None:
+        return None
+    backends: dict[str, dict[str, AdminState]] = {}
+    for row in rows:
+        if row.keys() >= _STATE_COLUMNS:
+            backends.setdefault(row["be_name"], {})[row["srv_name"]] = _admin_state(row)
+    return backends
+
+
+_STATE_COLUMNS = frozenset({"be_name", "srv_name", "srv_admin_state"})
+
+
+def _state_rows(text: str) -> list[dict[str, str]] | None:
+    """The rows of `show servers state` text by its header's column names (the version line `1`, then the
+    `# be_id be_name ...` header); None when the text does not start so."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or lines[0].strip() != "1" or not lines[1].startswith("# "):
+        return None
+    header = lines[1][2:].split()
+    return [dict(zip(header, line.split(), strict=False)) for line in lines[2:] if not line.startswith("#")]
+
+
+def _admin_state(row: Mapping[str, str]) -> AdminState:
+    return AdminState(row["be_name"], row["srv_name"], _int(row["srv_admin_state"]))
+
+
+def map_file_value(text: str, key: str) -> str | None:
+    """The value a map file gives `key`, as HAProxy loads it: the first line whose first word is the key (a `#`
+    comment never starts with a checked key); None when no line has it."""
+    for line in text.splitlines():
+        fields = line.split(None, 1)
+        if fields and fields[0] == key:
+            return fields[1].strip() if len(fields) > 1 else ""
+    return None
 
 
 def _key_values(text: str, separator: str) -> Iterable[tuple[str, str]]:

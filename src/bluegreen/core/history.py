@@ -15,8 +15,10 @@ SIZE_LIMIT = 512 * 1024  # status.json's text at most; the state files are read 
 
 def record_outcome(status: Status, outcome: Outcome, *, history_limit: int = HISTORY_LIMIT) -> Status:
     """The status after `outcome`: a noop only refreshes what was observed; anything else is also recorded as
-    the app's last release, and what switched (or tried to) at the head of its history (newest first). A dry run
-    changes nothing."""
+    the app's last release, and what switched (or tried to) at the head of its history (newest first). A repair
+    (the switch made again where a reload would not have kept the LIVE) moves no traffic: it is never history,
+    which the rollback rule reads; one that worked is recorded as a noop is, one that did not as the last word. A
+    dry run changes nothing."""
     if outcome.dry_run:
         return status
     apps = dict(status.apps)
@@ -53,11 +55,12 @@ def _shortened(status: Status, limit: int = 200) -> Status:
 
 def _record_app(current: AppStatus, app: AppOutcome, outcome: Outcome, history_limit: int) -> AppStatus:
     observed = replace(current, live=app.live or current.live, standby=app.standby or current.standby)
-    if app.result == "noop":
+    repair = app.plan.repair_only
+    if app.result == "noop" or (repair and app.result == "success"):
         return observed
     record = _release_record(app, outcome)
-    if app.result == "refused":  # nothing moved: it is the last word, but not history (which twenty refused
-        return replace(observed, last_release=record)  # re-runs would otherwise wash out)
+    if app.result == "refused" or repair:  # nothing moved: it is the last word, but not history (which twenty
+        return replace(observed, last_release=record)  # refused re-runs would otherwise wash out)
     history = (record, *current.history)[: max(history_limit, 0)]
     return replace(observed, last_release=record, history=history)
 

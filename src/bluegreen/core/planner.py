@@ -6,6 +6,12 @@ version than the LIVE (not for a rollback to the previous LIVE) and the pinned v
 answers. An app that is already where it is wanted is a no-op. A STANDBY that HAProxy holds in maintenance on a
 host to switch is not checked there: the plan says the release wakes it first (core/parked.py). An app whose
 desired state was rolled back or failed before is held unless the run was asked for it (core/retry.py).
+
+A host that routes to the wanted color but would not after a reload (what it keeps, the map file or the
+server-state file, names another: a run killed between its runtime change and its file, a hand edit) needs its
+switch made again, so that the next reload does not move its traffic. Beside hosts that must switch, it is one
+more host of the switch. Alone, it is a repair (`AppPlan.repairs`): no traffic moves, so the rules about a STANDBY
+coming in do not apply, and the release only makes what is kept agree.
 """
 
 from __future__ import annotations
@@ -72,26 +78,35 @@ def selected_apps(desired: Desired, only: Sequence[str], display: str) -> tuple[
 def plan_app(wanted: DesiredApp, app: AppEnvironment, recorded: AppStatus, seen: AppObservation) -> AppPlan:
     to = wanted.live
     live_by_host = drift.live_by_host(seen)
-    hosts = tuple(host for host, live in live_by_host.items() if live != to)
+    moving = tuple(host for host, live in live_by_host.items() if live != to)
+    repairs = drift.unkept(seen, to)
+    hosts = tuple(host for host in seen.hosts if host in moving or host in repairs)
     source = to.other
-    kind = _kind(recorded.history, source, to, seen.colors[to].version)
-    parked = tuple(p for host in hosts for p in parking.parked_on(host, seen.hosts[host].servers.get(to, ())))
-    checks = () if not hosts else _checks(wanted, app, seen, source, kind, parked)
+    kind = _kind(recorded.history, source, to, seen.colors[to].version) if moving else "release"
+    parked = tuple(p for host in moving for p in parking.parked_on(host, seen.hosts[host].servers.get(to, ())))
+    checks: tuple[Check, ...] = ()
+    if moving:
+        checks = _checks(wanted, app, seen, source, kind, parked)
+    elif repairs:
+        checks = _repair_checks(app, seen, to)
     return AppPlan(
         app=wanted.name,
         action="noop" if not hosts else ("refuse" if any(not c.ok for c in checks) else "switch"),
         kind=kind,
-        from_color=source if hosts else to,
+        from_color=source if moving else to,
         to_color=to,
-        from_version=seen.colors[source].version if hosts else seen.colors[to.other].version,
+        from_version=seen.colors[source].version if moving else seen.colors[to.other].version,
         to_version=seen.colors[to].version,
-        from_address=app.addresses[source],
+        from_address=app.addresses[source] if moving else app.addresses[to],
         to_address=app.addresses[to],
         hosts=hosts,
         checks=checks,
-        drift=_drift(recorded, live_by_host),
-        notes=_notes(kind, recorded, hosts) + parking.plan_notes(app, to, parked),
+        drift=_drift(recorded, live_by_host, seen, repairs),
+        notes=_notes(kind, recorded, moving, repairs)
+        + _repair_notes(seen, to, repairs)
+        + parking.plan_notes(app, to, parked),
         parked=parked,
+        repairs=repairs,
     )
 
 
@@ -136,6 +151,16 @@ def _checks(
         )
     )
     return tuple(checks)
+
+
+def _repair_checks(app: AppEnvironment, seen: AppObservation, to: Color) -> tuple[Check, ...]:
+    """Nothing moves: every host already routes to `to`, and the STANDBY stays where it is. What must hold is that
+    the switch can be made and kept where it is made again (asked once the plan is known)."""
+    detail = (
+        f"every HAProxy host already routes to {to.title}: the switch is only made again where a reload would not "
+        "keep it, so the rules about a STANDBY coming in do not apply"
+    )
+    return (Check(f"traffic stays on {to.title}", True, detail), *_readiness_checks(app, seen, to))
 
 
 def _routing_checks(app: AppEnvironment, seen: AppObservation, to: Color, parked: Sequence[Parked]) -> list[Check]:
@@ -204,11 +229,14 @@ def _pin(pinned: str, standby: str | None) -> Check:
     )
 
 
-def _drift(recorded: AppStatus, live_by_host: LiveByHost) -> tuple[str, ...]:
-    """The plan's words for the drift rule (core.drift)."""
+def _drift(
+    recorded: AppStatus, live_by_host: LiveByHost, seen: AppObservation, repairs: Sequence[str]
+) -> tuple[str, ...]:
+    """The plan's words for the drift rule (core.drift); a host whose switch is made again says so in a note."""
     lines = []
     if drift.hosts_disagree(live_by_host):
         lines.append("HAProxy hosts disagree: " + ", ".join(f"{h} → {_title(c)}" for h, c in live_by_host.items()))
+    lines += [_kept_drift(host, seen) for host in drift.kept_apart(seen) if host not in repairs]
     if recorded.live is None:  # nothing recorded yet: the plan of a first release says what it will record
         return tuple(lines)
     record = recorded.live.color
@@ -219,9 +247,27 @@ def _drift(recorded: AppStatus, live_by_host: LiveByHost) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _notes(kind: Kind, recorded: AppStatus, hosts: tuple[str, ...]) -> tuple[str, ...]:
-    if not hosts:
+def _kept_drift(host: str, seen: AppObservation) -> str:
+    view = seen.hosts[host]
+    assert view.kept is not None  # (kept_apart: only a host that keeps something is apart from it)
+    return f"{host} routes to {_title(view.live)}, but {drift.on_reload(view.kept, view.live)}"
+
+
+def _repair_notes(seen: AppObservation, to: Color, repairs: Sequence[str]) -> tuple[str, ...]:
+    """Per host whose switch is made again: what a reload would do now, and that the release keeps `to`."""
+    notes = []
+    for host in repairs:
+        kept = seen.hosts[host].kept
+        assert kept is not None  # (drift.unkept: only a host that keeps something can keep the wrong color)
+        notes.append(f"{host}: {drift.on_reload(kept, to)}: the switch is made again to keep it")
+    return tuple(notes)
+
+
+def _notes(kind: Kind, recorded: AppStatus, moving: Sequence[str], repairs: Sequence[str]) -> tuple[str, ...]:
+    if not moving and not repairs:
         return ("already LIVE on every HAProxy host: nothing to switch",)
+    if not moving:
+        return ("already LIVE on every HAProxy host: no traffic moves",)
     last = _last_switch(recorded.history)
     if kind == "rollback" and last is not None:
         origin = f" (PR #{last.pr})" if last.pr else ""

@@ -10,7 +10,16 @@ import asyncio
 from collections.abc import Mapping, Sequence
 
 from bluegreen.engine.ports import HaproxyPort, Prober
-from bluegreen.model import AppEnvironment, AppObservation, Color, ColorProbe, Environments, HostAppView, Observation
+from bluegreen.model import (
+    AppEnvironment,
+    AppObservation,
+    Color,
+    ColorProbe,
+    Environments,
+    HostAppView,
+    Kept,
+    Observation,
+)
 
 
 async def observe(
@@ -33,15 +42,24 @@ async def observe(
     )
 
 
-async def host_views(port: HaproxyPort, apps: Sequence[AppEnvironment]) -> dict[str, HostAppView]:
-    """One `show stat` for all apps, and every app's routing reads, asked at the same time."""
+async def host_views(port: HaproxyPort, apps: Sequence[AppEnvironment], *, kept: bool = True) -> dict[str, HostAppView]:
+    """One `show stat` for all apps, and every app's routing reads and (with `kept`) what a reload would read,
+    asked at the same time: one batch, each file read once however many apps it serves."""
     reads = tuple(dict.fromkeys(read for app in apps for read in app.switch.reads()))
+    reads += tuple(dict.fromkeys(read for app in apps for read in app.switch.kept_reads())) if kept else ()
     servers, answers = await asyncio.gather(port.stats(), port.read(reads))
     views = {}
     for app in apps:
         routing = app.switch.routing(answers)
         by_color = {color: app.switch.servers_of(color, servers) for color in Color}
-        views[app.name] = HostAppView(port.host.name, routing.live, routing.text, by_color)
+        keeps = app.switch.kept(answers) if kept else None
+        views[app.name] = HostAppView(
+            port.host.name,
+            routing.live,
+            routing.text,
+            by_color,
+            kept=Kept(keeps.live, keeps.text, keeps.readable) if keeps else None,
+        )
     return views
 
 

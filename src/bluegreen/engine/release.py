@@ -1,5 +1,7 @@
 """Orchestration: walk the plan through the ports. Pre-flight -> switch (all hosts or none) -> verify ->
-switch back if verification fails -> record what was observed.
+switch back if verification fails -> record what was observed. An app whose traffic is already where it is
+wanted, but whose hosts would not keep it after a reload, is repaired instead (engine/repair.py): the switch made
+again there, and every host read back.
 
 `plan` and `release` share everything up to the switch: a dry run is the same plan, stopped before it acts.
 """
@@ -17,6 +19,7 @@ from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_st
 from bluegreen.engine.locks import Held
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
+from bluegreen.engine.repair import confirmed, repair
 from bluegreen.engine.standby import Woken, wake_all
 from bluegreen.engine.switch import Rollout, Switched
 from bluegreen.engine.traffic import watched
@@ -178,6 +181,8 @@ class AppRelease:
         self.steps = preflight_steps(plan, woken.check)
         if not woken.ok:
             return self._finished("refused", woken.hosts, woken.reason)
+        if plan.repair_only:
+            return await self._repair()
         say(f"{plan.app}: switching {plan.from_color.title} → {plan.to_color.title} on {', '.join(plan.hosts)}")
         rollout = Rollout(self.effects.hosts, plan.hosts, self.app, plan.to_color)
         async with watched(self.effects.prober, self.app, rollout) as users:  # until verification ends
@@ -202,6 +207,21 @@ class AppRelease:
         self._step("Switch HAProxy traffic", True, switch_detail(switched.hosts, switched.slowest_ms))
         self.effects.progress(f"{self.plan.app}: verifying that users reach {self.plan.to_color.title}")
         return switched
+
+    async def _repair(self) -> AppOutcome:
+        """No traffic moves, so there is nothing new for users to reach: what a repair changes is the files, and
+        they are what is read back. Nothing to switch back either: that would move users off their LIVE."""
+        plan, where = self.plan, ", ".join(self.plan.hosts)
+        self.effects.progress(f"{plan.app}: {plan.to_color.title} is LIVE; making the switch again on {where}")
+        with self._timed("switch"):
+            repaired = await repair(self.effects.hosts, plan.hosts, self.app, plan.to_color)
+        self._step("Switch HAProxy traffic", repaired.ok, switch_detail(repaired.hosts, None))
+        self._step("Confirm switch", repaired.ok, confirmed(repaired.seen, plan.to_color))
+        if repaired.ok:
+            return self._finished("success", repaired.hosts, None)
+        errors = "".join(f"; {error}" for error in repaired.errors)
+        reason = f"the switch could not be made again everywhere: {_where(repaired)}{errors}"
+        return self._finished("failed", repaired.hosts, reason, live_is_new=True)
 
     async def _verify(self) -> Verdict:
         """Verification that cannot finish is a failed one, and traffic goes back: a host's connection drops,

@@ -11,10 +11,12 @@ command HAProxy refused, or one that never left, did not happen.
 Every undo is tried, also after one fails: each moves the host toward the old LIVE, and the ones that fail are
 kept and reported. Across hosts (`Rollout`): every host at once; if one fails, every host's transaction is undone.
 After a failure every host is read back through the port, and the labels say what was observed, never what was
-meant: `unchanged`, `restored`, `switched` (on the new color), `unknown (...)`. A host is only back when it is
-read on the old LIVE *and* nothing is left to undo there (a map file that still names the new LIVE would finish
-the switch at the next reload). Traffic is never sent to the new color again to make hosts agree: the new color
-is the one that just failed.
+meant: `unchanged`, `restored`, `switched` (on the new color), `unknown (...)`. A host is read back twice in one
+batch: what it routes to, and what it keeps (the map file, the server-state file: what a reload would route to).
+It is only back when it is read on the old LIVE, a reload would keep it there, *and* nothing is left to undo there
+(a map file that still names the new LIVE would finish the switch at the next reload: seen in the file when it
+can be read, known from the undo that failed in any case). Traffic is never sent to the new color again to make
+hosts agree: the new color is the one that just failed.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from bluegreen.core.drift import on_reload
 from bluegreen.engine.ports import HaproxyPort
 from bluegreen.errors import NotSentError, RuntimeApiError, UnreachableError, said
-from bluegreen.model import AppEnvironment, Color
+from bluegreen.model import AppEnvironment, Color, Kept
 from bluegreen.switching.base import Change, RestoreFile, SaveServerStates, SetMapEntry, SetServerStates, WriteMapEntry
 
 __all__ = ["HostSwitch", "Rollout", "Seen", "Switched", "read_back"]
@@ -108,23 +111,33 @@ def _maybe_done(step: Change, error: BaseException) -> bool:
 
 @dataclass(frozen=True)
 class Seen:
-    """What a host was observed to route the app to (None: neither, both, or it could not be read), and why."""
+    """What a host was observed to route the app to (None: neither, both, or it could not be read), and why; and
+    what it keeps (None: the method keeps nothing, or the host could not be read)."""
 
     live: Color | None
     text: str
     readable: bool = True
     unreachable: bool = False  # (when not readable) the host could not be reached, rather than answered oddly
+    kept: Kept | None = None
+
+    def kept_elsewhere(self, color: Color) -> str | None:
+        """What a reload would do instead of keeping `color`, in words; None when it keeps it (or cannot tell)."""
+        if self.kept is None or not self.kept.readable or self.kept.live is color:
+            return None
+        return on_reload(self.kept, color)
 
 
 async def read_back(hosts: Mapping[str, HaproxyPort], names: Sequence[str], app: AppEnvironment) -> dict[str, Seen]:
-    """Each host's routing of `app`, read now, concurrently; a host that cannot be read is seen as such."""
+    """Each host's routing of `app` and what it keeps, read now in one batch per host, every host at once; a host
+    that cannot be read is seen as such."""
 
     async def one(port: HaproxyPort) -> Seen:
         try:
-            routing = app.switch.routing(await port.read(app.switch.reads()))
+            answers = await port.read((*app.switch.reads(), *app.switch.kept_reads()))
+            routing, kept = app.switch.routing(answers), app.switch.kept(answers)
         except Exception as error:  # whatever it is, the host's routing is not known
             return Seen(None, said(error), readable=False, unreachable=isinstance(error, UnreachableError))
-        return Seen(routing.live, routing.text)
+        return Seen(routing.live, routing.text, kept=Kept(kept.live, kept.text, kept.readable) if kept else None)
 
     return dict(zip(names, await asyncio.gather(*(one(hosts[name]) for name in names)), strict=True))
 
@@ -202,10 +215,19 @@ class Rollout:
             return "switched", f"is on {new.title}"
         if seen.live is None:
             return f"unknown ({seen.text})", "routes to neither color"
-        if left:
-            what = ", ".join(_undo_text(change) for change in left)
-            return f"restored at runtime, but not undone: {what}", f"is on {old.title}, but not undone: {what}"
-        return ("restored" if self.switches[name].touched else "unchanged"), None
+        done = "restored" if self.switches[name].touched else "unchanged"
+        stuck = _stuck(seen, old, left)
+        if stuck:
+            return f"{done} at runtime, but {stuck}", f"is on {old.title}, but {stuck}"
+        return done, None
+
+
+def _stuck(seen: Seen, old: Color, left: Sequence[Change]) -> str | None:
+    """What would still move a host read on `old` at runtime: a reload, as its files are read now (observed); or,
+    where they cannot be read or nothing is kept, the undos that failed there (inferred)."""
+    if seen.kept is not None and seen.kept.readable:
+        return seen.kept_elsewhere(old)
+    return f"not undone: {', '.join(_undo_text(change) for change in left)}" if left else None
 
 
 def _undo_text(change: Change) -> str:

@@ -55,7 +55,9 @@ async def verify(
 
 
 async def _views(hosts: Mapping[str, HaproxyPort], app: AppEnvironment) -> dict[str, HostAppView]:
-    found = await asyncio.gather(*(host_views(port, [app]) for port in hosts.values()))
+    """What each host routes now. Not what it keeps: the switch has just written that, and the port said so; read
+    at every poll of the window it would cost a file read a second for nothing."""
+    found = await asyncio.gather(*(host_views(port, [app], kept=False) for port in hosts.values()))
     return {host: by_app[app.name] for host, by_app in zip(hosts, found, strict=True)}
 
 

@@ -72,6 +72,11 @@ def approval_refused_markdown(why: str) -> str:
 
 def switching_markdown(plan: Plan, run_url: str | None) -> str:
     """The PR comment while a release switches: which apps, and the run to follow."""
-    switches = ", ".join(f"{app.app} {app.from_color.title} → {app.to_color.title}" for app in plan.switches)
+    switches = ", ".join(
+        f"{app.app} {app.to_color.title}, the switch made again on {', '.join(app.hosts)}"
+        if app.repair_only
+        else f"{app.app} {app.from_color.title} → {app.to_color.title}"
+        for app in plan.switches
+    )
     link = (Para((Link("Follow the run", run_url),)),) if run_url else ()
     return markdown((Heading(2, (f"⏳ bluegreen is switching: {switches}",)), *link))

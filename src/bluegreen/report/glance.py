@@ -209,6 +209,7 @@ def drift_words(drift: AppDrift) -> tuple[str, ...]:
             words.append(f"{host} routes to neither color")
         else:
             words.append(f"{host} routes to {color.title}, recorded {drift.recorded.title}")
+    words += [f"{host}: a reload would route elsewhere" for host in drift.kept]
     return (*words, *(f"{color.title} down" for color in drift.down))
 
 

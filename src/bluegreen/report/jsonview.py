@@ -56,6 +56,7 @@ def _app_json(app: AppOutcome) -> dict[str, object]:
         "from": {"color": plan.from_color.value, "version": plan.from_version, "address": plan.from_address},
         "to": {"color": plan.to_color.value, "version": plan.to_version, "address": plan.to_address},
         "switch_hosts": list(plan.hosts),
+        "repair_hosts": list(plan.repairs),
         "parked": [{"host": p.host, "backend": p.backend, "server": p.server} for p in plan.parked],
         "checks": [_check_json(check) for check in plan.checks],
         "drift": list(plan.drift),
@@ -124,7 +125,9 @@ def _app_status_json(name: str, observation: Observation, status: Status) -> dic
 
 def _view_json(view: HostAppView) -> dict[str, object]:
     servers = {color.value: [_server_json(server) for server in views] for color, views in view.servers.items()}
-    return {"live": _color_json(view.live), "routing": view.routing, "servers": servers}
+    kept = view.kept
+    after = {"live": _color_json(kept.live), "text": kept.text, "readable": kept.readable} if kept else None
+    return {"live": _color_json(view.live), "routing": view.routing, "kept": after, "servers": servers}
 
 
 def _server_json(server: ServerView) -> dict[str, object]:

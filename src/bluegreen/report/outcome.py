@@ -79,7 +79,7 @@ def _headline(outcome: Outcome) -> str:
         return _plan_headline(outcome)
     if held := held_headline(outcome):
         return held
-    word = "Rollback" if _only_rollbacks(outcome) else "Release"
+    word = "Rollback" if _only_rollbacks(outcome) else ("Repair" if _only_repairs(outcome) else "Release")
     if outcome.interrupted and outcome.result not in ("rolled_back", "failed"):
         return _interrupted_headline(outcome, word)
     return {
@@ -93,26 +93,42 @@ def _headline(outcome: Outcome) -> str:
 
 def _interrupted_headline(outcome: Outcome, word: str) -> str:
     """What a signal left: the apps whose switch was under way are switched (and verified), the others not."""
-    switched = [app.plan.app for app in outcome.apps if app.result == "success" and app.plan.action == "switch"]
+    done = [app.plan for app in outcome.apps if app.result == "success" and app.plan.action == "switch"]
+    switched = [plan.app for plan in done if not plan.repair_only]
+    repaired = [plan.app for plan in done if plan.repair_only]
     waiting = [app.plan.app for app in outcome.apps if app.result == "refused"]
-    if not switched:
+    if not done:
         return f"{word} interrupted: nothing was changed"
+    said = [f"{', '.join(switched)} switched"] if switched else []
+    said += [f"{', '.join(repaired)} repaired (no traffic moved)"] if repaired else []
     rest = f"; {', '.join(waiting)} not switched" if waiting else ""
-    return f"{word} interrupted: {', '.join(switched)} switched{rest}"
+    return f"{word} interrupted: {'; '.join(said)}{rest}"
 
 
 def _plan_headline(outcome: Outcome) -> str:
-    switching = [app.plan.app for app in outcome.apps if app.plan.action == "switch"]
+    acting = [app.plan for app in outcome.apps if app.plan.action == "switch"]
+    switching = [plan.app for plan in acting if not plan.repair_only]
+    repairing = [plan.app for plan in acting if plan.repair_only]
+    parts = [f"switch {', '.join(switching)}"] if switching else []
+    parts += [f"make the switch of {', '.join(repairing)} again, so that a reload keeps it"] if repairing else []
     return {
-        "success": "Plan: merging this PR will switch " + ", ".join(switching),
+        "success": "Plan: merging this PR will " + " and ".join(parts),
         "noop": "Plan: merging this PR changes no traffic",
         "refused": "Plan: merging this PR would be refused",
     }.get(outcome.result, f"Plan: {outcome.result}")
 
 
 def _only_rollbacks(outcome: Outcome) -> bool:
-    kinds = {app.plan.kind for app in outcome.apps if app.plan.action not in ("noop", "hold")}
+    kinds = {
+        app.plan.kind for app in outcome.apps if app.plan.action not in ("noop", "hold") and not app.plan.repair_only
+    }
     return kinds == {"rollback"}
+
+
+def _only_repairs(outcome: Outcome) -> bool:
+    """Every app that acts only makes its switch again where a reload would not keep it: no traffic moves."""
+    acting = [app.plan for app in outcome.apps if app.plan.action != "noop"]
+    return bool(acting) and all(plan.repair_only for plan in acting)
 
 
 def _trigger_spans(outcome: Outcome) -> Spans:
@@ -150,6 +166,10 @@ def app_title(app: AppOutcome, dry_run: bool) -> str:
     if plan.action == "hold":
         return held_title(plan)
     suffix = " (would be refused)" if dry_run and plan.refusals else _TITLE_SUFFIX.get(app.result, "")
+    if plan.repair_only:
+        return (
+            f"{plan.app}: {plan.to_color.title} already LIVE, the switch made again on {', '.join(plan.hosts)}{suffix}"
+        )
     return f"{plan.app}: {plan.kind} {plan.from_color.title} → {plan.to_color.title}{suffix}"
 
 
@@ -194,6 +214,12 @@ def _plan_blocks(plan: AppPlan) -> list[Block]:
 def _plan_summary(plan: AppPlan) -> str:
     if plan.action == "noop":
         return f"Merging this PR changes nothing for {plan.app}: {plan.to_color.title} is already LIVE."
+    if plan.repair_only:
+        verb = "would be" if plan.refusals else "is"
+        return (
+            f"Merging this PR moves no traffic for {plan.app}: {plan.to_color.title} is LIVE on every HAProxy host. "
+            f"The switch {verb} made again on {', '.join(plan.hosts)}, so that a reload keeps it."
+        )
     verb = "would switch" if plan.refusals else "will switch"
     where = f" on {', '.join(plan.hosts)}" if plan.hosts else ""
     source = _color_label(plan.from_color, plan.from_address, plan.from_version)
@@ -215,7 +241,7 @@ def _step_detail(step: Step) -> Spans:
 
 
 def _color_lines(app: AppOutcome) -> list[Block]:
-    new = "New " if app.result == "success" and app.plan.action == "switch" else ""
+    new = "New " if app.result == "success" and app.plan.action == "switch" and not app.plan.repair_only else ""
     lines: list[Block] = []
     for role, record in (("LIVE", app.live), ("STANDBY", app.standby)):
         if record is not None:
@@ -293,6 +319,8 @@ def _check_item(check: Check) -> Spans:
 
 def next_step(app: AppOutcome) -> Spans:
     match app.result:
+        case "success" if app.plan.repair_only:
+            return (f"Nothing to do: a reload now keeps {app.plan.to_color.title} on {', '.join(app.plan.hosts)}.",)
         case "success" if app.plan.action == "switch":
             return (_after_rollback(app) if app.plan.kind == "rollback" else _after_release(app),)
         case "rolled_back":
@@ -339,6 +367,8 @@ def _after_failure(app: AppOutcome) -> Spans:
 def plan_next_step(plan: AppPlan) -> Spans:
     if plan.refusals:
         return ("Fix what the ❌ checks report before merging; merging now would change nothing.",)
+    if plan.repair_only:
+        return (f"Merge this PR to make the switch again on {', '.join(plan.hosts)}; no traffic moves.",)
     if plan.action == "switch":
         return (f"Merge this PR to switch {plan.app} to {plan.to_color.title}.",)
     return ("Nothing to do.",)

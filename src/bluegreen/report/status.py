@@ -1,15 +1,17 @@
 """`bluegreen status`: what HAProxy and the app servers say now, beside what status.json recorded. Pure.
 
 It opens with one row per app (report/glance.py): where HAProxy's LIVE is, the recorded one, each color's health
-and the drift. Then per app: each HAProxy host's LIVE color and routing, each color's health, version and address,
-and drift: a host whose LIVE is not the one status.json records (or that routes to neither color).
+and the drift. Then per app: each HAProxy host's LIVE color and routing and what a reload would route to, each
+color's health, version and address, and drift: a host whose LIVE is not the one status.json records (or that
+routes to neither color), or whose files (the map file, the server-state file) would send its traffic elsewhere at
+the next reload.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bluegreen.core.drift import drifted_hosts, live_by_host, watch
+from bluegreen.core.drift import drifted_hosts, kept_apart, live_by_host, on_reload, watch
 from bluegreen.core.versions import label as version_label
 from bluegreen.model import (
     AppObservation,
@@ -97,12 +99,20 @@ def _app_blocks(name: str, observation: Observation, environments: Environments,
 
 def _routing_table(seen: AppObservation, hosts: tuple[str, ...]) -> Table:
     rows = tuple(_routing_row(host, seen.hosts.get(host)) for host in hosts if host in seen.hosts)
-    return Table(("HAProxy host", "LIVE", "Routing"), rows)
+    return Table(("HAProxy host", "LIVE", "Routing", "After a reload"), rows)
 
 
 def _routing_row(host: str, view: HostAppView | None) -> tuple[Spans, ...]:
     live = view.live.title if view and view.live else "neither color"
-    return ((host,), (live,), (view.routing if view else "",))
+    return ((host,), (live,), (view.routing if view else "",), (_after_reload(view),))
+
+
+def _after_reload(view: HostAppView | None) -> str:
+    if view is None or view.kept is None:
+        return "as haproxy.cfg says (nothing is kept)"
+    if not view.kept.readable:
+        return "not known"
+    return view.kept.live.title if view.kept.live else "neither color"
 
 
 def _colors_table(seen: AppObservation, addresses: Mapping[Color, str]) -> Table:
@@ -151,7 +161,14 @@ def app_drift(name: str, observation: Observation, status: Status) -> tuple[str,
         return ()
     record = status.apps.get(name, AppStatus()).live
     recorded = record.color if record else None
-    return tuple(_host_drift(host, seen.hosts[host], recorded) for host in drifted_hosts(live_by_host(seen), recorded))
+    lines = [_host_drift(host, seen.hosts[host], recorded) for host in drifted_hosts(live_by_host(seen), recorded)]
+    return (*lines, *(_kept_drift(host, seen.hosts[host]) for host in kept_apart(seen)))
+
+
+def _kept_drift(host: str, view: HostAppView) -> str:
+    assert view.kept is not None  # (kept_apart: only a host that keeps something is apart from it)
+    live = view.live.title if view.live else "neither color"
+    return f"{host}: HAProxy routes to {live}, but {on_reload(view.kept, view.live)}"
 
 
 def _host_drift(host: str, view: HostAppView, recorded: Color | None) -> str:

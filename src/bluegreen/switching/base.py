@@ -4,6 +4,10 @@ A method never talks to HAProxy itself. It says what to read (`reads`), how to t
 (`routing`), and what to change, in order (`steps`); the HAProxy port (engine/ports.py) carries that out over
 whichever transport a host uses. So a method is plain data and pure functions, testable without a server, and a
 transport never has to parse command text back.
+
+What HAProxy routes to now (its runtime) and what a reload would route to are two things: a reload reads the files
+again (the map file; the server-state file). A method says what to read of those (`kept_reads`) and how to tell
+the color they name (`kept`); a method that persists nothing keeps nothing, and a reload then reads haproxy.cfg.
 """
 
 from __future__ import annotations
@@ -42,7 +46,29 @@ class ServerStates:
     backend: str
 
 
-Read = MapEntry | ServerStates
+@dataclass(frozen=True)
+class KeptMapEntry:
+    """What a reload reads for one key: the map file's own line for it (the file, not `get map`)."""
+
+    map_file: str
+    key: str
+
+
+@dataclass(frozen=True)
+class KeptServerStates:
+    """What a reload reads for one backend: its servers' admin states in the server-state file."""
+
+    state_file: str
+    backend: str
+
+
+KeptRead = KeptMapEntry | KeptServerStates
+Read = MapEntry | ServerStates | KeptMapEntry | KeptServerStates
+
+
+def kept_path(read: KeptRead) -> str:
+    """The file a kept read reads."""
+    return read.map_file if isinstance(read, KeptMapEntry) else read.state_file
 
 
 @dataclass(frozen=True)
@@ -66,18 +92,28 @@ class AdminState:
 
 @dataclass(frozen=True)
 class Answers:
-    """HAProxy's answers to some reads: a map entry's value (None: no such key), a backend's servers by name."""
+    """HAProxy's answers to some reads: a map entry's value (None: no such key), a backend's servers by name; and
+    what its files keep: the map file's value for a key (None: no line for it), a backend's servers in the
+    server-state file (empty: the file names none of them), why a file tells nothing (`unkept`: it does not
+    exist, it is not a server-state file), or why it could not be read (`unread`: no SFTP, no permission)."""
 
     entries: Mapping[MapEntry, str | None] = field(default_factory=dict)
     states: Mapping[str, Mapping[str, AdminState]] = field(default_factory=dict)
+    kept_entries: Mapping[KeptMapEntry, str | None] = field(default_factory=dict)
+    kept_states: Mapping[KeptServerStates, Mapping[str, AdminState]] = field(default_factory=dict)
+    unkept: Mapping[KeptMapEntry | KeptServerStates, str] = field(default_factory=dict)
+    unread: Mapping[KeptMapEntry | KeptServerStates, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class Routing:
-    """Which color a host sends the app's traffic to (None: neither, or both), and HAProxy's own words for it."""
+    """Which color a host sends the app's traffic to (None: neither, or both), and HAProxy's own words for it; or,
+    for what is kept, the color a reload would send it to (None: neither, both, or it cannot be told), and where
+    that is read."""
 
     live: Color | None
     text: str
+    readable: bool = True  # False: what decides it could not be read at all (a file, for what is kept)
 
 
 # --- what a method may change ---------------------------------------------------------------------------------
@@ -160,6 +196,8 @@ class SwitchMethod(Protocol):
 
     def reads(self) -> tuple[Read, ...]: ...
     def routing(self, answers: Answers) -> Routing: ...
+    def kept_reads(self) -> tuple[Read, ...]: ...  # what a reload would read; () when it persists nothing
+    def kept(self, answers: Answers) -> Routing | None: ...  # what a reload would route to; None: keeps nothing
     def steps(self, to: Color) -> tuple[Change, ...]: ...
     def servers_of(self, color: Color, servers: Sequence[ServerView]) -> tuple[ServerView, ...]: ...
     def served_by(self, color: Color) -> str: ...  # `backend/` (any of its servers) or `backend/server`

@@ -1,7 +1,9 @@
 """`map`: one entry of a map file names the LIVE backend (`use_backend %[req.hdr(host),lower,map(FILE)]`).
 
 The file is written first (a temporary file, then a rename), then `set map` changes the entry at runtime, so a
-reload in between already reads the new LIVE. In-flight requests finish on the old backend.
+reload in between already reads the new LIVE. In-flight requests finish on the old backend. What a reload would
+route to is the file's own line for the key (`kept`): a hand edit, or a file not put back, can make it differ
+from the runtime entry.
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from bluegreen.model import Color, ServerView
-from bluegreen.switching.base import Answers, Change, MapEntry, Read, Routing, SetMapEntry, WriteMapEntry, color_pair
+from bluegreen.switching.base import (
+    Answers,
+    Change,
+    KeptMapEntry,
+    MapEntry,
+    Read,
+    Routing,
+    SetMapEntry,
+    WriteMapEntry,
+    color_pair,
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +54,26 @@ class MapSwitch:
         value = answers.entries[self.entry]
         if value is None:
             return Routing(None, f"no entry for {self.key} in {self.map_file}")
-        live = next((color for color, backend in self.backends.items() if backend == value), None)
+        live = self._color(value)
         return Routing(live, value if live else f"backend {value!r}, which is neither color's")
+
+    def kept_reads(self) -> tuple[Read, ...]:
+        return (KeptMapEntry(self.map_file, self.key),)
+
+    def kept(self, answers: Answers) -> Routing:
+        read, where = KeptMapEntry(self.map_file, self.key), f"the map file {self.map_file}"
+        if read in answers.unread:
+            return Routing(None, f"{where} cannot be read: {answers.unread[read]}", readable=False)
+        if read in answers.unkept:
+            return Routing(None, f"{where} {answers.unkept[read]}")
+        value = answers.kept_entries[read]
+        if value is None:
+            return Routing(None, f"{where} has no line for {self.key}")
+        live = self._color(value)
+        return Routing(live, f"{where} names {value}" + ("" if live else ", which is neither color's backend"))
+
+    def _color(self, backend: str) -> Color | None:
+        return next((color for color, name in self.backends.items() if name == backend), None)
 
     def steps(self, to: Color) -> tuple[Change, ...]:
         backend = self.backends[to]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bluegreen.core.drift import (
@@ -13,7 +15,18 @@ from bluegreen.core.drift import (
     observed_live,
     watch,
 )
-from bluegreen.model import AppObservation, AppStatus, Color, ColorProbe, ColorRecord, HostAppView, Observation, Status
+from bluegreen.model import (
+    AppObservation,
+    AppStatus,
+    Color,
+    ColorProbe,
+    ColorRecord,
+    HostAppView,
+    Kept,
+    Observation,
+    Status,
+)
+from bluegreen.report.glance import drift_words
 
 BLUE, GREEN = Color.BLUE, Color.GREEN
 
@@ -87,6 +100,16 @@ def test_the_watch_finds_disagreement_drift_and_colors_down(
 ) -> None:
     drift = app_drift(seen, recorded)
     assert (drift.found, drift.drifted, drift.disagree, drift.down) == (found, drifted, disagree, down)
+
+
+def test_the_watch_finds_a_host_that_a_reload_would_move() -> None:
+    """A reload without the map file (or a run killed before it dumped the server states): HAProxy agrees with the
+    record now, the file it reads at the next reload does not."""
+    seen = watched({"lb1": BLUE, "lb2": BLUE})
+    views = {**seen.hosts, "lb2": replace(seen.hosts["lb2"], kept=Kept(GREEN, "the map file names t_green"))}
+    drift = app_drift(replace(seen, hosts=views), BLUE)
+    assert (drift.found, drift.kept, drift.drifted, drift.disagree) == (True, ("lb2",), (), False)
+    assert drift_words(drift) == ("lb2: a reload would route elsewhere",)
 
 
 def test_the_watch_reads_each_observed_app_against_its_record() -> None:

@@ -7,6 +7,7 @@ import pytest
 from bluegreen.core import haproxy
 from bluegreen.core.checks import check_passing
 from bluegreen.errors import RuntimeApiError
+from bluegreen.switching.base import KeptMapEntry, KeptRead, KeptServerStates, MapEntry, Read, kept_path
 
 # Answers captured from HAProxy 2.6.12 (Debian 12) on this kind of machine.
 GET_MAP_FOUND = (
@@ -188,3 +189,139 @@ def test_rewrite_map_changes_one_key_and_keeps_the_rest(before: str, after: str)
 def test_a_server_state_outside_the_three_is_refused(state: str) -> None:
     with pytest.raises(ValueError, match="unsafe server state"):
         haproxy.set_server_state("ldc", "blue", state)  # type: ignore[arg-type]
+
+
+# --- the files a reload reads -----------------------------------------------------------------------------------
+
+# A lab host's server-state file, as `show servers state` dumped it (HAProxy 2.6.12): ldc_tools/green was written
+# `disabled` in haproxy.cfg (0x04) and is in forced maintenance (0x01); after `state drain` it is 12 (0x04 | 0x08).
+STATE_FILE_TEXT = f"""1
+{SERVERS_STATE_HEADER}
+4 theoshift_blue 1 blue 127.0.0.1 2 0 1 1 0 15 3 3 6 0 0 0 - 24293 - 0 0 - - 0
+5 theoshift_green 1 green 127.0.0.1 2 0 1 1 0 15 3 3 6 0 0 0 - 29762 - 0 0 - - 0
+6 ldc_tools 1 blue 127.0.0.1 2 0 1 1 0 15 3 3 6 0 0 0 - 24295 - 0 0 - - 0
+6 ldc_tools 2 green 127.0.0.1 0 5 1 1 0 1 0 0 14 0 0 0 - 21699 - 0 0 - - 0
+
+"""
+DRAINED = STATE_FILE_TEXT.replace("127.0.0.1 0 5 1 1 0 1 0 0 14", "127.0.0.1 2 12 1 1 0 1 0 2 6")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        (
+            STATE_FILE_TEXT,
+            {
+                "theoshift_blue": {"blue": "ready"},
+                "theoshift_green": {"green": "ready"},
+                "ldc_tools": {"blue": "ready", "green": "maint"},
+            },
+        ),
+        (
+            DRAINED,
+            {
+                "theoshift_blue": {"blue": "ready"},
+                "theoshift_green": {"green": "ready"},
+                "ldc_tools": {"blue": "ready", "green": "drain"},
+            },
+        ),
+        # the columns are read by the header's names, wherever they are
+        (
+            "1\n# srv_admin_state be_id srv_name be_name\n8 6 blue ldc_tools\n0 6 green ldc_tools\n",
+            {"ldc_tools": {"blue": "drain", "green": "ready"}},
+        ),
+        # a row cut short is skipped, as HAProxy skips it; the rest still counts
+        (
+            f"1\n{SERVERS_STATE_HEADER}\n6 ldc_tools 1\n6 ldc_tools 2 green 127.0.0.1 2 0 1\n",
+            {"ldc_tools": {"green": "ready"}},
+        ),
+        (f"1\n{SERVERS_STATE_HEADER}\n", {}),  # a dump of a configuration without servers
+        ("", None),  # empty: HAProxy warns and ignores it
+        ("2\n# be_id be_name\n", None),  # a version HAProxy 2.6 does not read
+        ("Can't find backend.\n\n", None),  # an error answer dumped by a careless reload script
+        ("theoshift.example.test theoshift_green\n", None),  # the map file, given as the state file
+    ],
+    ids=["dumped", "drained", "columns by name", "short row", "no servers", "empty", "version 2", "error", "map"],
+)
+def test_a_server_state_file_is_read_by_its_header(text: str, found: dict[str, dict[str, str]] | None) -> None:
+    backends = haproxy.parse_state_file(text)
+    labels = (
+        None if backends is None else {b: {s: state.label for s, state in by.items()} for b, by in backends.items()}
+    )
+    assert labels == found
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("theoshift.test t_green\n", "t_green"),
+        ("# theoshift.test t_blue\ntheoshift.test\tt_green\n", "t_green"),  # a comment, a tab
+        ("other.test t_blue\n\n  theoshift.test   t_green  \n", "t_green"),  # blank line, spaces around
+        ("theoshift.test t_green\ntheoshift.test t_blue\n", "t_green"),  # the first line wins
+        ("theoshift.test.example t_blue\ntheoshift.tes t_blue\n", None),  # the key is the whole first word
+        ("theoshift.test\n", ""),  # no value: neither color's backend
+        ("", None),
+    ],
+    ids=["one line", "comment and tab", "spaces", "first wins", "whole word", "no value", "empty"],
+)
+def test_a_map_files_line_for_a_key_is_read_as_haproxy_loads_it(text: str, value: str | None) -> None:
+    assert haproxy.map_file_value(text, "theoshift.test") == value
+
+
+def test_kept_reads_are_answered_from_their_files_each_read_once() -> None:
+    entry, states = KeptMapEntry("/m.map", "theoshift.test"), KeptServerStates("/state", "ldc_tools")
+    other = KeptMapEntry("/m.map", "ldc-tools.test")
+    reads: list[Read] = [MapEntry("/m.map", "theoshift.test"), entry, states, other]
+    assert haproxy.runtime_reads(reads) == (MapEntry("/m.map", "theoshift.test"),)
+    assert haproxy.kept_files(reads) == ("/m.map", "/state")
+    files = {"/m.map": "theoshift.test t_blue\n", "/state": DRAINED}
+    found = haproxy.answers(reads, [GET_MAP_FOUND], "lb1", files)
+    assert found.entries == {MapEntry("/m.map", "theoshift.test"): "theoshift_green"}
+    assert found.kept_entries == {entry: "t_blue", other: None}
+    assert {name: state.label for name, state in found.kept_states[states].items()} == {
+        "blue": "ready",
+        "green": "drain",
+    }
+    assert found.unkept == {}
+
+
+@pytest.mark.parametrize(
+    ("read", "text", "why"),
+    [
+        (KeptMapEntry("/m.map", "k"), None, "does not exist: a reload would fail"),
+        (KeptServerStates("/s", "b"), None, "does not exist: a reload starts the servers as haproxy.cfg writes them"),
+        (
+            KeptServerStates("/s", "b"),
+            "",
+            "is not a server-state file: a reload starts the servers as haproxy.cfg writes them",
+        ),
+    ],
+    ids=["no map file", "no state file", "not a state file"],
+)
+def test_a_file_that_tells_nothing_says_why(read: KeptRead, text: haproxy.FileText, why: str) -> None:
+    found = haproxy.answers([read], [], "lb1", {kept_path(read): text})
+    assert (found.unkept, found.unread) == ({read: why}, {})
+
+
+@pytest.mark.parametrize(
+    ("read", "why"),
+    [
+        (KeptMapEntry("/m.map", "k"), "lb1: Permission denied"),
+        (KeptServerStates("/s", "b"), "lb1: cannot start SFTP"),
+    ],
+    ids=["map unreadable", "no SFTP"],
+)
+def test_a_file_that_cannot_be_read_is_told_apart_from_one_that_tells_nothing(read: KeptRead, why: str) -> None:
+    """It tells nothing either way, but nothing is known of it: a drift to show, not a repair to make."""
+    found = haproxy.answers([read], [], "lb1", {kept_path(read): haproxy.Unreadable(why)})
+    assert (found.unkept, found.unread) == ({}, {read: why})
+
+
+def test_a_backend_the_state_file_does_not_name_has_no_servers_there() -> None:
+    read = KeptServerStates("/s", "other_backend")
+    assert haproxy.answers([read], [], "lb1", {"/s": STATE_FILE_TEXT}).kept_states == {read: {}}
+
+
+def test_a_kept_path_is_checked_before_it_reaches_sftp() -> None:
+    with pytest.raises(ValueError, match="unsafe path"):
+        haproxy.kept_files([KeptMapEntry("/etc/haproxy/../shadow", "k")])

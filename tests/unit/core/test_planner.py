@@ -18,6 +18,7 @@ from bluegreen.model import (
     ColorRecord,
     DesiredApp,
     HostAppView,
+    Kept,
     Parked,
     Probes,
     PublicEntry,
@@ -47,14 +48,18 @@ def seen(
     versions: tuple[str | None, str | None] = ("2.4.1", "2.4.0"),
     healthy: tuple[bool, bool] = (True, True),
     standby_status: str = "UP",
+    kept: dict[str, Kept | None] | None = None,
 ) -> AppObservation:
+    """Each host routes to `live` and keeps it (its map file names it), unless `kept` says otherwise."""
     live = live if live is not None else {"lb1": GREEN}
+    kept = kept or {}
     hosts = {
         host: HostAppView(
             host,
             color,
             f"t_{color}" if color else "nothing",
             {BLUE: (server(BLUE, standby_status),), GREEN: (server(GREEN),)},
+            kept=kept[host] if host in kept else names(color),
         )
         for host, color in live.items()
     }
@@ -63,6 +68,11 @@ def seen(
         for color, version, ok in zip((BLUE, GREEN), versions, healthy, strict=True)
     }
     return AppObservation("theoshift", hosts, colors)
+
+
+def names(color: Color | None) -> Kept:
+    """What a map file naming `color`'s backend keeps."""
+    return Kept(color, f"the map file /etc/haproxy/apps.map names t_{color}")
 
 
 def released(frm: Color, to: Color, frm_version: str, to_version: str, result: str = "success") -> ReleaseRecord:
@@ -290,3 +300,71 @@ def test_unknown_app_selection_is_an_input_error() -> None:
 )
 def test_semantic_version_precedence(left: str, right: str, order: int | None) -> None:
     assert versions.compare(left, right) == order
+
+
+# --- what a reload would route to ------------------------------------------------------------------------------
+
+UNREADABLE = Kept(None, "the map file /etc/haproxy/apps.map cannot be read: lb1: cannot start SFTP", readable=False)
+
+
+def test_a_host_already_on_the_wanted_color_that_a_reload_would_move_needs_its_switch_made_again() -> None:
+    """A hand edit, or a run killed between the runtime change and the file: Blue is LIVE, the file names Green."""
+    result = plan(seen(live={"lb1": BLUE, "lb2": BLUE}, kept={"lb1": names(GREEN)}))
+    assert (result.action, result.hosts, result.repairs, result.repair_only) == ("switch", ("lb1",), ("lb1",), True)
+    assert (result.from_color, result.to_color, result.from_address) == (BLUE, BLUE, APP.addresses[BLUE])
+    assert result.notes == (
+        "already LIVE on every HAProxy host: no traffic moves",
+        "lb1: a reload would route to Green (the map file /etc/haproxy/apps.map names t_green): the switch is made "
+        "again to keep it",
+    )
+    assert result.drift == ()  # said once, in the note that says what is done about it
+
+
+def test_a_repair_moves_no_traffic_so_the_standby_rules_do_not_apply() -> None:
+    """Green is older and unhealthy: a release to it would be refused, but users are on Blue and stay there."""
+    observed = seen(live={"lb1": BLUE}, versions=("2.4.0", "2.5.0"), healthy=(True, False), kept={"lb1": names(GREEN)})
+    result = plan(observed, version="9.9.9")
+    assert (result.action, failing(result)) == ("switch", [])
+    assert [check.name for check in result.checks] == ["traffic stays on Blue"]
+    assert result.kind == "release"  # never a rollback: that would count for the rollback rule
+
+
+def test_a_file_that_names_neither_color_is_repaired_too() -> None:
+    missing = Kept(None, "the map file /etc/haproxy/apps.map has no line for theoshift.test")
+    result = plan(seen(live={"lb1": BLUE}, kept={"lb1": missing}))
+    assert (result.action, result.repairs) == ("switch", ("lb1",))
+    assert result.notes[1].startswith("lb1: a reload would not route to Blue (the map file")
+
+
+def test_beside_hosts_to_switch_a_host_to_repair_is_one_more_host_of_the_switch() -> None:
+    """lb2 already routes to Blue but keeps Green: it is switched with lb1, all or none, by the usual rules."""
+    result = plan(seen(live={"lb1": GREEN, "lb2": BLUE}, kept={"lb2": names(GREEN)}))
+    assert (result.action, result.kind, result.from_color, result.hosts) == ("switch", "release", GREEN, ("lb1", "lb2"))
+    assert (result.repairs, result.repair_only) == (("lb2",), False)
+    assert "STANDBY newer than LIVE" in [check.name for check in result.checks]
+
+
+@pytest.mark.parametrize(
+    ("kept", "drift"),
+    [
+        (
+            UNREADABLE,
+            "lb1 routes to Blue, but what a reload would route to is not known (the map file "
+            "/etc/haproxy/apps.map cannot be read: lb1: cannot start SFTP)",
+        ),
+        (None, None),  # `servers` without a state file keeps nothing: a reload reads haproxy.cfg
+    ],
+    ids=["unreadable", "nothing kept"],
+)
+def test_what_cannot_be_told_is_no_repair(kept: Kept | None, drift: str | None) -> None:
+    result = plan(seen(live={"lb1": BLUE}, kept={"lb1": kept}))
+    assert (result.action, result.repairs, result.drift) == ("noop", (), (drift,) if drift else ())
+
+
+def test_a_host_to_switch_whose_file_is_ahead_says_so_as_drift() -> None:
+    """A run killed after the map file, before `set map`: the switch rewrites both anyway."""
+    result = plan(seen(live={"lb1": GREEN}, kept={"lb1": names(BLUE)}))
+    assert (result.action, result.repairs, result.repair_only) == ("switch", (), False)
+    assert result.drift == (
+        "lb1 routes to Green, but a reload would route to Blue (the map file /etc/haproxy/apps.map names t_blue)",
+    )

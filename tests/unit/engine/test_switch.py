@@ -20,12 +20,14 @@ from tests.unit.engine.world import (
     MAP,
     MAP_BEFORE,
     MAP_FILE,
+    STATE_BEFORE,
     STATE_FILE,
     THEOSHIFT,
     TO_BLUE,
     TO_GREEN,
     fake_host,
     fake_hosts,
+    meanwhile,
     refusing,
     toward,
 )
@@ -76,7 +78,7 @@ async def test_a_refused_line_of_server_commands_is_undone_since_haproxy_carries
     with pytest.raises(RuntimeApiError):
         await switch_host(host, LDC_TOOLS, BLUE)
     assert host.changes == [TO_GREEN["servers"][0]]
-    assert (host.live(LDC_TOOLS), STATE_FILE in host.files) == (GREEN, False)
+    assert (host.live(LDC_TOOLS), host.files[STATE_FILE]) == (GREEN, STATE_BEFORE)
 
 
 async def test_a_missing_map_file_stops_the_switch_before_the_runtime_change() -> None:
@@ -119,6 +121,7 @@ async def test_a_runtime_change_whose_answer_never_came_is_undone_too() -> None:
 
 async def test_the_server_state_file_is_put_back_as_it_was_or_removed_if_it_was_new() -> None:
     host = fake_host("lb1", [LDC_TOOLS])
+    del host.files[STATE_FILE]
     switch = HostSwitch(host, LDC_TOOLS, BLUE)
     await switch.carry_out()
     assert STATE_FILE in host.files
@@ -150,7 +153,7 @@ async def test_a_server_state_file_that_cannot_be_put_back_does_not_keep_traffic
     await switch.carry_out()
     host.fail = lambda change: UnreachableError("disk full") if isinstance(change, RestoreFile) else None
     assert len(await switch.roll_back()) == 1
-    assert (host.live(LDC_TOOLS), switch.left) == (GREEN, [RestoreFile(STATE_FILE, None)])
+    assert (host.live(LDC_TOOLS), switch.left) == (GREEN, [RestoreFile(STATE_FILE, STATE_BEFORE)])
 
 
 # --- every host: all or none, and what was observed after --------------------------------------------------------
@@ -171,7 +174,12 @@ async def test_only_the_hosts_named_are_switched_the_others_are_unchanged(app: A
         # lb2 wrote its map file, `set map` was refused: only the file is put back there.
         (THEOSHIFT, [TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)], [TO_BLUE["map"][0]], "restored"),
         # lb2's line of two commands was refused: either half may have been done, so it is undone.
-        (LDC_TOOLS, [RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]], [TO_GREEN["servers"][0]], "restored"),
+        (
+            LDC_TOOLS,
+            [RestoreFile(STATE_FILE, STATE_BEFORE), TO_GREEN["servers"][0]],
+            [TO_GREEN["servers"][0]],
+            "restored",
+        ),
     ],
     ids=["map", "servers"],
 )
@@ -209,15 +217,48 @@ async def test_a_host_that_cannot_be_undone_is_read_back_on_the_new_color() -> N
 
 
 async def test_a_host_on_the_old_live_with_a_file_not_put_back_is_not_back() -> None:
-    """Read back on Green, but its map file still names Blue: the next reload would send users to Blue."""
+    """Read back on Green, but its map file still names Blue: the next reload would send users to Blue. It is
+    seen in the file, read back with the routing."""
     hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
     hosts["lb2"].fail = refusing(BLUE)
     hosts["lb1"].fail = lambda change: UnreachableError("lb1: disk full") if isinstance(change, RestoreFile) else None
     switched = await Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE).forward()
+    seen = f"a reload would route to Blue (the map file {MAP_FILE} names t_blue)"
+    assert switched.hosts["lb1"] == f"restored at runtime, but {seen}"
+    assert (switched.back, switched.off) == (False, {"lb1": f"is on Green, but {seen}"})
+    assert switched.all_on(GREEN)
+    assert hosts["lb1"].reads[-1] == (*THEOSHIFT.switch.reads(), *THEOSHIFT.switch.kept_reads())  # one batch
+
+
+async def test_a_file_that_names_the_new_color_after_a_clean_undo_is_seen_and_not_back() -> None:
+    """Every undo went through, yet the server-state file names Blue when read back (an operator's reload script
+    dumped the state mid-switch, say): what is observed decides, not what was meant."""
+    hosts = fake_hosts([LDC_TOOLS], "lb1", "lb2")
+    hosts["lb2"].fail = refusing(BLUE)
+    lb1 = hosts["lb1"]
+    lb1.fail = meanwhile(GREEN, lambda: lb1.files.update({STATE_FILE: lb1.dump()}))  # dumped while still on Blue
+    switched = await Rollout(hosts, ["lb1", "lb2"], LDC_TOOLS, BLUE).forward()
+    assert lb1.live(LDC_TOOLS) is GREEN
+    assert switched.hosts["lb1"].startswith("restored at runtime, but a reload would route to Blue (the server-state")
+    assert (switched.back, list(switched.off)) == (False, ["lb1"])
+
+
+async def test_where_the_files_cannot_be_read_back_the_undo_that_failed_still_tells() -> None:
+    hosts = fake_hosts([THEOSHIFT], "lb1", "lb2")
+    hosts["lb2"].fail = refusing(BLUE)
+    lb1 = hosts["lb1"]
+
+    def restore_fails(change: Change) -> Exception | None:
+        if not isinstance(change, RestoreFile):
+            return None
+        lb1.sftp = False  # and SFTP is gone for the read back too
+        return UnreachableError("lb1: cannot start SFTP")
+
+    lb1.fail = restore_fails
+    switched = await Rollout(hosts, ["lb1", "lb2"], THEOSHIFT, BLUE).forward()
     left = f"{MAP_FILE} still holds the switch's version"
     assert switched.hosts["lb1"] == f"restored at runtime, but not undone: {left}"
     assert (switched.back, switched.off) == (False, {"lb1": f"is on Green, but not undone: {left}"})
-    assert switched.all_on(GREEN)
 
 
 async def test_an_unreachable_host_is_read_back_as_unknown_and_the_reachable_one_goes_back() -> None:

@@ -68,15 +68,11 @@ TO_GREEN: dict[str, tuple[Change, ...]] = {
     "servers": (SetServerStates("ldc_tools", (("green", "ready"), ("blue", "drain"))), SaveServerStates(STATE_FILE)),
 }
 MAP_BEFORE = "theoshift.test t_green\n"  # the map file as fake_host writes it, LIVE on Green
-# The exact undo of a switch toward Blue, last step first: the runtime back to Green, each file as it was.
-UNDO_BLUE: dict[str, tuple[Change, ...]] = {
-    "map": (TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)),
-    "servers": (RestoreFile(STATE_FILE, None), TO_GREEN["servers"][0]),
-}
 
 
 def fake_host(name: str, apps: Sequence[AppEnvironment], live: Color = GREEN) -> FakeHaproxy:
-    """A host routing every app of `apps` to `live`, with an UP server behind each color."""
+    """A host routing every app of `apps` to `live`, with an UP server behind each color, and keeping it: its map
+    file names `live`, and its server-state file was dumped (as the lab does, as an operator's reload does)."""
     host = FakeHaproxy(name)
     for each in apps:
         switch = each.switch
@@ -91,7 +87,18 @@ def fake_host(name: str, apps: Sequence[AppEnvironment], live: Color = GREEN) ->
                     for color in Color
                 }
             )
+    for each in apps:
+        if isinstance(each.switch, ServersSwitch) and each.switch.state_file:
+            host.files[each.switch.state_file] = host.dump()
     return host
+
+
+STATE_BEFORE = fake_host("lb1", [LDC_TOOLS]).files[STATE_FILE]  # ldc-tools alone, LIVE on Green, dumped
+# The exact undo of a switch toward Blue, last step first: the runtime back to Green, each file as it was.
+UNDO_BLUE: dict[str, tuple[Change, ...]] = {
+    "map": (TO_GREEN["map"][1], RestoreFile(MAP_FILE, MAP_BEFORE)),
+    "servers": (RestoreFile(STATE_FILE, STATE_BEFORE), TO_GREEN["servers"][0]),
+}
 
 
 def fake_hosts(apps: Sequence[AppEnvironment], *names: str, live: Color = GREEN) -> dict[str, FakeHaproxy]:

@@ -96,6 +96,12 @@ FAILED = done(plan(), "failed", live=None, steps=steps(True, True, False), reaso
 REFUSED = done(plan(checks=(UNHEALTHY,)), "refused", steps=steps(False), reason="Blue is not healthy")
 NOOP = done(plan(live=BLUE), "noop", steps=())
 NOT_STARTED = done(plan("ldc-tools"), "refused", steps=steps(True, True), reason="interrupted before its switch")
+# Blue already LIVE on lb1, whose map file named Green: the switch made again there, no traffic moved
+REPAIRED = done(
+    dataclasses.replace(plan("ldc-tools", live=BLUE, to=BLUE), action="switch", repairs=("lb1",)),
+    "success",
+    hosts={"lb1": "repaired"},
+)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +122,19 @@ NOT_STARTED = done(plan("ldc-tools"), "refused", steps=steps(True, True), reason
         (Outcome((SUCCESS,), interrupted=True), "## ✅ Release interrupted: theoshift switched"),
         (Outcome((NOT_STARTED,), interrupted=True), "## ⚠️ Release interrupted: nothing was changed"),
         (Outcome((ROLLED_BACK, NOT_STARTED), interrupted=True), "## ⚠️ Release failed and was rolled back"),
+        (Outcome((REPAIRED,)), "## ✅ Repair succeeded"),
+        (Outcome((NOOP, REPAIRED)), "## ✅ Repair succeeded"),
+        (Outcome((SUCCESS, REPAIRED)), "## ✅ Release succeeded"),
+        (
+            Outcome((SUCCESS, REPAIRED), interrupted=True),
+            "## ✅ Release interrupted: theoshift switched; ldc-tools repaired (no traffic moved)",
+        ),
         (Outcome((), dry_run=True), "## ⏭️ Plan: merging this PR changes no traffic"),
+        (
+            Outcome((SUCCESS, REPAIRED), dry_run=True),
+            "## ✅ Plan: merging this PR will switch theoshift and make the switch of ldc-tools again, so that a "
+            "reload keeps it",
+        ),
         (Outcome((SUCCESS,), dry_run=True), "## ✅ Plan: merging this PR will switch theoshift"),
         (Outcome((REFUSED,), dry_run=True), "## ⚠️ Plan: merging this PR would be refused"),
     ],

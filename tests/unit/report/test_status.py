@@ -18,6 +18,7 @@ from bluegreen.model import (
     HaproxyHost,
     HostAppView,
     HostInfo,
+    Kept,
     LockSettings,
     Observation,
     Probes,
@@ -49,9 +50,11 @@ def environments(*apps: str, hosts: tuple[str, ...] = ("lb1", "lb2")) -> Environ
     return Environments(tuple(host(name) for name in hosts), ssh, LockSettings(), {name: app(name) for name in apps})
 
 
-def view(host: str, live: Color | None, routing: str = "") -> HostAppView:
+def view(host: str, live: Color | None, routing: str = "", kept: Kept | None = None) -> HostAppView:
+    """A host's view; what it keeps names `live` unless `kept` says otherwise."""
     server = ServerView("theoshift_blue", "app", "UP", "L7OK", 3, 0, 100)
-    return HostAppView(host, live, routing or f"theoshift_{live or 'none'}", {BLUE: (server,), GREEN: ()})
+    kept = kept or Kept(live, f"the map file /m.map names theoshift_{live or 'none'}")
+    return HostAppView(host, live, routing or f"theoshift_{live or 'none'}", {BLUE: (server,), GREEN: ()}, kept=kept)
 
 
 def seen(name: str, *views: HostAppView, green_error: str | None = None) -> AppObservation:
@@ -69,6 +72,8 @@ def recorded(live: Color) -> AppStatus:
     )
 
 
+EDITED = Kept(GREEN, "the map file /m.map names t_green")  # a hand edit: a reload would flip traffic
+UNREADABLE = Kept(None, "the map file /m.map cannot be read: lb1: cannot start SFTP", readable=False)
 HOSTS = {"lb1": HostInfo("lb1", "2.6.12", 3 * 3600 + 125, 4242)}
 AGREEING = Observation(HOSTS, {"theoshift": seen("theoshift", view("lb1", BLUE), view("lb2", BLUE))})
 SPLIT = Observation(
@@ -84,7 +89,7 @@ def test_markdown_shows_hosts_routing_health_versions_and_addresses() -> None:
     assert "| lb1 | 2.6.12 | 3h 2m | 4242 |" in report
     assert "| lb2 | ❌ not reached |  |  |" in report
     assert "<summary>✅ theoshift</summary>" in report  # no drift: its section starts closed
-    assert "| lb1 | Blue | theoshift\\_blue |" in report
+    assert "| lb1 | Blue | theoshift\\_blue | Blue |" in report
     assert "| Blue | LIVE | ✅ 3/3 probes passed | v2.4.1 | 127.0.0.1:3101 |" in report
     assert "| Green | STANDBY | ✅ 3/3 probes passed | v2.4.0 | 127.0.0.1:3102 |" in report
     assert "Recorded in state/status.json: LIVE Blue (127.0.0.1:3101) - v2.4.1, STANDBY Green - v2.4.0" in report
@@ -125,6 +130,19 @@ def test_drift_is_shown_per_host_and_an_unhealthy_color_says_why() -> None:
             ("lb1: HAProxy routes to neither color (garbage|<b>)",),
         ),
         (Observation(HOSTS, {}), STATUS, ()),
+        (
+            Observation(HOSTS, {"theoshift": seen("theoshift", view("lb1", BLUE, kept=EDITED), view("lb2", BLUE))}),
+            STATUS,
+            ("lb1: HAProxy routes to Blue, but a reload would route to Green (the map file /m.map names t_green)",),
+        ),
+        (
+            Observation(HOSTS, {"theoshift": seen("theoshift", view("lb1", BLUE, kept=UNREADABLE))}),
+            STATUS,
+            (
+                "lb1: HAProxy routes to Blue, but what a reload would route to is not known (the map file /m.map "
+                "cannot be read: lb1: cannot start SFTP)",
+            ),
+        ),
     ],
 )
 def test_app_drift(observation: Observation, status: Status, drift: tuple[str, ...]) -> None:
@@ -141,10 +159,29 @@ def test_an_app_not_observed_says_so_and_shows_the_record() -> None:
     ]
 
 
+def test_what_a_reload_would_route_to_is_shown_beside_what_hosts_route_to() -> None:
+    servers = HostAppView("lb2", BLUE, "ldc_tools/blue ready, ldc_tools/green drain", {})
+    observation = Observation(
+        HOSTS,
+        {"theoshift": seen("theoshift", view("lb1", BLUE, kept=EDITED), servers, view("lb3", BLUE, kept=UNREADABLE))},
+    )
+    report = status_markdown(observation, environments("theoshift", hosts=("lb1", "lb2", "lb3")), STATUS).splitlines()
+    assert "| HAProxy host | LIVE | Routing | After a reload |" in report
+    assert "| lb1 | Blue | theoshift\\_blue | Green |" in report
+    assert (
+        "| lb2 | Blue | ldc\\_tools/blue ready, ldc\\_tools/green drain | as haproxy.cfg says (nothing is kept) |"
+        in report
+    )
+    assert "| lb3 | Blue | theoshift\\_blue | not known |" in report
+    assert any(
+        line.startswith("- ⚠️ Drift: lb1: HAProxy routes to Blue, but a reload would route to Green") for line in report
+    )
+
+
 def test_hostile_routing_cannot_break_the_table() -> None:
     observation = Observation(HOSTS, {"theoshift": seen("theoshift", view("lb1", None, "a|b\n<script>"))})
     report = status_markdown(observation, environments("theoshift", hosts=("lb1",)), STATUS)
-    assert "| lb1 | neither color | a\\|b &lt;script&gt; |" in report.splitlines()
+    assert "| lb1 | neither color | a\\|b &lt;script&gt; | neither color |" in report.splitlines()
 
 
 def test_json_has_stable_keys_and_serialises() -> None:
@@ -158,6 +195,11 @@ def test_json_has_stable_keys_and_serialises() -> None:
     assert theoshift["recorded_live"] == {"color": "blue", "version": "2.4.1", "address": "127.0.0.1:3101"}
     assert (theoshift["observed"], theoshift["observed_live"]) == (True, None)
     assert theoshift["hosts"]["lb2"]["live"] == "green"
+    assert theoshift["hosts"]["lb2"]["kept"] == {
+        "live": "green",
+        "text": "the map file /m.map names theoshift_green",
+        "readable": True,
+    }
     assert theoshift["hosts"]["lb1"]["servers"]["blue"][0]["sessions"] == 3
     assert theoshift["colors"]["green"] == {
         "address": "127.0.0.1:3102",

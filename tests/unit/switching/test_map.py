@@ -6,12 +6,13 @@ import pytest
 
 from bluegreen.model import Color, ServerView
 from bluegreen.switching import MapSwitch
-from bluegreen.switching.base import Answers, MapEntry, Routing, SetMapEntry, WriteMapEntry
+from bluegreen.switching.base import Answers, KeptMapEntry, MapEntry, Routing, SetMapEntry, WriteMapEntry
 
 BLUE, GREEN = Color.BLUE, Color.GREEN
 MAP_FILE = "/etc/haproxy/apps.map"
 SWITCH = MapSwitch(MAP_FILE, "theoshift.test", {BLUE: "t_blue", GREEN: "t_green"})
 ENTRY = MapEntry(MAP_FILE, "theoshift.test")
+KEPT = KeptMapEntry(MAP_FILE, "theoshift.test")
 
 
 def test_it_reads_its_one_map_entry() -> None:
@@ -37,6 +38,41 @@ def test_the_live_is_the_color_whose_backend_the_entry_names(value: str | None, 
 def test_another_apps_entry_in_the_answers_is_not_read() -> None:
     other = MapEntry(MAP_FILE, "ldc-tools.test")
     assert SWITCH.routing(Answers(entries={other: "t_blue", ENTRY: "t_green"})).live is GREEN
+
+
+def test_what_it_keeps_is_its_line_of_the_map_file() -> None:
+    assert SWITCH.kept_reads() == (KEPT,)
+
+
+@pytest.mark.parametrize(
+    ("found", "kept"),
+    [
+        (Answers(kept_entries={KEPT: "t_blue"}), Routing(BLUE, f"the map file {MAP_FILE} names t_blue")),
+        (Answers(kept_entries={KEPT: "t_green"}), Routing(GREEN, f"the map file {MAP_FILE} names t_green")),
+        (
+            Answers(kept_entries={KEPT: "t_old"}),
+            Routing(None, f"the map file {MAP_FILE} names t_old, which is neither color's backend"),
+        ),
+        (Answers(kept_entries={KEPT: None}), Routing(None, f"the map file {MAP_FILE} has no line for theoshift.test")),
+        (
+            Answers(kept_entries={KEPT: None}, unkept={KEPT: "does not exist: a reload would fail"}),
+            Routing(None, f"the map file {MAP_FILE} does not exist: a reload would fail"),
+        ),
+        (
+            Answers(unread={KEPT: "lb1: cannot start SFTP"}),
+            Routing(None, f"the map file {MAP_FILE} cannot be read: lb1: cannot start SFTP", readable=False),
+        ),
+    ],
+    ids=["blue", "green", "neither color", "no line", "no file", "unreadable"],
+)
+def test_what_a_reload_would_route_to_is_the_color_the_files_line_names(found: Answers, kept: Routing) -> None:
+    assert SWITCH.kept(found) == kept
+
+
+def test_what_is_kept_and_what_runs_are_read_apart() -> None:
+    """A hand edit of the file: HAProxy routes to Green, a reload would route to Blue."""
+    found = Answers(entries={ENTRY: "t_green"}, kept_entries={KEPT: "t_blue"})
+    assert (SWITCH.routing(found).live, SWITCH.kept(found).live) == (GREEN, BLUE)
 
 
 @pytest.mark.parametrize(("to", "backend"), [(BLUE, "t_blue"), (GREEN, "t_green")])

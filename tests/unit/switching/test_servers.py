@@ -11,6 +11,7 @@ from bluegreen.switching.base import (
     ADMIN_MAINT,
     AdminState,
     Answers,
+    KeptServerStates,
     Routing,
     SaveServerStates,
     ServerStates,
@@ -25,9 +26,18 @@ READY, DRAIN, MAINT = 0, ADMIN_DRAIN, ADMIN_MAINT
 CONFIG_DISABLED = 0x04  # maintenance from the config's `disabled`: may stay set on a server put back to ready
 
 
+KEPT = KeptServerStates(STATE_FILE, "ldc_tools")
+IN_FILE = f"the server-state file {STATE_FILE}"
+
+
 def answers(**admin: int) -> Answers:
     """`show servers state ldc_tools` as the servers named, with their srv_admin_state."""
     return Answers(states={"ldc_tools": {name: AdminState("ldc_tools", name, bits) for name, bits in admin.items()}})
+
+
+def kept(**admin: int) -> Answers:
+    """The server-state file, as its rows for ldc_tools name the servers."""
+    return Answers(kept_states={KEPT: {name: AdminState("ldc_tools", name, bits) for name, bits in admin.items()}})
 
 
 def test_it_reads_its_backends_server_states() -> None:
@@ -94,6 +104,36 @@ def test_the_new_live_is_made_ready_before_the_old_drains_then_the_states_are_sa
 ) -> None:
     """One command line, ready first: never a moment without a ready server."""
     assert SWITCH.steps(to) == (SetServerStates("ldc_tools", states), SaveServerStates(STATE_FILE))
+
+
+def test_what_it_keeps_is_its_backends_rows_in_the_server_state_file() -> None:
+    assert SWITCH.kept_reads() == (KEPT,)
+
+
+@pytest.mark.parametrize(
+    ("found", "routing"),
+    [
+        (kept(blue=READY, green=DRAIN), Routing(BLUE, f"{IN_FILE}: ldc_tools/blue ready, ldc_tools/green drain")),
+        (kept(blue=DRAIN, green=READY), Routing(GREEN, f"{IN_FILE}: ldc_tools/blue drain, ldc_tools/green ready")),
+        (kept(blue=READY, green=READY), Routing(None, f"{IN_FILE}: ldc_tools/blue ready, ldc_tools/green ready")),
+        # a server the file does not name starts as haproxy.cfg writes it: what a reload does cannot be told
+        (kept(blue=READY), Routing(None, f"{IN_FILE}: ldc_tools/blue ready, ldc_tools/green missing")),
+        (kept(), Routing(None, f"{IN_FILE}: ldc_tools/blue missing, ldc_tools/green missing")),
+        (
+            Answers(unkept={KEPT: "does not exist: a reload starts the servers as haproxy.cfg writes them"}),
+            Routing(None, f"{IN_FILE} does not exist: a reload starts the servers as haproxy.cfg writes them"),
+        ),
+    ],
+    ids=["blue", "green", "both ready", "one missing", "backend missing", "no file"],
+)
+def test_what_a_reload_would_route_to_is_the_one_server_ready_in_the_file(found: Answers, routing: Routing) -> None:
+    assert SWITCH.kept(found) == routing
+
+
+def test_without_a_state_file_nothing_is_kept() -> None:
+    """A reload then starts the servers as haproxy.cfg writes them: nothing of bluegreen's to read or compare."""
+    unsaved = ServersSwitch("ldc_tools", SWITCH.servers)
+    assert (unsaved.kept_reads(), unsaved.kept(Answers())) == ((), None)
 
 
 def test_without_a_state_file_nothing_is_saved() -> None:
