@@ -39,6 +39,7 @@ class Users:
         self.visits: list[Visit] = []
         self._in_flight: dict[str | None, set[asyncio.Task[None]]] = {route: set() for route in routes}
         self._senders: list[asyncio.Task[None]] = []
+        self._release_failures: list[Visit] = []  # those of `visits` judged, once `figure` has read them
 
     def start(self) -> None:
         rate = self.app.verify.traffic_rate
@@ -95,6 +96,7 @@ class Users:
         versions = {plan.from_color: plan.from_version, plan.to_color: plan.to_version}
         switches = self.rollout.switches
         commanded = {host: s.commanded_at for host, s in switches.items() if s.commanded_at is not None}
+        self._release_failures = traffic.release_failures(self.visits, self.app, plan.to_color, versions, commanded)
         return traffic.figure(self.visits, self.app, plan.to_color, versions, commanded)
 
     def judged(self, verdict: Verdict, figure: SwitchTraffic | None) -> Verdict:
@@ -102,7 +104,7 @@ class Users:
         says so (after what verification found itself, if it failed too)."""
         if figure is None:
             return verdict
-        first = traffic.first_failure(self.visits)
+        first = traffic.first_failure(self._release_failures)
         problems = traffic.problems(figure, self.app.verify.max_failed_requests, first)
         if not problems:
             return verdict
