@@ -7,12 +7,14 @@ here: on the one route), so the first answer by the new LIVE is timed to the mil
 interval. The requests run beside the switch and the verification and never hold them up: each is its own task,
 sent on time whether or not the one before has been answered (a stalled event loop skips the ticks it missed, it
 does not send them in a burst). At the end, answers still on their way are waited for at most `GRACE_S`; a
-request still unanswered then is not counted.
+request still unanswered then got no answer, and so did a tick that found `MAX_IN_FLIGHT` still on their way:
+every request due is counted, so a figure never reads "0 of 2" when 28 hung.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -28,7 +30,7 @@ from bluegreen.model import AppEnvironment, AppPlan, Served, SwitchTraffic
 __all__ = ["GRACE_S", "Users", "watched"]
 
 GRACE_S = 1.0  # how long the end waits, at most, for answers still on their way
-MAX_IN_FLIGHT = 100  # per route: beyond it (an entry that hangs) a tick sends nothing, the waiting ones will fail
+MAX_IN_FLIGHT = 100  # per route: beyond it (an entry that hangs) a tick sends nothing and is counted unanswered
 
 
 class Users:
@@ -37,7 +39,7 @@ class Users:
     def __init__(self, prober: Prober, app: AppEnvironment, routes: tuple[str | None, ...], rollout: Rollout) -> None:
         self.prober, self.app, self.routes, self.rollout = prober, app, routes, rollout
         self.visits: list[Visit] = []
-        self._in_flight: dict[str | None, set[asyncio.Task[None]]] = {route: set() for route in routes}
+        self._in_flight: dict[str | None, set[asyncio.Task[Visit]]] = {route: set() for route in routes}
         self._senders: list[asyncio.Task[None]] = []
         self._release_failures: list[Visit] = []  # those of `visits` judged, once `figure` has read them
 
@@ -57,7 +59,7 @@ class Users:
         for sender in self._senders:
             sender.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
-        waiting = {task for tasks in self._in_flight.values() for task in tasks}
+        waiting: set[asyncio.Task[Visit]] = {task for tasks in self._in_flight.values() for task in tasks}
         if waiting:
             await asyncio.wait(waiting, timeout=GRACE_S)
         for task in waiting:
@@ -76,18 +78,31 @@ class Users:
         self._send(route)
 
     def _send(self, route: str | None) -> None:
-        if len(self._in_flight[route]) < MAX_IN_FLIGHT:
-            task = asyncio.create_task(self._visit(route))
-            self._in_flight[route].add(task)
-            task.add_done_callback(self._in_flight[route].discard)
+        queued = time.monotonic()
+        in_flight = self._in_flight[route]
+        if len(in_flight) >= MAX_IN_FLIGHT:  # the entry hangs: this user would wait too, so it is no answer
+            self.visits.append(Visit(route, queued, 0.0, _unanswered(f"not sent: {len(in_flight)} still unanswered")))
+            return
+        task = asyncio.create_task(self._visit(route))
+        in_flight.add(task)
+        task.add_done_callback(functools.partial(self._done, route, queued))
 
-    async def _visit(self, route: str | None) -> None:
+    def _done(self, route: str | None, queued: float, task: asyncio.Task[Visit]) -> None:
+        """Every request is counted: one cancelled at the end (or before it left) got no answer."""
+        self._in_flight[route].discard(task)
+        if task.cancelled():
+            took_ms = (time.monotonic() - queued) * 1000
+            self.visits.append(Visit(route, queued, took_ms, _unanswered("no answer before the release's end")))
+        else:
+            self.visits.append(task.result())
+
+    async def _visit(self, route: str | None) -> Visit:
         sent = time.monotonic()
         try:
             served = await self.prober.visit(self.app, route)
         except Exception as error:  # a bug of bluegreen's own is not the users' failure, but it is not success
-            served = Served(None, None, None, f"the request could not be made: {said(error)}")
-        self.visits.append(Visit(route, sent, (time.monotonic() - sent) * 1000, served))
+            served = _unanswered(f"the request could not be made: {said(error)}")
+        return Visit(route, sent, (time.monotonic() - sent) * 1000, served)
 
     def figure(self, plan: AppPlan) -> SwitchTraffic | None:
         """What users saw; None when no request was sent (`traffic_rate` 0)."""
@@ -109,6 +124,10 @@ class Users:
         if not problems:
             return verdict
         return Verdict(False, "; ".join(problems if verdict.ok else [verdict.detail, *problems]), verdict.draining)
+
+
+def _unanswered(why: str) -> Served:
+    return Served(None, None, None, why)
 
 
 @asynccontextmanager

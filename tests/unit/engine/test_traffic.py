@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bluegreen.core.traffic import failed
 from bluegreen.engine import traffic
 from bluegreen.engine.switch import Rollout
 from bluegreen.engine.traffic import watched
@@ -88,14 +89,29 @@ async def test_a_rate_of_zero_sends_nothing_and_makes_no_figure() -> None:
     assert (users.visits, prober.sent) == ([], [])
 
 
-async def test_an_answer_later_than_the_grace_is_not_waited_for_nor_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_answer_later_than_the_grace_is_not_waited_for_and_counts_as_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(traffic, "GRACE_S", 0.05)
     prober = SlowProber(fake_hosts([app_at(20)], live=BLUE), answer_s=30)
     started = time.monotonic()
     users = await run_for(prober, app_at(20), 0.1)
     assert time.monotonic() - started < 0.5
     assert prober.sent
-    assert users.visits == []
+    assert len(users.visits) == len(prober.sent)
+    assert {visit.served for visit in users.visits} == {Served(None, None, None, "no answer before the release's end")}
+
+
+async def test_a_tick_with_too_many_still_unanswered_is_counted_as_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry that hangs: 2 at most on their way, and every tick after them is a user who got no answer."""
+    monkeypatch.setattr(traffic, "GRACE_S", 0.01)
+    monkeypatch.setattr(traffic, "MAX_IN_FLIGHT", 2)
+    prober = SlowProber(fake_hosts([app_at(50)], live=BLUE), answer_s=30)
+    users = await run_for(prober, app_at(50), 0.2)
+    assert len(prober.sent) == 2
+    assert len(users.visits) >= 0.2 * 50 * 0.6
+    assert all(failed(visit.served) for visit in users.visits)
+    assert sum(1 for visit in users.visits if (visit.served.error or "").startswith("not sent: 2 still")) >= 4
 
 
 async def test_a_request_that_raises_is_a_failed_one_not_a_crash() -> None:
