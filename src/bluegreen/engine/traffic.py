@@ -7,7 +7,8 @@ here: on the one route), so the first answer by the new LIVE is timed to the mil
 interval. The requests run beside the switch and the verification and never hold them up: each is its own task,
 sent on time whether or not the one before has been answered (a stalled event loop skips the ticks it missed, it
 does not send them in a burst). At the end, answers still on their way are waited for at most `GRACE_S`; a
-request still unanswered then got no answer, and so did a tick that found `MAX_IN_FLIGHT` still on their way:
+request still unanswered then got no answer (when verification failed already, none is waited for, so the
+switch back is not held up), and so did a tick that found `MAX_IN_FLIGHT` still on their way:
 every request due is counted, so a figure never reads "0 of 2" when 28 hung.
 """
 
@@ -42,6 +43,7 @@ class Users:
         self._in_flight: dict[str | None, set[asyncio.Task[Visit]]] = {route: set() for route in routes}
         self._senders: list[asyncio.Task[None]] = []
         self._release_failures: list[Visit] = []  # those of `visits` judged, once `figure` has read them
+        self._hurried = False
 
     def start(self) -> None:
         rate = self.app.verify.traffic_rate
@@ -55,12 +57,17 @@ class Users:
             if route in (None, host)
         ]
 
+    def hurry(self) -> None:
+        """Nothing will be judged on the answers still on their way (verification failed already): the end
+        waits for none of them, so the switch back does not wait either; they count as unanswered."""
+        self._hurried = True
+
     async def stop(self) -> None:
         for sender in self._senders:
             sender.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
         waiting: set[asyncio.Task[Visit]] = {task for tasks in self._in_flight.values() for task in tasks}
-        if waiting:
+        if waiting and not self._hurried:
             await asyncio.wait(waiting, timeout=GRACE_S)
         for task in waiting:
             task.cancel()

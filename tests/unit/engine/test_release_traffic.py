@@ -4,14 +4,19 @@ ends, carried in the outcome, and more failures among them than allowed fail ver
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
+import pytest
+
+from bluegreen.engine import traffic
 from bluegreen.engine.ports import Applied
 from bluegreen.model import AppEnvironment, Served, VerifySettings
 from bluegreen.report import outcome_text
 from bluegreen.switching.base import Change, SetMapEntry, WriteMapEntry
 from tests.doubles.haproxy import FakeHaproxy, FakeProber
 from tests.unit.engine.test_release import BOTH_METHODS, Scene, forward_and_back, scene
+from tests.unit.engine.test_traffic import SlowProber
 from tests.unit.engine.world import BLUE, GREEN, THEOSHIFT, TO_BLUE, make_app, meanwhile, refusing
 
 
@@ -178,3 +183,20 @@ async def test_a_hotfix_for_a_failing_live_is_not_blamed_for_the_old_lives_error
     assert (done.traffic.failed, done.traffic.failed_old, done.traffic.by_color[BLUE]) == (0, 1, 1)
     assert done.result == "success"
     assert "0 failed (and 1 on the old LIVE Green, not counted)" in outcome_text(outcome)
+
+
+async def test_when_verification_failed_the_switch_back_waits_for_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public entry hangs and Blue is unhealthy: the release switches back at once, without the grace, and
+    the requests still on their way count as unanswered."""
+    monkeypatch.setattr(traffic, "GRACE_S", 5.0)
+    world = scene(THEOSHIFT)
+    world.prober = SlowProber(world.hosts, answer_s=30)
+    for host in world.hosts.values():
+        host.fail = meanwhile(BLUE, lambda: world.prober.unhealthy.add(BLUE))
+    started = time.monotonic()
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert time.monotonic() - started < 2.0
+    assert done.result == "rolled_back"
+    assert done.traffic is not None
+    assert done.traffic.failed + done.traffic.failed_old == done.traffic.requests >= 1
