@@ -84,20 +84,33 @@ class _TunnelBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-def tunnel_client(open_tcp: OpenTcp, timeout_s: float) -> httpx.AsyncClient:
+# The release's own traffic has its own clients, so an entry that hangs fills their pools, never the one that
+# verification's own requests and the health probes use; the engine keeps fewer than this on their way per
+# route (engine/traffic.py MAX_IN_FLIGHT), so none of them waits for a connection either.
+TRAFFIC_CONNECTIONS = 64
+PROBE_CONNECTIONS = 10  # httpcore's default, for verification's requests and the health probes through SSH
+_HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's default, from here
+
+
+def tunnel_client(open_tcp: OpenTcp, timeout_s: float, connections: int = PROBE_CONNECTIONS) -> httpx.AsyncClient:
     """An httpx client whose TCP connections are opened by `open_tcp` (an SSH channel) instead of a socket."""
     transport = httpx.AsyncHTTPTransport(verify=tls_context())
     # httpx builds its pool in __init__ with no way to pass a network backend; the pool is its documented
     # extension point (httpcore), so swap it for one that dials through the tunnel.
     # No keep-alive: a tunnelled connection cannot tell httpcore that the app server closed it while idle, and
     # a new channel costs about a millisecond.
-    pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp), max_keepalive_connections=0)
+    pool = httpcore.AsyncConnectionPool(
+        network_backend=_TunnelBackend(open_tcp), max_connections=connections, max_keepalive_connections=0
+    )
     transport._pool = pool
     return httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
 
 
-def direct_client(timeout_s: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=timeout_s, trust_env=False, verify=tls_context())
+def direct_client(timeout_s: float, connections: int | None = None) -> httpx.AsyncClient:
+    """A client from here: httpx's own pool, or `connections` at most and none kept alive (each visit is a new
+    user's, `Connection: close`)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0) if connections else _HTTPX_LIMITS
+    return httpx.AsyncClient(timeout=timeout_s, trust_env=False, verify=tls_context(), limits=limits)
 
 
 @functools.cache
@@ -208,13 +221,13 @@ def _describe(exc: httpx.HTTPError) -> str:
 
 
 class HttpProber:
-    """The engine's Prober: one HTTP client per route (direct, or through each HAProxy host), made on first use,
-    all closed at the end."""
+    """The engine's Prober: one HTTP client per route (direct, or through each HAProxy host), and one more per
+    route for the release's own traffic, made on first use, all closed at the end."""
 
     def __init__(self, tunnels: Mapping[str, OpenTcp], timeout_s: float = 3.0) -> None:
         self._tunnels = tunnels
         self._timeout_s = timeout_s
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
 
     async def health(self, app: AppEnvironment, color: Color, count: int, interval_s: float) -> ColorProbe:
         return await probe_color(self._client(app.probes.via), app, color, count, interval_s)
@@ -224,15 +237,20 @@ class HttpProber:
         return await sample_public(client, app.public, app.probes.version_field, app.verify.requests)
 
     async def visit(self, app: AppEnvironment, through: str | None) -> Served:
-        return await visit_public(self._client(app.public.via, through), app.public, app.probes.version_field)
+        client = self._client(app.public.via, through, traffic=True)
+        return await visit_public(client, app.public, app.probes.version_field)
 
-    def _client(self, via: Via, host: str | None = None) -> httpx.AsyncClient:
-        key = None if via == "direct" else (host or next(iter(self._tunnels)))
-        if key not in self._clients:
-            self._clients[key] = (
-                direct_client(self._timeout_s) if key is None else tunnel_client(self._tunnels[key], self._timeout_s)
-            )
-        return self._clients[key]
+    def _client(self, via: Via, host: str | None = None, traffic: bool = False) -> httpx.AsyncClient:
+        route = None if via == "direct" else (host or next(iter(self._tunnels)))
+        if (traffic, route) not in self._clients:
+            self._clients[traffic, route] = self._new_client(route, traffic)
+        return self._clients[traffic, route]
+
+    def _new_client(self, route: str | None, traffic: bool) -> httpx.AsyncClient:
+        if route is not None:
+            connections = TRAFFIC_CONNECTIONS if traffic else PROBE_CONNECTIONS
+            return tunnel_client(self._tunnels[route], self._timeout_s, connections)
+        return direct_client(self._timeout_s, TRAFFIC_CONNECTIONS if traffic else None)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))

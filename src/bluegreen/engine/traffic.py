@@ -31,7 +31,9 @@ from bluegreen.model import AppEnvironment, AppPlan, Served, SwitchTraffic
 __all__ = ["GRACE_S", "Users", "watched"]
 
 GRACE_S = 1.0  # how long the end waits, at most, for answers still on their way
-MAX_IN_FLIGHT = 100  # per route: beyond it (an entry that hangs) a tick sends nothing and is counted unanswered
+# per route: beyond it (an entry that hangs) a tick sends nothing and is counted unanswered. Well below the
+# traffic client's pool (adapters/http.py TRAFFIC_CONNECTIONS), so no request waits for a connection there.
+MAX_IN_FLIGHT = 32
 
 
 class Users:

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from bluegreen.adapters import http as probe
-from bluegreen.model import PublicEntry, Served
+from bluegreen.engine import traffic
+from bluegreen.model import PublicEntry, Served, Via
 
 PUBLIC = PublicEntry("http://lb.test/version", host_header="theoshift.example.test")
 
@@ -98,3 +99,20 @@ def test_every_client_shares_one_tls_context_that_still_checks_certificates() ->
     context = probe.tls_context()
     assert probe.tls_context() is context  # built once: loading the CA bundle costs 15-35 ms of CPU each time
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+@pytest.mark.parametrize("via", ["direct", "ssh"])
+async def test_the_release_traffic_has_its_own_pool_larger_than_it_ever_fills(via: Via) -> None:
+    """An entry that hangs fills the traffic's pool, never the one verification's requests and the health probes
+    use, and the traffic never asks its pool for more connections than it has (no PoolTimeout of its own)."""
+
+    async def never_dialled(host: str, port: int) -> tuple[probe.ByteReader, probe.ByteWriter]:
+        raise AssertionError("no connection is made here")
+
+    prober = probe.HttpProber({"lb1": never_dialled})
+    ours, verification = prober._client(via, "lb1", traffic=True), prober._client(via, "lb1")
+    assert ours is not verification
+    assert prober._client(via, "lb1", traffic=True) is ours
+    pool = ours._transport._pool  # type: ignore[attr-defined]  # httpcore's pool: where the limit is kept
+    assert pool._max_connections == probe.TRAFFIC_CONNECTIONS >= 2 * traffic.MAX_IN_FLIGHT
+    await prober.aclose()
