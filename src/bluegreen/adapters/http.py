@@ -190,21 +190,35 @@ async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: s
 
 
 async def visit_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None) -> Served:
-    """One request of the release's own traffic through the public entry: a new user's, like verification's."""
-    return await _served(client, public, {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}, field)
+    """One request of the release's own traffic through the public entry: a new user's, like verification's, but
+    asked once only: a page whose connection was cut is an error the user saw (a browser asks again only for a
+    connection it had kept alive), and the figure is what users saw."""
+    headers = {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}
+    return await _served(client, public, headers, field, once_more_if_cut=False)
 
 
 def _new_user(public: PublicEntry) -> dict[str, str]:
     return {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
 
 
-async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
+async def _served(
+    client: httpx.AsyncClient,
+    public: PublicEntry,
+    headers: dict[str, str],
+    field: str | None,
+    once_more_if_cut: bool = True,
+) -> Served:
     try:
-        response = await _get_once_more_if_cut(client, public.url, headers)
+        get = _get_once_more_if_cut if once_more_if_cut else _get
+        response = await get(client, public.url, headers)
     except httpx.HTTPError as exc:
         return Served(None, None, None, _describe(exc))
     served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
     return Served(response.status_code, served_by, version_from(response.text, field))
+
+
+async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
+    return await client.get(url, headers=headers)
 
 
 async def _get_once_more_if_cut(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:

@@ -88,11 +88,15 @@ async def test_a_visit_is_a_new_users_request_that_says_it_is_the_release_probe(
     assert request.headers["user-agent"] == probe.TRAFFIC_USER_AGENT == "bluegreen (release traffic probe)"
 
 
-async def test_a_visit_without_an_answer_is_a_failure_in_words_not_an_exception() -> None:
-    transport = cut_then(httpx.ConnectError("refused"), httpx.ConnectError("refused again"))
-    async with httpx.AsyncClient(transport=transport) as client:
+@pytest.mark.parametrize(
+    "cut", [httpx.ConnectError("refused"), httpx.ReadError("reset"), httpx.RemoteProtocolError("disconnected")]
+)
+async def test_a_visit_without_an_answer_is_a_failure_in_words_asked_once_only(cut: httpx.HTTPError) -> None:
+    """Unlike verification's, a visit cut by a reload is not asked again: the user it stands for saw the error."""
+    served = httpx.Response(200, headers={"X-Served-By": "theoshift_blue/blue"}, json={"version": "2.4.1"})
+    async with httpx.AsyncClient(transport=cut_then(cut, served)) as client:
         answer = await probe.visit_public(client, PUBLIC, "version")
-    assert answer == Served(None, None, None, "ConnectError: refused again")
+    assert answer == Served(None, None, None, f"{type(cut).__name__}: {cut}")
 
 
 def test_every_client_shares_one_tls_context_that_still_checks_certificates() -> None:
