@@ -182,6 +182,9 @@ def _plausible(version: str) -> str | None:
 
 # The release's own traffic says who it is, so an app's logs can tell it from users' requests.
 TRAFFIC_USER_AGENT = "bluegreen (release traffic probe)"
+# A visit reads its page only when no served-by header names the server, to tell the colors apart by the version
+# it names, and at most this much of it: the public entry's page may be large, and there are many visits.
+VISIT_BODY_BYTES = 64 * 1024
 
 
 async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
@@ -194,31 +197,36 @@ async def visit_public(client: httpx.AsyncClient, public: PublicEntry, field: st
     asked once only: a page whose connection was cut is an error the user saw (a browser asks again only for a
     connection it had kept alive), and the figure is what users saw."""
     headers = {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}
-    return await _served(client, public, headers, field, once_more_if_cut=False)
+    try:
+        async with client.stream("GET", public.url, headers=headers) as response:
+            served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
+            body = None if served_by else await _prefix(response, VISIT_BODY_BYTES)
+    except httpx.HTTPError as exc:
+        return Served(None, None, None, _describe(exc))
+    return Served(response.status_code, served_by, None if body is None else version_from(body, field))
+
+
+async def _prefix(response: httpx.Response, limit: int) -> str:
+    """At most `limit` bytes of the body, as text (a version cut off names none)."""
+    read = bytearray()
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= limit:
+            break
+    return bytes(read[:limit]).decode(response.encoding or "utf-8", errors="replace")
 
 
 def _new_user(public: PublicEntry) -> dict[str, str]:
     return {"Host": public.host_header, "Connection": "close"} if public.host_header else {"Connection": "close"}
 
 
-async def _served(
-    client: httpx.AsyncClient,
-    public: PublicEntry,
-    headers: dict[str, str],
-    field: str | None,
-    once_more_if_cut: bool = True,
-) -> Served:
+async def _served(client: httpx.AsyncClient, public: PublicEntry, headers: dict[str, str], field: str | None) -> Served:
     try:
-        get = _get_once_more_if_cut if once_more_if_cut else _get
-        response = await get(client, public.url, headers)
+        response = await _get_once_more_if_cut(client, public.url, headers)
     except httpx.HTTPError as exc:
         return Served(None, None, None, _describe(exc))
     served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
     return Served(response.status_code, served_by, version_from(response.text, field))
-
-
-async def _get(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:
-    return await client.get(url, headers=headers)
 
 
 async def _get_once_more_if_cut(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> httpx.Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -81,7 +82,7 @@ async def test_a_visit_is_a_new_users_request_that_says_it_is_the_release_probe(
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
         answer = await probe.visit_public(client, PUBLIC, "version")
-    assert answer == Served(200, "theoshift_blue/blue", "2.4.1")
+    assert answer == Served(200, "theoshift_blue/blue", None)  # the header named the server: no body read
     [request] = seen
     assert (str(request.url), request.headers["host"]) == ("http://lb.test/version", "theoshift.example.test")
     assert request.headers["connection"] == "close"
@@ -120,3 +121,21 @@ async def test_the_release_traffic_has_its_own_pool_larger_than_it_ever_fills(vi
     pool = ours._transport._pool  # type: ignore[attr-defined]  # httpcore's pool: where the limit is kept
     assert pool._max_connections == probe.TRAFFIC_CONNECTIONS >= 2 * traffic.MAX_IN_FLIGHT
     await prober.aclose()
+
+
+async def test_a_visit_without_the_header_reads_a_bounded_prefix_of_the_page_for_its_version() -> None:
+    pulled: list[int] = []
+
+    async def page() -> AsyncIterator[bytes]:
+        yield b"2.4.1"
+        for n in range(1000):  # 64 MiB more, never read
+            pulled.append(n)
+            yield b" " * 65536
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=page())
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        answer = await probe.visit_public(client, PUBLIC, None)
+    assert answer == Served(200, None, "2.4.1")
+    assert len(pulled) <= 2  # 64 KiB read, then the connection is closed
