@@ -1,7 +1,8 @@
 """The release's own users: requests at a steady rate through the public entry, from here or through each HAProxy
 host when `via` is ssh, from just before the switch until verification ends. The rules are core/traffic.py.
 
-Each route gets the whole rate (`verify.traffic_rate`), so every host's switch is watched as closely as one alone.
+Each route gets the whole rate (`verify.traffic_rate`), so every host's switch is watched as closely as one alone,
+up to `MAX_TOTAL_RATE` through all of them together, which they share evenly beyond it.
 And the moment a host has carried out its switch command, one more request leaves on the route through it (from
 here: on the one route), so the first answer by the new LIVE is timed to the millisecond, not to the rate's
 interval. The requests run beside the switch and the verification and never hold them up: each is its own task,
@@ -28,8 +29,9 @@ from bluegreen.engine.verify import Verdict
 from bluegreen.errors import said
 from bluegreen.model import AppEnvironment, AppPlan, Served, SwitchTraffic
 
-__all__ = ["GRACE_S", "Users", "watched"]
+__all__ = ["GRACE_S", "MAX_TOTAL_RATE", "Users", "watched"]
 
+MAX_TOTAL_RATE = 200.0  # requests a second through all routes together: many hosts share it, never multiply it
 GRACE_S = 1.0  # how long the end waits, at most, for answers still on their way
 # per route: beyond it (an entry that hangs) a tick sends nothing and is counted unanswered. Well below the
 # traffic client's pool (adapters/http.py TRAFFIC_CONNECTIONS), so no request waits for a connection there.
@@ -48,7 +50,7 @@ class Users:
         self._hurried = False
 
     def start(self) -> None:
-        rate = self.app.verify.traffic_rate
+        rate = min(self.app.verify.traffic_rate, MAX_TOTAL_RATE / len(self.routes or (None,)))
         if rate <= 0:
             return
         self._senders = [asyncio.create_task(self._paced(route, 1 / rate)) for route in self.routes]

@@ -83,6 +83,17 @@ async def test_each_host_gets_the_whole_rate_when_via_is_ssh() -> None:
     assert routes.count("lb1") >= 0.3 * 50 * 0.6
 
 
+async def test_the_routes_share_a_cap_on_the_whole_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts at 50 a second each would be 100; with a cap of 50 they get 25 each."""
+    monkeypatch.setattr(traffic, "MAX_TOTAL_RATE", 50.0)
+    app = app_at(50, via="ssh")
+    prober = SlowProber(fake_hosts([app], "lb1", "lb2", live=BLUE))
+    users = await run_for(prober, app)
+    routes = [visit.route for visit in users.visits]
+    assert 0.3 * 50 * 0.6 <= len(routes) <= 0.3 * 50 + 2
+    assert abs(routes.count("lb1") - routes.count("lb2")) <= 1
+
+
 async def test_a_rate_of_zero_sends_nothing_and_makes_no_figure() -> None:
     prober = SlowProber(fake_hosts([app_at(0)], live=BLUE))
     users = await run_for(prober, app_at(0), 0.05)
