@@ -383,11 +383,12 @@ class SwitchTraffic:
     HAProxy host where `via` is ssh) from just before the switch until verification ended."""
 
     requests: int
-    failed: int  # no answer, or an answer of 5xx
+    failed: int  # no answer, or an answer of 5xx, that counts against the release (see core/traffic.py)
     by_color: Mapping[Color, int]  # answers by the color that served them
     p50_ms: float | None
     p99_ms: float | None
     first_new_ms: float | None  # from the switch command to the first answer by the new LIVE (None: none came)
+    failed_old: int = 0  # failures not judged: before the route's switch command, or served by the old LIVE
 
 
 @dataclass(frozen=True)

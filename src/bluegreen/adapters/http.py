@@ -84,20 +84,33 @@ class _TunnelBackend(httpcore.AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-def tunnel_client(open_tcp: OpenTcp, timeout_s: float) -> httpx.AsyncClient:
+# The release's own traffic has its own clients, so an entry that hangs fills their pools, never the one that
+# verification's own requests and the health probes use; the engine keeps fewer than this on their way per
+# route (engine/traffic.py MAX_IN_FLIGHT), so none of them waits for a connection either.
+TRAFFIC_CONNECTIONS = 64
+PROBE_CONNECTIONS = 10  # httpcore's default, for verification's requests and the health probes through SSH
+_HTTPX_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)  # httpx's default, from here
+
+
+def tunnel_client(open_tcp: OpenTcp, timeout_s: float, connections: int = PROBE_CONNECTIONS) -> httpx.AsyncClient:
     """An httpx client whose TCP connections are opened by `open_tcp` (an SSH channel) instead of a socket."""
     transport = httpx.AsyncHTTPTransport(verify=tls_context())
     # httpx builds its pool in __init__ with no way to pass a network backend; the pool is its documented
     # extension point (httpcore), so swap it for one that dials through the tunnel.
     # No keep-alive: a tunnelled connection cannot tell httpcore that the app server closed it while idle, and
     # a new channel costs about a millisecond.
-    pool = httpcore.AsyncConnectionPool(network_backend=_TunnelBackend(open_tcp), max_keepalive_connections=0)
+    pool = httpcore.AsyncConnectionPool(
+        network_backend=_TunnelBackend(open_tcp), max_connections=connections, max_keepalive_connections=0
+    )
     transport._pool = pool
     return httpx.AsyncClient(transport=transport, timeout=timeout_s, trust_env=False)
 
 
-def direct_client(timeout_s: float) -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=timeout_s, trust_env=False, verify=tls_context())
+def direct_client(timeout_s: float, connections: int | None = None) -> httpx.AsyncClient:
+    """A client from here: httpx's own pool, or `connections` at most and none kept alive (each visit is a new
+    user's, `Connection: close`)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0) if connections else _HTTPX_LIMITS
+    return httpx.AsyncClient(timeout=timeout_s, trust_env=False, verify=tls_context(), limits=limits)
 
 
 @functools.cache
@@ -169,6 +182,9 @@ def _plausible(version: str) -> str | None:
 
 # The release's own traffic says who it is, so an app's logs can tell it from users' requests.
 TRAFFIC_USER_AGENT = "bluegreen (release traffic probe)"
+# A visit reads its page only when no served-by header names the server, to tell the colors apart by the version
+# it names, and at most this much of it: the public entry's page may be large, and there are many visits.
+VISIT_BODY_BYTES = 64 * 1024
 
 
 async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
@@ -177,8 +193,27 @@ async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: s
 
 
 async def visit_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None) -> Served:
-    """One request of the release's own traffic through the public entry: a new user's, like verification's."""
-    return await _served(client, public, {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}, field)
+    """One request of the release's own traffic through the public entry: a new user's, like verification's, but
+    asked once only: a page whose connection was cut is an error the user saw (a browser asks again only for a
+    connection it had kept alive), and the figure is what users saw."""
+    headers = {**_new_user(public), "User-Agent": TRAFFIC_USER_AGENT}
+    try:
+        async with client.stream("GET", public.url, headers=headers) as response:
+            served_by = response.headers.get(public.served_by_header) if public.served_by_header else None
+            body = None if served_by else await _prefix(response, VISIT_BODY_BYTES)
+    except httpx.HTTPError as exc:
+        return Served(None, None, None, _describe(exc))
+    return Served(response.status_code, served_by, None if body is None else version_from(body, field))
+
+
+async def _prefix(response: httpx.Response, limit: int) -> str:
+    """At most `limit` bytes of the body, as text (a version cut off names none)."""
+    read = bytearray()
+    async for chunk in response.aiter_bytes():
+        read += chunk
+        if len(read) >= limit:
+            break
+    return bytes(read[:limit]).decode(response.encoding or "utf-8", errors="replace")
 
 
 def _new_user(public: PublicEntry) -> dict[str, str]:
@@ -208,13 +243,13 @@ def _describe(exc: httpx.HTTPError) -> str:
 
 
 class HttpProber:
-    """The engine's Prober: one HTTP client per route (direct, or through each HAProxy host), made on first use,
-    all closed at the end."""
+    """The engine's Prober: one HTTP client per route (direct, or through each HAProxy host), and one more per
+    route for the release's own traffic, made on first use, all closed at the end."""
 
     def __init__(self, tunnels: Mapping[str, OpenTcp], timeout_s: float = 3.0) -> None:
         self._tunnels = tunnels
         self._timeout_s = timeout_s
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._clients: dict[tuple[bool, str | None], httpx.AsyncClient] = {}
 
     async def health(self, app: AppEnvironment, color: Color, count: int, interval_s: float) -> ColorProbe:
         return await probe_color(self._client(app.probes.via), app, color, count, interval_s)
@@ -224,15 +259,20 @@ class HttpProber:
         return await sample_public(client, app.public, app.probes.version_field, app.verify.requests)
 
     async def visit(self, app: AppEnvironment, through: str | None) -> Served:
-        return await visit_public(self._client(app.public.via, through), app.public, app.probes.version_field)
+        client = self._client(app.public.via, through, traffic=True)
+        return await visit_public(client, app.public, app.probes.version_field)
 
-    def _client(self, via: Via, host: str | None = None) -> httpx.AsyncClient:
-        key = None if via == "direct" else (host or next(iter(self._tunnels)))
-        if key not in self._clients:
-            self._clients[key] = (
-                direct_client(self._timeout_s) if key is None else tunnel_client(self._tunnels[key], self._timeout_s)
-            )
-        return self._clients[key]
+    def _client(self, via: Via, host: str | None = None, traffic: bool = False) -> httpx.AsyncClient:
+        route = None if via == "direct" else (host or next(iter(self._tunnels)))
+        if (traffic, route) not in self._clients:
+            self._clients[traffic, route] = self._new_client(route, traffic)
+        return self._clients[traffic, route]
+
+    def _new_client(self, route: str | None, traffic: bool) -> httpx.AsyncClient:
+        if route is not None:
+            connections = TRAFFIC_CONNECTIONS if traffic else PROBE_CONNECTIONS
+            return tunnel_client(self._tunnels[route], self._timeout_s, connections)
+        return direct_client(self._timeout_s, TRAFFIC_CONNECTIONS if traffic else None)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(client.aclose() for client in self._clients.values()))

@@ -2,6 +2,10 @@
 and the rule that fails verification when too many of them failed. Pure: the engine brings the requests.
 
 - a request failed when it got no answer, or an answer of 5xx;
+- a failure counts against the release when the new LIVE is named as its server, or when it left after the
+  switch command on its route and no header or version names the old LIVE as its server; the others (the first
+  tick usually reaches the old LIVE, and a hotfix is released because the old LIVE fails) are the old LIVE's,
+  shown apart and not judged;
 - a request that did not fail was answered by the color its served-by header names (else by the version it
   answers, when the two colors' versions differ): the same reading as verification's. So the requests are the
   failed ones, those answered by each color, and those answered by neither (a default backend's 404, say);
@@ -71,14 +75,44 @@ def figure(
     """The figure of `visits`; `commanded`: when each switched host was sent its switch command (monotonic s)."""
     answered = [visit for visit in visits if visit.served.status is not None]
     colors = Counter(color_of(visit.served, app, versions) for visit in visits if not failed(visit.served))
+    release = len(release_failures(visits, app, to, versions, commanded))
     return SwitchTraffic(
         requests=len(visits),
-        failed=sum(1 for visit in visits if failed(visit.served)),
+        failed=release,
+        failed_old=sum(1 for visit in visits if failed(visit.served)) - release,
         by_color={color: colors[color] for color in (to.other, to)},
         p50_ms=percentile([visit.took_ms for visit in answered], 50),
         p99_ms=percentile([visit.took_ms for visit in answered], 99),
         first_new_ms=first_new_ms(visits, app, to, versions, commanded),
     )
+
+
+def release_failures(
+    visits: Sequence[Visit],
+    app: AppEnvironment,
+    to: Color,
+    versions: Mapping[Color, str | None],
+    commanded: Mapping[str, float],
+) -> list[Visit]:
+    """The failed requests that count against the release (see the module's docstring)."""
+    return [visit for visit in visits if failed(visit.served) and _against(visit, app, to, versions, commanded)]
+
+
+def _against(
+    visit: Visit, app: AppEnvironment, to: Color, versions: Mapping[Color, str | None], commanded: Mapping[str, float]
+) -> bool:
+    served_by = color_of(visit.served, app, versions)
+    if served_by is not None:
+        return served_by is to
+    sent = _commanded_on(visit.route, commanded)
+    return sent is not None and visit.sent_s >= sent
+
+
+def _commanded_on(route: str | None, commanded: Mapping[str, float]) -> float | None:
+    """When the switch command went out on `route`: that host's own, or from here the first host's."""
+    if route is None:
+        return min(commanded.values(), default=None)
+    return commanded.get(route)
 
 
 def first_new_ms(
@@ -95,7 +129,7 @@ def first_new_ms(
     routes = {visit.route for visit in visits}
     waits = []
     for route in sorted(routes, key=str):
-        sent = min(commanded.values()) if route is None else commanded.get(route)
+        sent = _commanded_on(route, commanded)
         if sent is None:  # a host that needed no switch: it was on the new LIVE before
             continue
         new = [

@@ -188,6 +188,8 @@ class AppRelease:
         async with watched(self.effects.prober, self.app, rollout) as users:  # until verification ends
             switched = await self._forward(rollout)
             verdict = await self._verify() if switched.ok else None
+            if verdict is None or not verdict.ok:  # it failed already: the switch back waits for no answer
+                users.hurry()
         self.traffic = users.figure(plan)
         if verdict is None:
             return self._unswitched(switched)

@@ -79,6 +79,7 @@ def _traffic_json(traffic: SwitchTraffic | None) -> dict[str, object] | None:
     return {
         "requests": traffic.requests,
         "failed": traffic.failed,
+        "failed_old": traffic.failed_old,
         "by_color": {color.value: traffic.by_color.get(color, 0) for color in Color},
         "p50_ms": traffic.p50_ms,
         "p99_ms": traffic.p99_ms,

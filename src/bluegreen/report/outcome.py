@@ -275,9 +275,10 @@ def traffic_line(plan: AppPlan, traffic: SwitchTraffic) -> str:
     by Blue 4 ms after the switch command`."""
     old, new = plan.from_color, plan.to_color
     counts = f"{old.title} {traffic.by_color.get(old, 0)} → {new.title} {traffic.by_color.get(new, 0)}"
-    neither = traffic.requests - traffic.failed - sum(traffic.by_color.values())
+    neither = traffic.requests - traffic.failed - traffic.failed_old - sum(traffic.by_color.values())
     requests = f"{traffic.requests} request{'' if traffic.requests == 1 else 's'}"
-    parts = [f"{requests}, {traffic.failed} failed", counts]
+    old_failed = f" (and {traffic.failed_old} on the old LIVE {old.title}, not counted)" if traffic.failed_old else ""
+    parts = [f"{requests}, {traffic.failed} failed{old_failed}", counts]
     parts += [f"{neither} answered by neither color"] if neither > 0 else []
     if traffic.p50_ms is not None and traffic.p99_ms is not None:
         parts.append(f"p50 {_ms(traffic.p50_ms)}, p99 {_ms(traffic.p99_ms)}")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from bluegreen.adapters import http as probe
-from bluegreen.model import PublicEntry, Served
+from bluegreen.engine import traffic
+from bluegreen.model import PublicEntry, Served, Via
 
 PUBLIC = PublicEntry("http://lb.test/version", host_header="theoshift.example.test")
 
@@ -80,21 +82,60 @@ async def test_a_visit_is_a_new_users_request_that_says_it_is_the_release_probe(
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
         answer = await probe.visit_public(client, PUBLIC, "version")
-    assert answer == Served(200, "theoshift_blue/blue", "2.4.1")
+    assert answer == Served(200, "theoshift_blue/blue", None)  # the header named the server: no body read
     [request] = seen
     assert (str(request.url), request.headers["host"]) == ("http://lb.test/version", "theoshift.example.test")
     assert request.headers["connection"] == "close"
     assert request.headers["user-agent"] == probe.TRAFFIC_USER_AGENT == "bluegreen (release traffic probe)"
 
 
-async def test_a_visit_without_an_answer_is_a_failure_in_words_not_an_exception() -> None:
-    transport = cut_then(httpx.ConnectError("refused"), httpx.ConnectError("refused again"))
-    async with httpx.AsyncClient(transport=transport) as client:
+@pytest.mark.parametrize(
+    "cut", [httpx.ConnectError("refused"), httpx.ReadError("reset"), httpx.RemoteProtocolError("disconnected")]
+)
+async def test_a_visit_without_an_answer_is_a_failure_in_words_asked_once_only(cut: httpx.HTTPError) -> None:
+    """Unlike verification's, a visit cut by a reload is not asked again: the user it stands for saw the error."""
+    served = httpx.Response(200, headers={"X-Served-By": "theoshift_blue/blue"}, json={"version": "2.4.1"})
+    async with httpx.AsyncClient(transport=cut_then(cut, served)) as client:
         answer = await probe.visit_public(client, PUBLIC, "version")
-    assert answer == Served(None, None, None, "ConnectError: refused again")
+    assert answer == Served(None, None, None, f"{type(cut).__name__}: {cut}")
 
 
 def test_every_client_shares_one_tls_context_that_still_checks_certificates() -> None:
     context = probe.tls_context()
     assert probe.tls_context() is context  # built once: loading the CA bundle costs 15-35 ms of CPU each time
     assert (context.verify_mode, context.check_hostname) == (ssl.CERT_REQUIRED, True)
+
+
+@pytest.mark.parametrize("via", ["direct", "ssh"])
+async def test_the_release_traffic_has_its_own_pool_larger_than_it_ever_fills(via: Via) -> None:
+    """An entry that hangs fills the traffic's pool, never the one verification's requests and the health probes
+    use, and the traffic never asks its pool for more connections than it has (no PoolTimeout of its own)."""
+
+    async def never_dialled(host: str, port: int) -> tuple[probe.ByteReader, probe.ByteWriter]:
+        raise AssertionError("no connection is made here")
+
+    prober = probe.HttpProber({"lb1": never_dialled})
+    ours, verification = prober._client(via, "lb1", traffic=True), prober._client(via, "lb1")
+    assert ours is not verification
+    assert prober._client(via, "lb1", traffic=True) is ours
+    pool = ours._transport._pool  # type: ignore[attr-defined]  # httpcore's pool: where the limit is kept
+    assert pool._max_connections == probe.TRAFFIC_CONNECTIONS >= 2 * traffic.MAX_IN_FLIGHT
+    await prober.aclose()
+
+
+async def test_a_visit_without_the_header_reads_a_bounded_prefix_of_the_page_for_its_version() -> None:
+    pulled: list[int] = []
+
+    async def page() -> AsyncIterator[bytes]:
+        yield b"2.4.1"
+        for n in range(1000):  # 64 MiB more, never read
+            pulled.append(n)
+            yield b" " * 65536
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=page())
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        answer = await probe.visit_public(client, PUBLIC, None)
+    assert answer == Served(200, None, "2.4.1")
+    assert len(pulled) <= 2  # 64 KiB read, then the connection is closed

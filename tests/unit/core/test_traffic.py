@@ -96,6 +96,30 @@ def test_the_figure_counts_each_request_once_by_what_came_of_it() -> None:
     assert figure.first_new_ms == pytest.approx(12.0)  # sent 10 ms after the command, answered 2 ms later
 
 
+@pytest.mark.parametrize(
+    ("app", "at_ms", "served", "route", "against"),
+    [
+        (THEOSHIFT, 5, Served(500, None, None), None, False),  # before the command: the old LIVE's, whoever it was
+        (THEOSHIFT, 5, Served(None, None, None, "ReadTimeout"), None, False),
+        (THEOSHIFT, 15, Served(500, None, None), None, True),  # after it, nothing names the old LIVE: the release's
+        (THEOSHIFT, 15, Served(None, None, None, "ConnectError: refused"), None, True),
+        (THEOSHIFT, 15, Served(500, "t_green/green", None), None, False),  # named as the old LIVE's: draining
+        (NO_HEADER, 15, Served(500, None, "2.4.0"), None, False),  # no header: its version names the old LIVE
+        (THEOSHIFT, 5, Served(500, "t_blue/blue", None), None, True),  # the new LIVE's own, whenever
+        (THEOSHIFT, 15, Served(500, None, None), "lb2", False),  # each route by its own host's command (20 ms)
+        (THEOSHIFT, 25, Served(500, None, None), "lb2", True),
+        (THEOSHIFT, 25, Served(500, None, None), "lb3", False),  # a host that was sent no command
+    ],
+)
+def test_a_failure_counts_against_the_release_only_after_the_command_and_not_by_the_old_live(
+    app: AppEnvironment, at_ms: float, served: Served, route: str | None, against: bool
+) -> None:
+    visits = [visit(at_ms, served, route=route), visit(40, OK_BLUE, route=route)]
+    figure = traffic.figure(visits, app, BLUE, VERSIONS, {"lb1": 0.010, "lb2": 0.020})
+    assert (figure.failed, figure.failed_old) == ((1, 0) if against else (0, 1))
+    assert figure.by_color == {GREEN: 0, BLUE: 1}
+
+
 def test_by_color_names_both_colors_old_first_even_when_one_got_nothing() -> None:
     figure = traffic.figure([visit(10, OK_BLUE)], THEOSHIFT, BLUE, VERSIONS, {"lb1": 0.0})
     assert list(figure.by_color.items()) == [(GREEN, 0), (BLUE, 1)]
@@ -103,7 +127,7 @@ def test_by_color_names_both_colors_old_first_even_when_one_got_nothing() -> Non
 
 def test_nothing_sent_is_an_empty_figure() -> None:
     assert traffic.figure([], THEOSHIFT, BLUE, VERSIONS, {}) == SwitchTraffic(
-        0, 0, {GREEN: 0, BLUE: 0}, None, None, None
+        0, 0, {GREEN: 0, BLUE: 0}, None, None, None, failed_old=0
     )
 
 

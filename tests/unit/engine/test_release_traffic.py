@@ -4,14 +4,19 @@ ends, carried in the outcome, and more failures among them than allowed fail ver
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
+import pytest
+
+from bluegreen.engine import traffic
 from bluegreen.engine.ports import Applied
-from bluegreen.model import AppEnvironment, VerifySettings
+from bluegreen.model import AppEnvironment, Served, VerifySettings
 from bluegreen.report import outcome_text
 from bluegreen.switching.base import Change, SetMapEntry, WriteMapEntry
-from tests.doubles.haproxy import FakeHaproxy
+from tests.doubles.haproxy import FakeHaproxy, FakeProber
 from tests.unit.engine.test_release import BOTH_METHODS, Scene, forward_and_back, scene
+from tests.unit.engine.test_traffic import SlowProber
 from tests.unit.engine.world import BLUE, GREEN, THEOSHIFT, TO_BLUE, make_app, meanwhile, refusing
 
 
@@ -155,3 +160,43 @@ async def test_the_moment_is_timed_to_the_millisecond_not_to_the_rate() -> None:
     assert done.traffic.by_color == {GREEN: 1, BLUE: 1}  # the first tick, before; the one after the command
     assert done.traffic.first_new_ms is not None
     assert done.traffic.first_new_ms < 30
+
+
+@dataclass
+class FailingLive(FakeProber):
+    """The old LIVE Green fails its users (HAProxy's own 503, no header) though its health checks still pass."""
+
+    async def visit(self, app: AppEnvironment, through: str | None) -> Served:
+        served = await super().visit(app, through)
+        green = (served.served_by or "").startswith(app.switch.served_by(GREEN))
+        return Served(503, None, None) if green else served
+
+
+async def test_a_hotfix_for_a_failing_live_is_not_blamed_for_the_old_lives_errors() -> None:
+    """The first tick leaves before the switch command and reaches the failing Green: that failure is the old
+    LIVE's, shown apart; the release, whose requests after the command all reached a healthy Blue, succeeds."""
+    world = slow_world(1, 0.05, WriteMapEntry)
+    world.prober = FailingLive(world.hosts)
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert done.traffic is not None
+    assert (done.traffic.failed, done.traffic.failed_old, done.traffic.by_color[BLUE]) == (0, 1, 1)
+    assert done.result == "success"
+    assert "0 failed (and 1 on the old LIVE Green, not counted)" in outcome_text(outcome)
+
+
+async def test_when_verification_failed_the_switch_back_waits_for_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public entry hangs and Blue is unhealthy: the release switches back at once, without the grace, and
+    the requests still on their way count as unanswered."""
+    monkeypatch.setattr(traffic, "GRACE_S", 5.0)
+    world = scene(THEOSHIFT)
+    world.prober = SlowProber(world.hosts, answer_s=30)
+    for host in world.hosts.values():
+        host.fail = meanwhile(BLUE, lambda: world.prober.unhealthy.add(BLUE))
+    started = time.monotonic()
+    outcome = await world.release()
+    [done] = outcome.apps
+    assert time.monotonic() - started < 2.0
+    assert done.result == "rolled_back"
+    assert done.traffic is not None
+    assert done.traffic.failed + done.traffic.failed_old == done.traffic.requests >= 1

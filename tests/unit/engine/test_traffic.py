@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bluegreen.core.traffic import failed
 from bluegreen.engine import traffic
 from bluegreen.engine.switch import Rollout
 from bluegreen.engine.traffic import watched
@@ -82,20 +83,46 @@ async def test_each_host_gets_the_whole_rate_when_via_is_ssh() -> None:
     assert routes.count("lb1") >= 0.3 * 50 * 0.6
 
 
+async def test_the_routes_share_a_cap_on_the_whole_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two hosts at 50 a second each would be 100; with a cap of 50 they get 25 each."""
+    monkeypatch.setattr(traffic, "MAX_TOTAL_RATE", 50.0)
+    app = app_at(50, via="ssh")
+    prober = SlowProber(fake_hosts([app], "lb1", "lb2", live=BLUE))
+    users = await run_for(prober, app)
+    routes = [visit.route for visit in users.visits]
+    assert 0.3 * 50 * 0.6 <= len(routes) <= 0.3 * 50 + 2
+    assert abs(routes.count("lb1") - routes.count("lb2")) <= 1
+
+
 async def test_a_rate_of_zero_sends_nothing_and_makes_no_figure() -> None:
     prober = SlowProber(fake_hosts([app_at(0)], live=BLUE))
     users = await run_for(prober, app_at(0), 0.05)
     assert (users.visits, prober.sent) == ([], [])
 
 
-async def test_an_answer_later_than_the_grace_is_not_waited_for_nor_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_answer_later_than_the_grace_is_not_waited_for_and_counts_as_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(traffic, "GRACE_S", 0.05)
     prober = SlowProber(fake_hosts([app_at(20)], live=BLUE), answer_s=30)
     started = time.monotonic()
     users = await run_for(prober, app_at(20), 0.1)
     assert time.monotonic() - started < 0.5
     assert prober.sent
-    assert users.visits == []
+    assert len(users.visits) == len(prober.sent)
+    assert {visit.served for visit in users.visits} == {Served(None, None, None, "no answer before the release's end")}
+
+
+async def test_a_tick_with_too_many_still_unanswered_is_counted_as_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry that hangs: 2 at most on their way, and every tick after them is a user who got no answer."""
+    monkeypatch.setattr(traffic, "GRACE_S", 0.01)
+    monkeypatch.setattr(traffic, "MAX_IN_FLIGHT", 2)
+    prober = SlowProber(fake_hosts([app_at(50)], live=BLUE), answer_s=30)
+    users = await run_for(prober, app_at(50), 0.2)
+    assert len(prober.sent) == 2
+    assert len(users.visits) >= 0.2 * 50 * 0.6
+    assert all(failed(visit.served) for visit in users.visits)
+    assert sum(1 for visit in users.visits if (visit.served.error or "").startswith("not sent: 2 still")) >= 4
 
 
 async def test_a_request_that_raises_is_a_failed_one_not_a_crash() -> None:

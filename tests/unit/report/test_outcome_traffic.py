@@ -29,6 +29,11 @@ CLEAN = SwitchTraffic(412, 0, {GREEN: 140, BLUE: 272}, 3.04, 11.4, 4.2)
             "p50 0.8 ms, p99 3000 ms; no answer by Blue after the switch command",
         ),
         (
+            SwitchTraffic(10, 0, {GREEN: 2, BLUE: 7}, 1.0, 2.0, 3.0, failed_old=1),
+            "Users during the switch: 10 requests, 0 failed (and 1 on the old LIVE Green, not counted); "
+            "Green 2 → Blue 7; p50 1.0 ms, p99 2.0 ms; first answer by Blue 3.0 ms after the switch command",
+        ),
+        (
             SwitchTraffic(1, 1, {GREEN: 0, BLUE: 0}, None, None, None),
             "Users during the switch: 1 request, 1 failed; Green 0 → Blue 0; "
             "no answer by Blue after the switch command",
@@ -57,6 +62,7 @@ def test_json_carries_the_figure_with_both_colors_or_null() -> None:
     assert data["apps"]["theoshift"]["traffic"] == {  # type: ignore[index]
         "requests": 412,
         "failed": 0,
+        "failed_old": 0,
         "by_color": {"blue": 272, "green": 140},
         "p50_ms": 3.04,
         "p99_ms": 11.4,
