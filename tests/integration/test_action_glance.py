@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +30,9 @@ EXAMPLE = REPO / ".github" / "workflows" / "example-consumer.yml"
 
 
 def scheduled(rig: Rig, **inputs: str) -> ActionRun:
-    """The drift check as the example's schedule starts it: on the default branch's last commit."""
+    """The drift check as the example's schedule starts it: on the default branch's last commit (with the
+    status.json a release published)."""
+    git(rig.dev, "fetch", "-q", "origin")
     sha = git(rig.dev, "rev-parse", "origin/main")
     return rig.run("schedule", events.schedule(), sha, "refs/heads/main", inputs)
 
@@ -97,6 +100,33 @@ def test_a_scheduled_status_with_drift_opens_one_issue_and_a_clean_one_closes_it
     assert f"The drift issue #{issue['number']} was closed" in gone.summary
     writes = [call.method for call in rig.github.calls if call.method != "GET"][before:]
     assert writes == ["POST", "PATCH", "POST", "PATCH"]  # open, update, comment, close: nothing more
+
+
+def lock_paths(lab: Sandbox) -> list[Path]:
+    return [Path(host["lock_path"]) for host in lab.environments["haproxy"]["hosts"]]
+
+
+def forget_the_record(lab: Sandbox) -> None:
+    """The hosts re-provisioned: bluegreen's record beside each lock is gone (status.json on the branch is not)."""
+    for lock in (Path(host["lock_path"]) for host in lab.environments["haproxy"]["hosts"]):
+        for kept in lock.parent.glob(f"{lock.name}.*"):
+            if kept.name != f"{lock.name}.holder":
+                kept.unlink()
+
+
+def test_a_record_lost_on_every_host_is_replaced_by_status_json(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)
+    assert scheduled(rig).code == 0
+    [issue] = drift_issues(rig, "open")
+    forget_the_record(sandbox)
+    lost = scheduled(rig)
+    assert lost.code == 0, lost.log
+    [still] = drift_issues(rig, "open")  # the hosts agree on Green, status.json says Blue: not "no drift"
+    assert (still["number"], still["title"]) == (issue["number"], "bluegreen: drift in theoshift")
+    assert "- **theoshift**: lb1 routes to Green, recorded Blue" in still["body"]
+    assert "held against the published status.json instead" in still["body"]
+    assert rig.github.comments(issue["number"]) == []
 
 
 def test_a_color_down_is_drift_too(rig: Rig, sandbox: Sandbox) -> None:

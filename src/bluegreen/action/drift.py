@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from bluegreen import config
 from bluegreen.action import workflow
 from bluegreen.action.run import Run
 from bluegreen.adapters.github import IssueInfo
-from bluegreen.core.drift import watch
+from bluegreen.config.sources import Source
+from bluegreen.core.drift import Basis, watch
 from bluegreen.engine.jobs import now
 from bluegreen.errors import BluegreenError
 from bluegreen.model import Environments, Observation, Status
@@ -27,21 +29,38 @@ MARKER = "<!-- bluegreen:drift -->"
 LABEL = "bluegreen-drift"
 
 
-def keep_issue(run: Run, observation: Observation, environments: Environments, recorded: Status) -> None:
+def keep_issue(run: Run, observation: Observation, environments: Environments, held: Basis) -> None:
     """Open or edit the issue while there is drift, close it once there is none. A status of some apps only (the
-    `apps` input) leaves it alone: it did not look at the others, and must neither close nor rewrite their news."""
+    `apps` input) leaves it alone: it did not look at the others, and must neither close nor rewrite their news.
+    `held` (core/drift.py's basis) is what the hosts are held against; when nothing can be, the issue says why and
+    stays open, since a host on the wrong color could not be seen."""
     if not run.inputs.drift_issue:
         return
     if run.inputs.apps:
         run.progress("bluegreen: the drift issue is left as it is: this status looked at some apps only (apps)")
         return
-    drifts, checked = watch(observation, recorded), reports.checked_by(now(), run.context.run_url)
+    recorded, checked = held.status, reports.checked_by(now(), run.context.run_url)
+    drifts = watch(observation, recorded)
+    if held.unjudged:
+        body = truncate_markdown(reports.unjudged_markdown(held.unjudged, drifts, observation, recorded, checked))
+        _upsert(run, reports.unjudged_title(), body)
+        return
+    if held.note:
+        checked = (*checked, " ", held.note)
     if not any(drift.found for drift in drifts):
         body = truncate_markdown(reports.resolved_markdown(drifts, observation, recorded, checked))
         _noted(run, lambda: [(issue, "closed") for issue in run.github.close_issues(MARKER, LABEL, body)])
         return
     body = truncate_markdown(reports.drift_markdown(drifts, observation, environments, recorded, checked))
     _upsert(run, reports.drift_title(drifts), body)
+
+
+def published(source: Source, status_path: str) -> Status | None:
+    """The status.json the branch publishes (None: it cannot be read), for core/drift.py's unjudged."""
+    try:
+        return config.load_status(source, status_path)
+    except BluegreenError:
+        return None
 
 
 def unchecked(run: Run, error: BluegreenError, code: int) -> int:
