@@ -167,14 +167,26 @@ def test_a_status_of_some_apps_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox
     assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
 
 
-def test_a_drift_issue_github_refuses_is_a_warning_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
+def test_drift_github_refuses_to_write_up_fails_the_job_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
     sandbox.stop_app("ldc-tools", Color.GREEN)
     rig.github.fail_next("POST", r"/issues$", 403, times=10, message="Resource not accessible by integration")
     ran = scheduled(rig)
-    assert ran.code == 0, ran.log
+    assert ran.code == 6, ran.log  # the alarm would be lost in silence: the failed job is the news instead
     assert "::warning title=the drift issue not updated::" in ran.log
+    assert "::error title=drift not written up::" in ran.log
     assert "permissions: issues: write" in ran.log
     assert "⚠️ Green down |" in ran.summary
+
+
+def test_a_closing_github_refuses_is_only_a_warning(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)
+    assert scheduled(rig).code == 0
+    route_by_hand(sandbox, Color.BLUE)
+    rig.github.fail_next("POST", r"/comments$", 403, times=10, message="Resource not accessible by integration")
+    ran = scheduled(rig)
+    assert ran.code == 0, ran.log  # no drift: nothing is lost, the next check closes it
+    assert "::warning title=the drift issue not updated::" in ran.log
 
 
 # --- the report at a glance -------------------------------------------------------------------------------------

@@ -49,8 +49,7 @@ def status(run: Run) -> int:
     markdown = reports.status_markdown(observation, state.environments, recorded, notes)
     code = run.finish(markdown, status_outputs(observation), 0)
     held = basis(record.refused, record.memory.status if record.memory else None, published)
-    drift.keep_issue(run, observation, state.environments, held)
-    return code
+    return drift.keep_issue(run, observation, state.environments, held) or code
 
 
 # --- the entry point ------------------------------------------------------------------------------------------
