@@ -167,6 +167,19 @@ def test_a_status_of_some_apps_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox
     assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
 
 
+def test_a_status_on_another_branch_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox) -> None:
+    sandbox.stop_app("ldc-tools", Color.GREEN)
+    assert scheduled(rig).code == 0
+    [issue] = drift_issues(rig, "open")
+    writes = len([call for call in rig.github.calls if call.method != "GET"])
+    sha = git(rig.dev, "rev-parse", "origin/main")
+    elsewhere = rig.run("workflow_dispatch", events.workflow_dispatch("status"), sha, "refs/heads/try")
+    assert elsewhere.code == 0, elsewhere.log
+    assert "ran on refs/heads/try, not on the default branch 'main'" in elsewhere.log
+    assert drift_issues(rig, "open") == [issue]
+    assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
+
+
 def test_drift_github_refuses_to_write_up_fails_the_job_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
     sandbox.stop_app("ldc-tools", Color.GREEN)
     rig.github.fail_next("POST", r"/issues$", 403, times=10, message="Resource not accessible by integration")

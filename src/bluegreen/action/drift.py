@@ -4,10 +4,11 @@ with what it saw.
 Drift found (core/drift.py's watch: the HAProxy hosts disagree, one is not on the recorded LIVE, or a color is
 down): the one open issue of its kind is edited with the newest findings, or opened. No drift: it is closed, with a
 comment saying so. A check that could not be made (a host unreachable, a key refused) says so in the issue too,
-and leaves it open. Only a status of every app keeps it. The issue is found again by the hidden marker at the
-start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping: a refused write is a
-warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue: false` turns it off);
-but drift found and not written up fails the job (exit code 6), or the alarm would be lost in silence.
+and leaves it open. Only a status of every app, on the default branch, keeps it. The issue is found again by the
+hidden marker at the start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping: a
+refused write is a warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue:
+false` turns it off); but drift found and not written up fails the job (exit code 6), or the alarm would be lost
+in silence.
 """
 
 from __future__ import annotations
@@ -37,10 +38,7 @@ def keep_issue(run: Run, observation: Observation, environments: Environments, h
     `held` (core/drift.py's basis) is what the hosts are held against; when nothing can be, the issue says why and
     stays open, since a host on the wrong color could not be seen. The exit code: 0, or LOST when news for the
     issue (drift, or drift that cannot be told) could not be written: an alarm no one would hear."""
-    if not run.inputs.drift_issue:
-        return 0
-    if run.inputs.apps:
-        run.progress("bluegreen: the drift issue is left as it is: this status looked at some apps only (apps)")
+    if not _keeps_issue(run):
         return 0
     recorded, checked = held.status, reports.checked_by(now(), run.context.run_url)
     drifts = watch(observation, recorded)
@@ -68,10 +66,28 @@ def published(source: Source, status_path: str) -> Status | None:
 def unchecked(run: Run, error: BluegreenError, code: int) -> int:
     """The status run failed (`code` is its exit code, the report already written): the issue says so (a status of
     some apps only leaves it alone, as when it succeeds: a misspelt `apps` is no news about the hosts)."""
-    if run.inputs.drift_issue and not run.inputs.apps:
+    if _keeps_issue(run):
         checked = reports.checked_by(now(), run.context.run_url)
         _upsert(run, reports.unchecked_title(), truncate_markdown(reports.unchecked_markdown(error, checked)))
     return code
+
+
+def _keeps_issue(run: Run) -> bool:
+    """Only a status of every app, on the default branch, keeps the issue: a status of some apps did not look at
+    the others, and one on another branch read that branch's state files (a test, not production's news)."""
+    if not run.inputs.drift_issue:
+        return False
+    if run.inputs.apps:
+        run.progress("bluegreen: the drift issue is left as it is: this status looked at some apps only (apps)")
+        return False
+    branch = run.context.ref.removeprefix("refs/heads/")
+    if branch != run.context.default_branch:
+        run.progress(
+            f"bluegreen: the drift issue is left as it is: this status ran on {run.context.ref or 'no ref'}, not on "
+            f"the default branch {run.context.default_branch!r}"
+        )
+        return False
+    return True
 
 
 def _alarm(run: Run, title: str, body: str) -> int:
