@@ -7,6 +7,7 @@ only GitHub's REST API is the fake one, and every exchange with it is checked ag
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -127,6 +128,21 @@ def test_a_record_lost_on_every_host_is_replaced_by_status_json(rig: Rig, sandbo
     assert "- **theoshift**: lb1 routes to Green, recorded Blue" in still["body"]
     assert "held against the published status.json instead" in still["body"]
     assert rig.github.comments(issue["number"]) == []
+
+
+def test_a_check_while_a_release_holds_the_lock_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)  # as a release mid-switch leaves it: on the new color, not yet recorded
+    lock = Path(sandbox.environments["haproxy"]["hosts"][0]["lock_path"])
+    lock.with_name(f"{lock.name}.holder").write_text("acme/ops run 99\n")
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what a release's flock(1) holds on the host
+        busy = scheduled(rig)
+    assert busy.code == 0, busy.log
+    assert drift_issues(rig) == []
+    assert "A release is in progress (lb1: acme/ops run 99)" in busy.summary
+    assert scheduled(rig).code == 0  # the lock let go: the next check decides
+    assert [issue["title"] for issue in drift_issues(rig, "open")] == ["bluegreen: drift in theoshift"]
 
 
 def test_a_color_down_is_drift_too(rig: Rig, sandbox: Sandbox) -> None:

@@ -1,19 +1,18 @@
 """The drift issue: every status run of the Action (a schedule's, or one asked for by hand) keeps one issue in step
 with what it saw.
 
-Drift found (core/drift.py's watch: the HAProxy hosts disagree, one is not on the recorded LIVE, or a color is
-down): the one open issue of its kind is edited with the newest findings, or opened. No drift: it is closed, with a
-comment saying so. A check that could not be made (a host unreachable, a key refused) says so in the issue too,
-and leaves it open. Only a status of every app, on the default branch, keeps it. The issue is found again by the
-hidden marker at the start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping: a
-refused write is a warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue:
-false` turns it off); but drift found and not written up fails the job (exit code 6), or the alarm would be lost
-in silence.
+Drift found (core/drift.py's watch: the HAProxy hosts disagree, one is not on the recorded LIVE, or a color is down):
+the one open issue of its kind is edited with the newest findings, or opened. No drift: it is closed, with a comment
+saying so. A check that could not be made (a host unreachable, a key refused) says so in the issue too, and leaves it
+open. Only a status of every app, on the default branch, while no release holds the lock, keeps it. The issue is found
+again by the hidden marker at the start of its body and its label, like the sticky PR comment. It is GitHub bookkeeping:
+a refused write is a warning, after the summary and the outputs (`issues: write` is the permission; `drift_issue: false`
+turns it off); but drift found and not written up fails the job (exit code 6), or the alarm would be lost in silence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bluegreen import config
 from bluegreen.action import workflow
@@ -32,13 +31,20 @@ LABEL = "bluegreen-drift"
 LOST = GitHubError.exit_code  # 6: drift found, and the issue that would tell it refused
 
 
-def keep_issue(run: Run, observation: Observation, environments: Environments, held: Basis) -> int:
+def keep_issue(
+    run: Run, observation: Observation, environments: Environments, held: Basis, releasing: Mapping[str, str]
+) -> int:
     """Open or edit the issue while there is drift, close it once there is none. A status of some apps only (the
     `apps` input) leaves it alone: it did not look at the others, and must neither close nor rewrite their news.
     `held` (core/drift.py's basis) is what the hosts are held against; when nothing can be, the issue says why and
     stays open, since a host on the wrong color could not be seen. The exit code: 0, or LOST when news for the
     issue (drift, or drift that cannot be told) could not be written: an alarm no one would hear."""
     if not _keeps_issue(run):
+        return 0
+    if releasing:  # the hosts may be mid-switch, the record not yet written: what this saw is no news
+        holders = "; ".join(f"{host}: {holder}" for host, holder in releasing.items())
+        run.progress(f"bluegreen: the drift issue is left as it is: a release is in progress ({holders})")
+        workflow.append_summary(run.context.summary_file, reports.releasing_note(holders))
         return 0
     recorded, checked = held.status, reports.checked_by(now(), run.context.run_url)
     drifts = watch(observation, recorded)

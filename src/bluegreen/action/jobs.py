@@ -42,14 +42,14 @@ def status(run: Run) -> int:
             ssh = connector(run, state, GitTree(checkout, head))
             published = drift.published(GitTree(checkout, head), state.status_path)
         record = ledger(run, state.status_path)
-        observation, recorded = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
+        observation, recorded, releasing = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
     except BluegreenError as error:
         return drift.unchecked(run, error, failed(run, error))
     notes = [*record.notes, record.refused]  # a history that cannot be told is worth saying here too
     markdown = reports.status_markdown(observation, state.environments, recorded, notes)
     code = run.finish(markdown, status_outputs(observation), 0)
     held = basis(record.refused, record.memory.status if record.memory else None, published)
-    return drift.keep_issue(run, observation, state.environments, held) or code
+    return drift.keep_issue(run, observation, state.environments, held, releasing) or code
 
 
 # --- the entry point ------------------------------------------------------------------------------------------

@@ -119,6 +119,12 @@ def checked_by(at: str, run_url: str | None) -> Spans:
     return (f"Checked at {at}", *run, ".")
 
 
+def releasing_note(holders: str) -> str:
+    """The job summary's line when a release holds the lock: the hosts may be mid-switch, so no issue is kept."""
+    said = f" A release is in progress ({holders}): the drift issue is left as it is, and the next check decides."
+    return markdown((Para(("ℹ️", said)),))
+
+
 def issue_note(number: int, url: str, what: str) -> str:
     """The job summary's line about the issue: `The drift issue #12 was opened.`, after the info mark."""
     return markdown((Para(("ℹ️ The drift issue ", Link(f"#{number}", url), f" was {what}.")),))
