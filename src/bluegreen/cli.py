@@ -120,7 +120,7 @@ async def _command(args: argparse.Namespace, environ: dict[str, str], console: C
     planner.selected_apps(state.desired, only, state.live_path)  # a name not in live.json is an input error
     ssh = SshConnector(load_credentials(state.environments.ssh, repo, environ, state.environments_path))
     if args.command == "status":
-        observation, _ = await status_job(state, only, ssh, FileLedger(state, args.repo))
+        observation, _, _ = await status_job(state, only, ssh, FileLedger(state, args.repo))
         if args.json:
             shown = report.status_json(observation, state.environments, state.status)
             console.out.write(json.dumps(shown, indent=2) + "\n")

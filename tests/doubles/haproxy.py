@@ -196,6 +196,10 @@ class FakeHaproxy:
             self.files[change.path] = change.text
         return Applied()
 
+    async def lock_holder(self) -> str | None:
+        self._reachable()
+        return self.holder
+
     @asynccontextmanager
     async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
         self._reachable()

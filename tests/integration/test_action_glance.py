@@ -7,10 +7,12 @@ only GitHub's REST API is the fake one, and every exchange with it is checked ag
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,7 +31,9 @@ EXAMPLE = REPO / ".github" / "workflows" / "example-consumer.yml"
 
 
 def scheduled(rig: Rig, **inputs: str) -> ActionRun:
-    """The drift check as the example's schedule starts it: on the default branch's last commit."""
+    """The drift check as the example's schedule starts it: on the default branch's last commit (with the
+    status.json a release published)."""
+    git(rig.dev, "fetch", "-q", "origin")
     sha = git(rig.dev, "rev-parse", "origin/main")
     return rig.run("schedule", events.schedule(), sha, "refs/heads/main", inputs)
 
@@ -99,6 +103,48 @@ def test_a_scheduled_status_with_drift_opens_one_issue_and_a_clean_one_closes_it
     assert writes == ["POST", "PATCH", "POST", "PATCH"]  # open, update, comment, close: nothing more
 
 
+def lock_paths(lab: Sandbox) -> list[Path]:
+    return [Path(host["lock_path"]) for host in lab.environments["haproxy"]["hosts"]]
+
+
+def forget_the_record(lab: Sandbox) -> None:
+    """The hosts re-provisioned: bluegreen's record beside each lock is gone (status.json on the branch is not)."""
+    for lock in (Path(host["lock_path"]) for host in lab.environments["haproxy"]["hosts"]):
+        for kept in lock.parent.glob(f"{lock.name}.*"):
+            if kept.name != f"{lock.name}.holder":
+                kept.unlink()
+
+
+def test_a_record_lost_on_every_host_is_replaced_by_status_json(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)
+    assert scheduled(rig).code == 0
+    [issue] = drift_issues(rig, "open")
+    forget_the_record(sandbox)
+    lost = scheduled(rig)
+    assert lost.code == 0, lost.log
+    [still] = drift_issues(rig, "open")  # the hosts agree on Green, status.json says Blue: not "no drift"
+    assert (still["number"], still["title"]) == (issue["number"], "bluegreen: drift in theoshift")
+    assert "- **theoshift**: lb1 routes to Green, recorded Blue" in still["body"]
+    assert "held against the published status.json instead" in still["body"]
+    assert rig.github.comments(issue["number"]) == []
+
+
+def test_a_check_while_a_release_holds_the_lock_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)  # as a release mid-switch leaves it: on the new color, not yet recorded
+    lock = Path(sandbox.environments["haproxy"]["hosts"][0]["lock_path"])
+    lock.with_name(f"{lock.name}.holder").write_text("acme/ops run 99\n")
+    with lock.open("a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # what a release's flock(1) holds on the host
+        busy = scheduled(rig)
+    assert busy.code == 0, busy.log
+    assert drift_issues(rig) == []
+    assert "A release is in progress (lb1: acme/ops run 99)" in busy.summary
+    assert scheduled(rig).code == 0  # the lock let go: the next check decides
+    assert [issue["title"] for issue in drift_issues(rig, "open")] == ["bluegreen: drift in theoshift"]
+
+
 def test_a_color_down_is_drift_too(rig: Rig, sandbox: Sandbox) -> None:
     sandbox.stop_app("ldc-tools", Color.GREEN)  # ldc-tools' STANDBY: a switch to it could not be made
     ran = scheduled(rig)
@@ -137,14 +183,39 @@ def test_a_status_of_some_apps_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox
     assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
 
 
-def test_a_drift_issue_github_refuses_is_a_warning_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
+def test_a_status_on_another_branch_leaves_the_issue_alone(rig: Rig, sandbox: Sandbox) -> None:
+    sandbox.stop_app("ldc-tools", Color.GREEN)
+    assert scheduled(rig).code == 0
+    [issue] = drift_issues(rig, "open")
+    writes = len([call for call in rig.github.calls if call.method != "GET"])
+    sha = git(rig.dev, "rev-parse", "origin/main")
+    elsewhere = rig.run("workflow_dispatch", events.workflow_dispatch("status"), sha, "refs/heads/try")
+    assert elsewhere.code == 0, elsewhere.log
+    assert "ran on refs/heads/try, not on the default branch 'main'" in elsewhere.log
+    assert drift_issues(rig, "open") == [issue]
+    assert len([call for call in rig.github.calls if call.method != "GET"]) == writes
+
+
+def test_drift_github_refuses_to_write_up_fails_the_job_after_the_summary(rig: Rig, sandbox: Sandbox) -> None:
     sandbox.stop_app("ldc-tools", Color.GREEN)
     rig.github.fail_next("POST", r"/issues$", 403, times=10, message="Resource not accessible by integration")
     ran = scheduled(rig)
-    assert ran.code == 0, ran.log
+    assert ran.code == 6, ran.log  # the alarm would be lost in silence: the failed job is the news instead
     assert "::warning title=the drift issue not updated::" in ran.log
+    assert "::error title=drift not written up::" in ran.log
     assert "permissions: issues: write" in ran.log
     assert "⚠️ Green down |" in ran.summary
+
+
+def test_a_closing_github_refuses_is_only_a_warning(rig: Rig, sandbox: Sandbox) -> None:
+    released(rig)
+    route_by_hand(sandbox, Color.GREEN)
+    assert scheduled(rig).code == 0
+    route_by_hand(sandbox, Color.BLUE)
+    rig.github.fail_next("POST", r"/comments$", 403, times=10, message="Resource not accessible by integration")
+    ran = scheduled(rig)
+    assert ran.code == 0, ran.log  # no drift: nothing is lost, the next check closes it
+    assert "::warning title=the drift issue not updated::" in ran.log
 
 
 # --- the report at a glance -------------------------------------------------------------------------------------

@@ -91,6 +91,9 @@ class Faulty:
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]:
         return self.inner.lock(holder, wait_s)
 
+    async def lock_holder(self) -> str | None:
+        return await self.inner.lock_holder()
+
     async def readiness(self, files: Sequence[Persisted]) -> Readiness:
         return await self.strike(haproxy.SHOW_CLI_LEVEL, lambda: self.inner.readiness(files))
 

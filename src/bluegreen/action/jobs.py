@@ -26,6 +26,7 @@ from bluegreen.action.run import (
 from bluegreen.action.trust import proposal
 from bluegreen.adapters.git import Checkout, GitTree
 from bluegreen.adapters.github import GitHub
+from bluegreen.core.drift import basis
 from bluegreen.engine.jobs import status_job
 from bluegreen.errors import BluegreenError, InputError, Location
 from bluegreen.report import action as reports
@@ -39,15 +40,16 @@ def status(run: Run) -> int:
             head, checked_out = proposal(checkout, run.context, run.inputs, with_status=False)
             state = with_overrides(checked_out, run.inputs)
             ssh = connector(run, state, GitTree(checkout, head))
+            published = drift.published(GitTree(checkout, head), state.status_path)
         record = ledger(run, state.status_path)
-        observation, recorded = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
+        observation, recorded, releasing = asyncio.run(status_job(state, run.inputs.apps, ssh, record))
     except BluegreenError as error:
         return drift.unchecked(run, error, failed(run, error))
     notes = [*record.notes, record.refused]  # a history that cannot be told is worth saying here too
     markdown = reports.status_markdown(observation, state.environments, recorded, notes)
     code = run.finish(markdown, status_outputs(observation), 0)
-    drift.keep_issue(run, observation, state.environments, recorded)
-    return code
+    held = basis(record.refused, record.memory.status if record.memory else None, published)
+    return drift.keep_issue(run, observation, state.environments, held, releasing) or code
 
 
 # --- the entry point ------------------------------------------------------------------------------------------

@@ -497,10 +497,15 @@ def _marked(marker: str, body: str, what: str) -> str:
     return text
 
 
+ACTIONS_BOT = "github-actions[bot]"  # whom the workflow's GITHUB_TOKEN writes as
+
+
 def _ours(comment: IssueComment | Issue, marker: str) -> bool:
-    """The sticky comment (or issue) is a bot's (the workflow token's github-actions[bot], or an app's): a person
-    who posts the marker does not get the report written into their comment."""
-    return (comment.body or "").startswith(marker) and comment.user is not None and comment.user.type == "Bot"
+    """The sticky comment (or issue) is the workflow token's, github-actions[bot]'s: a person, or another app or
+    bot that posts the marker at the start of its text, does not get the report written into theirs (nor its text
+    taken for bluegreen's)."""
+    user = comment.user
+    return (comment.body or "").startswith(marker) and user is not None and user.login == ACTIONS_BOT
 
 
 def _open_pull(pull: PullRequest) -> OpenPull:

@@ -30,7 +30,7 @@ from bluegreen.adapters.http import HttpProber
 from bluegreen.adapters.ssh_channels import Streams, runtime, tcp_channel
 from bluegreen.adapters.ssh_files import read_file, read_kept, remove_file, replaceable, write_file
 from bluegreen.adapters.ssh_link import Connection, ConnectionDropped, Link, open_connection
-from bluegreen.adapters.ssh_lock import Process, let_go, retake, take
+from bluegreen.adapters.ssh_lock import Process, held, let_go, retake, take
 from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
 from bluegreen.core.record import RECORD_NAME
@@ -173,6 +173,9 @@ class SshHost:
         if not RECORD_NAME.fullmatch(record):
             raise ValueError(f"unsafe record name {record!r}")
         return f"{self.host.lock_path}.{record}"
+
+    async def lock_holder(self) -> str | None:
+        return await self._reading(held)
 
     @asynccontextmanager
     async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:

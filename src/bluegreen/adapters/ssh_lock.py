@@ -47,6 +47,30 @@ async def take(connection: Connection, holder: str, wait_s: float) -> Process:
     raise await _lock_error(connection, process.exit_status, said, wait_s)
 
 
+async def held(connection: Connection) -> str | None:
+    """Who holds this host's release lock now ("unknown" when its holder file says nothing), None when no run
+    does: a shared lock tried without waiting in one short command, let go at once (a release taking the lock in
+    that instant waits for it)."""
+    host = connection.host
+    command = shlex.join(["flock", "-n", "-s", "-E", str(LOCK_BUSY), host.lock_path, "true"])
+    process = await _start(connection, command)
+    try:
+        async with asyncio.timeout(connection.timeout_s):
+            done = await process.wait()
+    except TimeoutError:
+        process.close()
+        raise connection.given_up(f"asking whether a release holds the lock {host.lock_path}") from None
+    except (asyncssh.Error, OSError) as exc:
+        raise connection.lost(f"asking for the lock {host.lock_path}") or UnreachableError(
+            f"{host.name}: the connection broke while asking for the lock {host.lock_path}: {exc}"
+        ) from exc
+    if done.exit_status == 0:
+        return None
+    if done.exit_status != LOCK_BUSY:
+        raise await _lock_error(connection, done.exit_status, str(done.stderr or ""), 0)
+    return await _holder(connection) or "unknown"
+
+
 async def retake(connection: Connection, holder: str) -> Process:
     """The lock again, on the connection made again, without waiting for another run. Only this run's own lock,
     still held for the dropped connection, is waited for (up to the operation bound): it goes as soon as the

@@ -82,6 +82,37 @@ def watch(observation: Observation, status: Status) -> tuple[AppDrift, ...]:
     return tuple(drifts)
 
 
+@dataclass(frozen=True)
+class Basis:
+    """What a drift watch holds the hosts against."""
+
+    status: Status  # the record: the hosts' copy, else the published status.json
+    note: str | None = None  # where it came from, when not from the hosts
+    unjudged: str | None = None  # why nothing can be held against: the watch cannot tell drift
+
+
+def basis(refused: str | None, record: Status | None, published: Status | None) -> Basis:
+    """The hosts' record (`record`; None: no host holds one); when it cannot be told (`refused`: the copies
+    conflict or are broken), nothing. With no record the published status.json stands in (None: it cannot be
+    read): a host re-provisioned loses the record, and taking that for "no release yet" would miss a host on the
+    wrong color."""
+    if refused:
+        return Basis(Status(), unjudged=f"bluegreen's record cannot be told: {refused}")
+    if record is not None:
+        return Basis(record)
+    if published is None:
+        return Basis(
+            Status(), unjudged="no HAProxy host holds bluegreen's record, and the published status.json cannot be read"
+        )
+    if not any(app.live for app in published.apps.values()):
+        return Basis(published)  # before the first release
+    note = (
+        "No HAProxy host holds bluegreen's record (a host re-provisioned, or no release made since bluegreen "
+        "began keeping it there): the hosts were held against the published status.json instead."
+    )
+    return Basis(published, note)
+
+
 def kept_apart(seen: AppObservation) -> tuple[str, ...]:
     """The hosts where a reload would route elsewhere than HAProxy routes now, or where what it would read cannot
     be read, in the order they were observed."""

@@ -59,12 +59,17 @@ async def release_job(
 
 async def status_job(
     state: config.State, only: tuple[str, ...], connector: Connector, ledger: Ledger
-) -> tuple[Observation, Status]:
-    """What HAProxy and the app servers say now, and what the ledger recorded (to show drift between them)."""
+) -> tuple[Observation, Status, dict[str, str]]:
+    """What HAProxy and the app servers say now, what the ledger recorded (to show drift between them), and the
+    hosts whose release lock a run holds now, by holder (a release under way: the hosts may be mid-switch)."""
     environments = state.environments
     async with reached(connector, environments.hosts, lambda message: None) as found:
+        names = list(found.hosts)
+        holders = await asyncio.gather(*(found.hosts[name].lock_holder() for name in names))
+        releasing = {name: holder for name, holder in zip(names, holders, strict=True) if holder}
         recorded = (await ledger.recall(found.hosts)).status
-        return await observe(found.hosts, environments, only or tuple(state.desired.apps), found.probes), recorded
+        observation = await observe(found.hosts, environments, only or tuple(state.desired.apps), found.probes)
+        return observation, recorded, releasing
 
 
 @contextmanager

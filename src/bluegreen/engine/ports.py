@@ -68,6 +68,10 @@ class HaproxyPort(Protocol):
         ...
 
     def lock(self, holder: str, wait_s: float) -> AbstractAsyncContextManager[None]: ...
+    async def lock_holder(self) -> str | None:
+        """Who holds the release lock now (None: no run does), found without taking it or waiting for it."""
+        ...
+
     async def recall(self, record: str) -> str | None: ...  # the record named `record` (core.record), if any
     async def keep(self, record: str, text: str) -> None: ...  # replaced whole, never half written
 

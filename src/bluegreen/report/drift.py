@@ -26,6 +26,14 @@ WHAT_TO_DO: Spans = (
 )
 
 
+UNJUDGED_TO_DO: Spans = (
+    "Until then, compare each host's LIVE in the table below with state/live.json by hand. A record that was lost "
+    "is kept again by the next release (mode ",
+    Code("release"),
+    "); one whose copies conflict is named in the reason above, and a release is refused until it is mended.",
+)
+
+
 def drift_title(drifts: Iterable[AppDrift]) -> str:
     return "bluegreen: drift in " + ", ".join(drift.app for drift in drifts if drift.found)
 
@@ -51,10 +59,46 @@ def drift_markdown(
 
 
 def resolved_markdown(drifts: tuple[AppDrift, ...], observation: Observation, recorded: Status, checked: Spans) -> str:
-    """The comment that closes the issue: drift is gone, as this check saw it."""
-    said_so = " Every HAProxy host routes to the LIVE that bluegreen recorded, and every color is healthy."
+    """The comment that closes the issue: drift is gone, as this check saw it (and only against a record that
+    exists: before an app's first release its hosts can only agree with each other)."""
     heading = Heading(2, ("✅ No drift any more",))
-    return markdown((heading, Para((*checked, said_so)), status_table(drifts, observation, recorded)))
+    return markdown((heading, Para((*checked, _resolved_words(drifts))), status_table(drifts, observation, recorded)))
+
+
+def _resolved_words(drifts: tuple[AppDrift, ...]) -> str:
+    unrecorded = [drift.app for drift in drifts if drift.recorded is None]
+    if not unrecorded:
+        return " Every HAProxy host routes to the LIVE that bluegreen recorded, and every color is healthy."
+    if len(unrecorded) == len(drifts):
+        return (
+            " No release is recorded yet, so there is no record to drift from: the HAProxy hosts agree with each "
+            "other, each routes to a color, and every color is healthy."
+        )
+    return (
+        " Every HAProxy host routes to the LIVE that bluegreen recorded, and every color is healthy; "
+        f"{', '.join(unrecorded)} has no release recorded yet: its hosts agree with each other."
+    )
+
+
+def unjudged_title() -> str:
+    return "bluegreen: the drift check could not read the record"
+
+
+def unjudged_markdown(
+    why: str, drifts: tuple[AppDrift, ...], observation: Observation, recorded: Status, checked: Spans
+) -> str:
+    """The issue's body when the hosts could be seen but not held against bluegreen's record: whether a host is on
+    the wrong color cannot be told, so the issue stays open (what was seen anyway is listed, and the table)."""
+    found = tuple((Bold(drift.app), ": " + "; ".join(drift_words(drift))) for drift in drifts if drift.found)
+    blocks: list[Block] = [
+        Heading(2, ("❌ bluegreen could not check for drift",)),
+        Para((*checked, " Each check updates this issue; the first that can read the record decides.")),
+        Para((Bold("Why"), ": ", why)),
+        *((Bullets(found),) if found else ()),
+        Para((Bold("What to do:"), " ", *UNJUDGED_TO_DO)),
+        status_table(drifts, observation, recorded),
+    ]
+    return markdown(tuple(blocks))
 
 
 def unchecked_title() -> str:
@@ -73,6 +117,12 @@ def checked_by(at: str, run_url: str | None) -> Spans:
     """`Checked at <time> by [this run](url).`"""
     run: Spans = (" by ", Link("this run", run_url)) if run_url else ()
     return (f"Checked at {at}", *run, ".")
+
+
+def releasing_note(holders: str) -> str:
+    """The job summary's line when a release holds the lock: the hosts may be mid-switch, so no issue is kept."""
+    said = f" A release is in progress ({holders}): the drift issue is left as it is, and the next check decides."
+    return markdown((Para(("ℹ️", said)),))
 
 
 def issue_note(number: int, url: str, what: str) -> str:

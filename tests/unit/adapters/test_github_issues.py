@@ -64,6 +64,15 @@ def test_a_persons_issue_quoting_the_marker_is_never_taken_over(fake_github: Fak
     assert [issue["state"] for issue in fake_github.issues()] == ["open", "closed"]
 
 
+def test_another_bots_issue_with_the_marker_is_never_taken_over(fake_github: FakeGitHub, github: GitHub) -> None:
+    planted = fake_github.add_issue("drift", f"{MARKER}\nuser text", author="someapp[bot]", labels=(LABEL,))
+    opened, created = github.upsert_issue(MARKER, LABEL, "drift", "drift")
+    assert created
+    assert opened.number != planted
+    assert github.close_issues(MARKER, LABEL, "gone") == (opened,)
+    assert [issue["state"] for issue in fake_github.issues()] == ["open", "closed"]
+
+
 def test_an_unlabelled_issue_or_another_kind_is_not_ours(fake_github: FakeGitHub, github: GitHub) -> None:
     fake_github.add_issue("drift", f"{MARKER}\nold", author="github-actions[bot]")  # its label was removed
     fake_github.add_issue("other", "<!-- bluegreen:other -->\nx", author="github-actions[bot]", labels=(LABEL,))

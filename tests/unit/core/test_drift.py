@@ -9,6 +9,7 @@ import pytest
 from bluegreen.core.drift import (
     LiveByHost,
     app_drift,
+    basis,
     drifted_hosts,
     hosts_disagree,
     live_by_host,
@@ -119,3 +120,34 @@ def test_the_watch_reads_each_observed_app_against_its_record() -> None:
     status = Status({"theoshift": AppStatus(live=ColorRecord(GREEN, "2.4.0", "g:1"))})
     drifts = watch(observation, status)
     assert [(d.app, d.recorded, d.found) for d in drifts] == [("theoshift", GREEN, True), ("ldc-tools", None, False)]
+
+
+RECORDED = Status({"theoshift": AppStatus(live=ColorRecord(Color.BLUE, "2.4.1", "10.0.0.1:80"))})
+NOTED = "No HAProxy host holds bluegreen's record"
+CANNOT = "no HAProxy host holds bluegreen's record, and the published status.json cannot be read"
+
+
+@pytest.mark.parametrize(
+    ("refused", "record", "published", "against", "note", "unjudged"),
+    [
+        (None, RECORDED, Status(), RECORDED, None, None),  # the hosts' record, whatever status.json says
+        (None, None, Status(), Status(), None, None),  # before the first release: nothing to drift from
+        (None, None, RECORDED, RECORDED, NOTED, None),  # the record lost: status.json stands in, and says so
+        (None, None, None, Status(), None, CANNOT),
+        ("lb1 and lb2 disagree", None, RECORDED, Status(), None, "bluegreen's record cannot be told: lb1 and lb2"),
+    ],
+)
+def test_a_watch_holds_the_hosts_against_the_record_else_status_json_else_nothing(
+    refused: str | None,
+    record: Status | None,
+    published: Status | None,
+    against: Status,
+    note: str | None,
+    unjudged: str | None,
+) -> None:
+    held = basis(refused, record, published)
+    assert held.status == against
+    assert (held.note or "")[: len(note or "")] == (note or "")
+    assert bool(held.note) == bool(note)
+    assert (held.unjudged or "")[: len(unjudged or "")] == (unjudged or "")
+    assert bool(held.unjudged) == bool(unjudged)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bluegreen.core.drift import watch
 from bluegreen.errors import UnreachableError
+from bluegreen.model import Status
 from bluegreen.report.drift import (
     checked_by,
     drift_markdown,
@@ -11,6 +12,7 @@ from bluegreen.report.drift import (
     issue_note,
     resolved_markdown,
     unchecked_markdown,
+    unjudged_markdown,
 )
 from tests.unit.report.test_status import AGREEING, SPLIT, STATUS, environments
 
@@ -37,6 +39,21 @@ def test_the_closing_comment_says_there_is_no_drift_any_more() -> None:
     comment = resolved_markdown(watch(AGREEING, STATUS), AGREEING, STATUS, CHECKED)
     assert comment.startswith("## ✅ No drift any more\n\nChecked at 2026-11-24T10:00:00Z by [this run]")
     assert "| theoshift | Blue | Blue v2.4.1 | ✅ v2.4.1 | ✅ v2.4.0 | ✅ none |" in comment
+
+
+def test_before_the_first_release_the_closing_comment_claims_no_record() -> None:
+    comment = resolved_markdown(watch(AGREEING, Status()), AGREEING, Status(), CHECKED)
+    assert "No release is recorded yet, so there is no record to drift from" in comment
+    assert "the LIVE that bluegreen recorded" not in comment
+
+
+def test_a_record_that_cannot_be_read_leaves_the_issue_saying_why() -> None:
+    why = "bluegreen's record cannot be told: lb1 and lb2 hold different records"
+    body = unjudged_markdown(why, watch(SPLIT, Status()), SPLIT, Status(), CHECKED).splitlines()
+    assert body[0] == "## ❌ bluegreen could not check for drift"
+    assert f"**Why**: {why}" in body
+    assert "- **theoshift**: HAProxy hosts disagree; Green down" in body
+    assert any(line.startswith("| theoshift | lb1 Blue · lb2 Green |") for line in body)
 
 
 def test_a_check_that_failed_says_why_and_what_to_do() -> None:
