@@ -229,12 +229,27 @@ def test_a_bots_pull_request_with_the_marker_that_changes_more_is_not_adopted(
     git(origin, "branch", BRANCH, "main")
     head = push_to(origin, tmp_path, BRANCH, spoofed, "looks like a record")
     body = f"{marker('theoshift')}\nRollback record"
-    fake_github.add_pull(31, "bluegreen: record", body, "other-app[bot]", head, False, None, head_ref=BRANCH)
+    # a workflow of the repository's own can open it as github-actions[bot]: the diff decides
+    fake_github.add_pull(31, "bluegreen: record", body, "github-actions[bot]", head, False, None, head_ref=BRANCH)
     app, outcome = switched_back()
     with pytest.raises(GitHubError, match="changes more than the entry of theoshift"):
         open_record(github, app, outcome, WHERE)
     assert git(origin, "rev-parse", BRANCH) == head  # left alone: not rebuilt, not edited
     assert fake_github.pull(31)["body"] == body
+
+
+def test_another_bots_pull_request_with_the_marker_is_never_bluegreens(
+    origin: Path, github: GitHub, fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    git(origin, "branch", BRANCH, "main")
+    entry = {"theoshift": {"live": "green", "version": "2.4.0"}}  # what a record would say: only the app's entry
+    head = push_to(origin, tmp_path, BRANCH, {LIVE: live_json({"apps": {**ASKED["apps"], **entry}})}, "a record")
+    body = f"{marker('theoshift')}\nRollback record"
+    fake_github.add_pull(31, "bluegreen: record", body, "other-app[bot]", head, False, None, head_ref=BRANCH)
+    app, outcome = switched_back()
+    with pytest.raises(GitHubError, match="is not bluegreen's rollback record"):
+        open_record(github, app, outcome, WHERE)
+    assert (git(origin, "rev-parse", BRANCH), fake_github.pull(31)["body"]) == (head, body)
 
 
 def test_a_later_successful_release_closes_the_obsolete_record(

@@ -34,7 +34,7 @@ from typing import Protocol
 from bluegreen import config, report
 from bluegreen.action import workflow
 from bluegreen.action.run import Run
-from bluegreen.adapters.github import OpenPull, PullInfo
+from bluegreen.adapters.github import ACTIONS_BOT, OpenPull, PullInfo
 from bluegreen.config.live_edit import with_entry
 from bluegreen.core import rollback
 from bluegreen.core.rollback import Record
@@ -261,10 +261,10 @@ def close_obsolete(github: RollbackRepository, outcome: Outcome, base: str) -> t
 
 
 def merged_record(pull: PullInfo | None, outcome: Outcome, desired: Mapping[str, DesiredApp]) -> str | None:
-    """When the merged pull request is a rollback record of bluegreen's (a bot's, from the app's branch of this
-    repository, its merge changing that app's entry of live.json and no other's), for an app of live.json
+    """When the merged pull request is a rollback record of bluegreen's (github-actions[bot]'s, from the app's
+    branch of this repository, its merge changing that app's entry of live.json and no other's), for an app of live.json
     (`desired`), and its release switched nothing for that app (`noop`), the report's word for it; else None."""
-    if pull is None or not pull.author.endswith("[bot]") or pull.is_fork:  # the workflow's token, or an app's
+    if pull is None or pull.author != ACTIONS_BOT or pull.is_fork:  # the workflow's token, no other app or bot
         return None
     app = marked_app(pull.body)
     results = {done.plan.app: done.result for done in outcome.apps}

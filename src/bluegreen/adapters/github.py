@@ -82,7 +82,7 @@ class OpenPull:
     number: int
     url: str  # the page a person opens (html_url)
     body: str
-    by_bot: bool  # opened by a bot (the workflow's token is github-actions[bot])
+    by_bot: bool  # opened by the workflow's token, github-actions[bot] (no other bot counts)
     head_ref: str
 
 
@@ -509,7 +509,7 @@ def _ours(comment: IssueComment | Issue, marker: str) -> bool:
 
 
 def _open_pull(pull: PullRequest) -> OpenPull:
-    by_bot = pull.user is not None and pull.user.type == "Bot"
+    by_bot = pull.user is not None and pull.user.login == ACTIONS_BOT  # the workflow's token; no other app or bot
     return OpenPull(pull.number, pull.html_url, pull.body or "", by_bot, pull.head.ref)
 
 

@@ -50,6 +50,8 @@ def test_a_merged_record_is_the_bots_with_its_marker() -> None:
     )  # a person's PR that copies the marker records nothing
     assert merged_record(pull("github-actions[bot]", "Release 12"), NOOP, APPS) is None
     assert merged_record(None, NOOP, APPS) is None
+    # another app or bot that writes the marker (a workflow of its own, a dependency bot) is not the Action's token
+    assert merged_record(pull("some-app[bot]", body), NOOP, APPS) is None
 
 
 @pytest.mark.parametrize("result", ["success", "rolled_back", "failed", "refused"])
