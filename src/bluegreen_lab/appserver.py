@@ -85,6 +85,9 @@ UNPAGED = ("/health", "/version", SERVED)  # what a burst of failing pages leave
 
 class AppServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: with 16 lab hosts, each HAProxy checking every server every
+    # 100 ms, bursts of checks overflowed it, connections were dropped, and HAProxy saw L4TOUT
+    request_queue_size = 256
 
     def __init__(self, port: int, app: str, color: str, control: Path) -> None:
         super().__init__(("127.0.0.1", port), Handler)

@@ -127,19 +127,39 @@ def tls_context() -> ssl.SSLContext:
 async def probe_color(
     client: httpx.AsyncClient, app: AppEnvironment, color: Color, count: int, interval_s: float
 ) -> ColorProbe:
-    """`count` consecutive health probes (stops at the first failure), then the version."""
+    """`count` health probes, one started every `interval_s` (a probe that is slow to answer does not hold the
+    next one back: over a long round trip the probes overlap); the first failure, in order, ends them. The
+    version is asked with the first probe."""
     address = app.addresses[color]
     base = f"http://{address}"
-    passed, error = 0, None
-    for attempt in range(count):
-        error = await _health(client, base + app.probes.health_path, app.probes.health_status, app.probes.timeout_s)
-        if error:
-            break
-        passed += 1
-        if attempt + 1 < count:
-            await asyncio.sleep(interval_s)
-    version, version_error = await _version(client, base + app.probes.version_path, app.probes)
-    return ColorProbe(color, address, passed, count, version, error or version_error)
+    version = asyncio.ensure_future(_version(client, base + app.probes.version_path, app.probes))
+    try:
+        passed, error = await _health_in_turn(client, base + app.probes.health_path, app.probes, count, interval_s)
+        found, version_error = await version
+    finally:
+        version.cancel()
+    return ColorProbe(color, address, passed, count, found, error or version_error)
+
+
+async def _health_in_turn(
+    client: httpx.AsyncClient, url: str, probes: Probes, count: int, interval_s: float
+) -> tuple[int, str | None]:
+    """How many probes passed before the first that failed (all of them: `count`), and its error."""
+
+    async def probe(turn: int) -> str | None:
+        await asyncio.sleep(turn * interval_s)
+        return await _health(client, url, probes.health_status, probes.timeout_s)
+
+    turns = [asyncio.ensure_future(probe(turn)) for turn in range(count)]
+    try:
+        for passed, turn in enumerate(turns):
+            if error := await turn:
+                return passed, error
+        return count, None
+    finally:
+        for turn in turns:
+            turn.cancel()
+        await asyncio.gather(*turns, return_exceptions=True)
 
 
 async def _health(client: httpx.AsyncClient, url: str, expected: int, timeout_s: float) -> str | None:
@@ -188,8 +208,9 @@ VISIT_BODY_BYTES = 64 * 1024
 
 
 async def sample_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None, count: int) -> list[Served]:
-    """`count` requests through the public entry, each on a new connection (as new users arrive)."""
-    return [await _served(client, public, _new_user(public), field) for _ in range(count)]
+    """`count` requests through the public entry, each on a new connection (as new users arrive), all at once:
+    over a long round trip one after the other would cost `count` times as long."""
+    return list(await asyncio.gather(*(_served(client, public, _new_user(public), field) for _ in range(count))))
 
 
 async def visit_public(client: httpx.AsyncClient, public: PublicEntry, field: str | None) -> Served:

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import TypeVar, assert_never
 
 from bluegreen.adapters.http import HttpProber
-from bluegreen.adapters.ssh_channels import Streams, runtime, tcp_channel
-from bluegreen.adapters.ssh_files import read_file, read_kept, remove_file, replaceable, write_file
-from bluegreen.adapters.ssh_link import Connection, ConnectionDropped, Link, open_connection
+from bluegreen.adapters.ssh_channels import open_ahead, runtime, tcp_channel
+from bluegreen.adapters.ssh_files import Rewrite, read_file, read_kept, remove_file, replaceable, write_file
+from bluegreen.adapters.ssh_link import Connection, ConnectionDropped, Link, Streams, open_connection
 from bluegreen.adapters.ssh_lock import Process, held, let_go, retake, take
 from bluegreen.adapters.sshkeys import Credentials
 from bluegreen.core import haproxy
@@ -108,19 +108,26 @@ class SshHost:
             haproxy.expect_empty(command, answer, self.host.name)
             return Applied(runtime_ms=elapsed)
         if isinstance(change, WriteMapEntry):
+            open_ahead(connection)  # for the `set map` that follows once the file is in place
             map_file, key, value = haproxy.path(change.map_file), haproxy.name(change.key), haproxy.name(change.value)
-            before = await read_file(connection, map_file)
-            if before is None:
-                raise RuntimeApiError(f"{self.host.name}: the map file {map_file} does not exist")
-            await self._replace(connection, map_file, haproxy.rewrite_map(before, key, value), before)
-            return Applied(undo=RestoreFile(map_file, before))
+
+            async def rewritten(before: str | None) -> str:
+                if before is None:
+                    raise RuntimeApiError(f"{self.host.name}: the map file {map_file} does not exist")
+                return haproxy.rewrite_map(before, key, value)
+
+            return Applied(undo=RestoreFile(map_file, await self._replace(connection, map_file, rewritten)))
         if isinstance(change, SaveServerStates):
             state_file = haproxy.path(change.state_file)
-            before, states = await asyncio.gather(
-                read_file(connection, state_file), runtime(connection, haproxy.show_servers_state())
-            )
-            await self._replace(connection, state_file, states, before)
-            return Applied(undo=RestoreFile(state_file, before))
+            states = asyncio.ensure_future(runtime(connection, haproxy.show_servers_state()))
+
+            async def dumped(before: str | None) -> str:
+                return await states
+
+            try:  # the dump is asked while the file is read: both are in hand two round trips later
+                return Applied(undo=RestoreFile(state_file, await self._replace(connection, state_file, dumped)))
+            finally:
+                states.cancel()
         if isinstance(change, RestoreFile):
             path = haproxy.path(change.path)
             await (
@@ -129,19 +136,31 @@ class SshHost:
             return Applied()
         assert_never(change)
 
-    async def _replace(self, connection: Connection, path: str, text: str, before: str | None) -> None:
-        """Replace a file a switch changes. If the write fails in a way that leaves open whether the rename was
-        made (no answer, a dropped connection), and the file now holds the new text, it is put back as it was
-        (the engine only undoes what the port says was done). The first error stands."""
+    async def _replace(self, connection: Connection, path: str, rewrite: Rewrite) -> str | None:
+        """Replace a file a switch changes with what `rewrite` makes of its text now; returns that text. If the
+        write fails in a way that leaves open whether the rename was made (no answer, a dropped connection), and
+        the file now holds the new text, it is put back as it was (the engine only undoes what the port says was
+        done). The first error stands."""
+        made: list[tuple[str | None, str]] = []  # the text before and the new text, once the rewrite made it
+
+        async def making(before: str | None) -> str:
+            made.append((before, await rewrite(before)))
+            return made[-1][1]
+
         try:
-            await write_file(connection, path, text)
+            return await write_file(connection, path, making)
         except UnreachableError:
-            with suppress(BluegreenError):  # a doubt on a doubt: the engine reads the host back either way
-                if text != before and await self._reading(lambda live: read_file(live, path)) == text:
-                    await self._changing(
-                        lambda live: write_file(live, path, before) if before is not None else remove_file(live, path)
-                    )
+            if made:
+                with suppress(BluegreenError):  # a doubt on a doubt: the engine reads the host back either way
+                    await self._put_back(path, *made[-1])
             raise
+
+    async def _put_back(self, path: str, before: str | None, text: str) -> None:
+        """`path` as it was before, if it now holds `text`."""
+        if text != before and await self._reading(lambda live: read_file(live, path)) == text:
+            await self._changing(
+                lambda live: write_file(live, path, before) if before is not None else remove_file(live, path)
+            )
 
     async def readiness(self, files: Sequence[Persisted]) -> Readiness:
         level, (sftp, by_file) = await self._reading(

@@ -10,13 +10,24 @@ app server's address that never answers is no reason to give the SSH connection 
 from __future__ import annotations
 
 import asyncio
+import time
+from contextlib import suppress
 
 import asyncssh
 
-from bluegreen.adapters.ssh_link import Connection
+from bluegreen.adapters.ssh_link import Connection, Streams
 from bluegreen.errors import NotSentError, UnreachableError
 
-Streams = tuple[asyncssh.SSHReader[bytes], asyncssh.SSHWriter[bytes]]
+SPARE_AGE_S = 1.0  # a channel opened ahead is used this long at most: HAProxy closes an idle one after its
+# `stats timeout` (10 s unless set), and a command written to a closed one would get an empty answer
+
+
+def open_ahead(connection: Connection) -> None:
+    """Open a channel to the runtime socket now, for the next runtime command (a switch's `set map` after its
+    file is in place): that command then waits for its answer only, not for the channel too."""
+    if connection.spare is None:
+        connection.spare = (time.monotonic(), asyncio.ensure_future(_open(connection)))
+        connection.spare[1].add_done_callback(_retrieved)
 
 
 async def runtime(connection: Connection, command: str) -> str:
@@ -27,7 +38,7 @@ async def runtime(connection: Connection, command: str) -> str:
     name, opened = connection.host.name, False
     try:
         async with asyncio.timeout(connection.timeout_s):
-            reader, writer = await connection.conn.open_unix_connection(connection.host.socket)
+            reader, writer = await _channel(connection)
             opened = True
             answer = await _ask(reader, writer, command)
     except TimeoutError:
@@ -42,6 +53,36 @@ async def runtime(connection: Connection, command: str) -> str:
     if dropped := connection.lost(f"`{command}`"):  # an end of file from a dying connection is not an answer
         raise dropped
     return answer.decode("utf-8", "replace")
+
+
+async def _open(connection: Connection) -> Streams:
+    return await connection.conn.open_unix_connection(connection.host.socket)
+
+
+async def _channel(connection: Connection) -> Streams:
+    """The channel opened ahead, if it is young and still open; else a new one."""
+    spare, connection.spare = connection.spare, None
+    if spare is not None:
+        opened_at, opening = spare
+        if time.monotonic() - opened_at < SPARE_AGE_S:
+            with suppress(asyncssh.Error, OSError):  # it could not be opened: a new one says why, if it fails too
+                reader, writer = await opening
+                if not reader.at_eof():
+                    return reader, writer
+                writer.close()
+        else:
+            opening.add_done_callback(_close_unused)
+    return await _open(connection)
+
+
+def _retrieved(opening: asyncio.Future[Streams]) -> None:
+    if not opening.cancelled():
+        opening.exception()
+
+
+def _close_unused(opening: asyncio.Future[Streams]) -> None:
+    if not opening.cancelled() and opening.exception() is None:
+        opening.result()[1].close()
 
 
 async def _ask(reader: asyncssh.SSHReader[bytes], writer: asyncssh.SSHWriter[bytes], command: str) -> bytes:

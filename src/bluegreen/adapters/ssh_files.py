@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from pathlib import PurePosixPath
+from typing import cast
 
 import asyncssh
 
@@ -26,6 +27,9 @@ from bluegreen.core import haproxy
 from bluegreen.core.haproxy import FileText, Unreadable
 from bluegreen.errors import UnreachableError
 from bluegreen.switching.base import Persisted
+
+FIRST_READ = 64 * 1024  # one SFTP read, asked with the file's size: most map, state and record files fit
+CLOSE_BOUND_S = 10.0  # a close nobody waits for still ends
 
 
 async def read_file(connection: Connection, path: str) -> str | None:
@@ -68,29 +72,71 @@ async def _read_kept(connection: Connection, sftp: asyncssh.SFTPClient, path: st
 
 
 async def _read(sftp: asyncssh.SFTPClient, path: str) -> str | None:
-    try:
-        async with sftp.open(path, "r", encoding="utf-8") as handle:
-            text: str = await handle.read()
-            return text
+    return (await _read_with_mode(sftp, path))[0]
+
+
+async def _read_with_mode(sftp: asyncssh.SFTPClient, path: str) -> tuple[str | None, int | None]:
+    """The file's text and permissions (None, None: no such file), in two round trips: the open, then its
+    attributes and its first block asked together (a bigger file's rest after them). The close is not waited
+    for: nothing waits on it, and its answer changes nothing."""
+    try:  # block_size 0: the first read is one request (split in blocks, a short answer asks again for the rest)
+        handle = await sftp.open(path, "rb", encoding=None, block_size=0)
     except asyncssh.SFTPNoSuchFile:
-        return None
+        return None, None
+    try:
+        attrs, first = await asyncio.gather(handle.stat(), handle.read(FIRST_READ, 0))
+        data = cast(bytes, first)  # opened without an encoding
+        handle.read_len = sftp.limits.max_read_len  # the rest of a bigger file, in blocks asked at once
+        while attrs.size is None or len(data) < attrs.size:  # no size said: read to the end of the file
+            more = cast(
+                bytes, await handle.read(FIRST_READ if attrs.size is None else attrs.size - len(data), len(data))
+            )
+            if not more:
+                break
+            data += more
+    finally:
+        _close_soon(handle)
+    return data.decode("utf-8"), attrs.permissions
 
 
-async def write_file(connection: Connection, path: str, text: str) -> None:
-    """Replace the file whole (or make it), keeping its permissions."""
+_closing: set[asyncio.Task[None]] = set()  # closes under way, kept until done (a task nobody holds may vanish)
+
+
+def _close_soon(handle: asyncssh.SFTPClientFile) -> None:
+    task = asyncio.ensure_future(_close_quietly(handle))
+    _closing.add(task)
+    task.add_done_callback(_closing.discard)
+
+
+async def _close_quietly(handle: asyncssh.SFTPClientFile) -> None:
+    with suppress(asyncssh.Error, OSError):  # a handle left open goes with the SFTP session
+        async with asyncio.timeout(CLOSE_BOUND_S):
+            await handle.close()
+
+
+Rewrite = Callable[[str | None], Awaitable[str]]  # the file's new text, from its text now (None: no such file)
+
+
+async def write_file(connection: Connection, path: str, text: str | Rewrite) -> str | None:
+    """Replace the file whole (or make it), keeping its permissions: with `text`, or with what `text` makes of
+    the file's text now. Returns that text (None: there was no such file, or `text` was given as it is)."""
     sftp = await sftp_client(connection)
     target = PurePosixPath(path)
     temporary = str(target.with_name(f".{target.name}.bluegreen-{secrets.token_hex(4)}"))
     try:
         async with asyncio.timeout(connection.timeout_s):
-            await _replace(sftp, path, temporary, text)
+            return await _replace(sftp, path, temporary, text)
     except TimeoutError:
         raise _unanswered(connection, sftp, f"writing {path} (whether it was replaced is unknown)") from None
-    except (asyncssh.Error, OSError) as exc:
+    except (asyncssh.Error, OSError, UnicodeDecodeError) as exc:
         dropped = connection.lost(f"writing {path}")
         if dropped is None:
             await _remove_quietly(sftp, temporary, connection.timeout_s)
-        raise dropped or UnreachableError(f"{connection.host.name}: cannot write {path}: {exc}") from exc
+        doing = "read" if isinstance(exc, UnicodeDecodeError) else "write"
+        raise dropped or UnreachableError(f"{connection.host.name}: cannot {doing} {path}: {exc}") from exc
+    except Exception:  # what `text` refused to make of the file: nothing was replaced
+        await _remove_quietly(sftp, temporary, connection.timeout_s)
+        raise
 
 
 async def remove_file(connection: Connection, path: str) -> None:
@@ -107,13 +153,28 @@ async def remove_file(connection: Connection, path: str) -> None:
         raise connection.lost(f"removing {path}") or UnreachableError(f"{name}: cannot remove {path}: {exc}") from exc
 
 
-async def _replace(sftp: asyncssh.SFTPClient, path: str, temporary: str, text: str) -> None:
-    mode = await _mode_of(sftp, path)
-    async with sftp.open(temporary, "w", encoding="utf-8") as handle:
-        await handle.write(text)
-    if mode is not None:
-        await sftp.chmod(temporary, mode & 0o7777)
-    await sftp.posix_rename(temporary, path)
+async def _replace(sftp: asyncssh.SFTPClient, path: str, temporary: str, text: str | Rewrite) -> str | None:
+    """Three round trips (four with a rewrite, which reads the file first), each waiting only for what it needs:
+    the file's permissions (and text) with the new file's open; the text and the permissions; the close and the
+    rename (the text is in the new file once its write was answered)."""
+    now = _read_with_mode(sftp, path) if callable(text) else _mode_of(sftp, path)
+    found, handle = await asyncio.gather(now, sftp.open(temporary, "wb", encoding=None), return_exceptions=True)
+    if isinstance(handle, BaseException):
+        raise handle
+    try:
+        if isinstance(found, BaseException):
+            raise found
+        before, mode = found if isinstance(found, tuple) else (None, found)
+        data = (await text(before) if callable(text) else text).encode("utf-8")
+        permissions = [handle.chmod(mode & 0o7777)] if mode is not None else []
+        await asyncio.gather(handle.write(data, 0), *permissions)
+    except BaseException:
+        _close_soon(handle)
+        raise
+    _, renamed = await asyncio.gather(handle.close(), sftp.posix_rename(temporary, path), return_exceptions=True)
+    if isinstance(renamed, BaseException):  # the close's own error changes nothing: the text was written
+        raise renamed
+    return before
 
 
 async def replaceable(connection: Connection, files: Sequence[Persisted]) -> tuple[str | None, list[str | None]]:
@@ -135,9 +196,7 @@ async def _replaceable(connection: Connection, sftp: asyncssh.SFTPClient, file: 
     path = haproxy.path(file.path)
     try:
         async with asyncio.timeout(connection.timeout_s):
-            if file.must_exist and not await sftp.exists(path):
-                return f"{path} does not exist: the switch rewrites it"
-            return await _trial(connection, sftp, path)
+            return await _trial(connection, sftp, path, file.must_exist)
     except TimeoutError:
         raise _unanswered(connection, sftp, f"checking that {path} can be replaced") from None
     except (asyncssh.Error, OSError) as exc:
@@ -145,30 +204,48 @@ async def _replaceable(connection: Connection, sftp: asyncssh.SFTPClient, file: 
         raise connection.lost(f"checking {path}") or UnreachableError(f"{name}: cannot check {path}: {exc}") from exc
 
 
-async def _trial(connection: Connection, sftp: asyncssh.SFTPClient, path: str) -> str | None:
+async def _trial(connection: Connection, sftp: asyncssh.SFTPClient, path: str, must_exist: bool) -> str | None:
+    """Whether the file exists (if it must) and a new file can be made beside it, asked together; the trial file
+    is closed and removed together."""
     target = PurePosixPath(path)
     trial = str(target.with_name(f".{target.name}.bluegreen-check-{secrets.token_hex(4)}"))
-    try:
-        async with sftp.open(trial, "w", encoding="utf-8") as handle:
-            await handle.write("")
-    except (asyncssh.Error, OSError) as exc:
+    exists, opened = await asyncio.gather(
+        sftp.exists(path) if must_exist else _true(), sftp.open(trial, "w", encoding="utf-8"), return_exceptions=True
+    )
+    if isinstance(opened, asyncssh.SFTPClientFile):
+        with suppress(asyncssh.SFTPError):  # a trial file left behind is harmless; the answer stands
+            await asyncio.gather(opened.close(), sftp.remove(trial))
+    if isinstance(exists, BaseException):
+        raise exists
+    if not exists:
+        return f"{path} does not exist: the switch rewrites it"
+    if isinstance(opened, BaseException):
+        if not isinstance(opened, asyncssh.Error | OSError):
+            raise opened
         if dropped := connection.lost(f"checking {path}"):
-            raise dropped from exc
+            raise dropped from opened
         return (
-            f"{path} cannot be replaced: no new file can be made in {target.parent} ({exc}); the SSH user needs "
+            f"{path} cannot be replaced: no new file can be made in {target.parent} ({opened}); the SSH user needs "
             "write access to that folder"
         )
-    with suppress(asyncssh.SFTPError):  # a trial file left behind is harmless; the answer stands
-        await sftp.remove(trial)
     return None
 
 
+async def _true() -> bool:
+    return True
+
+
 async def sftp_client(connection: Connection) -> asyncssh.SFTPClient:
-    """The connection's SFTP session, started on first use."""
+    """The connection's SFTP session: the one started with the connection (ssh_link.Connection.start_sftp), or
+    a new one once that one was given up. Operations that ask at the same time wait for the same start."""
     if connection.sftp is None:
+        if connection.sftp_starting is None:
+            connection.start_sftp()
+        starting = connection.sftp_starting
+        assert starting is not None
         try:
             async with asyncio.timeout(connection.timeout_s):
-                connection.sftp = await connection.conn.start_sftp_client()
+                connection.sftp = await asyncio.shield(starting)
         except TimeoutError:
             raise connection.given_up("starting SFTP") from None
         except (asyncssh.Error, OSError) as exc:
@@ -176,6 +253,9 @@ async def sftp_client(connection: Connection) -> asyncssh.SFTPClient:
                 f"{connection.host.name}: cannot start SFTP: {exc}",
                 hint="bluegreen writes the map and server-state files over SFTP: enable the sftp subsystem",
             ) from exc
+        finally:
+            if connection.sftp_starting is starting and starting.done():
+                connection.sftp_starting = None  # the next start, if this one failed, is a new one
     return connection.sftp
 
 

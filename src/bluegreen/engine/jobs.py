@@ -18,7 +18,7 @@ from bluegreen import config
 from bluegreen.engine.locks import locked
 from bluegreen.engine.observe import observe
 from bluegreen.engine.ports import Connector, Ledger, Progress, Reached
-from bluegreen.engine.release import Effects, Request, dry_run, preflight, recalled, release
+from bluegreen.engine.release import Effects, Request, dry_run, preflight, release
 from bluegreen.model import HaproxyHost, Observation, Outcome, Plan, Status
 
 
@@ -33,7 +33,7 @@ async def plan_job(request: Request, connector: Connector, progress: Progress, l
     """Pre-flight only: what a release would do, judged by the history the release would read. Takes no lock
     and changes nothing."""
     async with reached(connector, request.environments.hosts, progress) as found:
-        plan, observation, _ = await preflight(await recalled(request, ledger, found.hosts), found.hosts, found.probes)
+        plan, observation, _ = await preflight(request, found.hosts, found.probes, ledger)
         return dry_run(plan, observation, now())
 
 

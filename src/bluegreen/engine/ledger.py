@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from bluegreen.core.record import Memory, Recollection, dumped, newest, parsed, record_name
+from bluegreen.core.record import Broken, Memory, Recollection, dumped, newest, parsed, record_name
 from bluegreen.engine.ports import HaproxyPort
 from bluegreen.errors import said
 
@@ -13,7 +13,13 @@ from bluegreen.errors import said
 async def recall(hosts: Mapping[str, HaproxyPort], repository: str, status_path: str) -> Recollection:
     record = record_name(repository, status_path)
     texts = await asyncio.gather(*(port.recall(record) for port in hosts.values()))
-    return newest({name: parsed(text, f"{name}'s {record}") for name, text in zip(hosts, texts, strict=True)})
+    read: dict[str | None, Memory | Broken | None] = {}  # the hosts keep one text: it is read once, not N times
+    memories: dict[str, Memory | Broken | None] = {}
+    for name, text in zip(hosts, texts, strict=True):
+        if text not in read or isinstance(read[text], Broken):  # a broken one is told by the host that holds it
+            read[text] = parsed(text, f"{name}'s {record}")
+        memories[name] = read[text]
+    return newest(memories)
 
 
 async def remember(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -18,10 +18,11 @@ from bluegreen.core import planner
 from bluegreen.core.outcome import app_outcome, dry_run, held_back, preflight_steps, recorded, switch_detail, unswitched
 from bluegreen.engine.locks import Held
 from bluegreen.engine.observe import observe
-from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Saved
+from bluegreen.engine.ports import HaproxyPort, Ledger, Prober, Progress, Readiness, Saved
 from bluegreen.engine.repair import confirmed, repair
 from bluegreen.engine.standby import Woken, wake_all
 from bluegreen.engine.switch import Rollout, Switched
+from bluegreen.engine.together import together
 from bluegreen.engine.traffic import watched
 from bluegreen.engine.verify import Verdict, Verification, verify
 from bluegreen.errors import said
@@ -43,7 +44,7 @@ from bluegreen.model import (
     SwitchTraffic,
     Trigger,
 )
-from bluegreen.switching.base import persisted
+from bluegreen.switching.base import Persisted, persisted
 
 __all__ = ["Effects", "Request", "dry_run", "preflight", "recalled", "release"]
 
@@ -59,16 +60,36 @@ class Request:
 
 
 async def preflight(
-    request: Request, hosts: Mapping[str, HaproxyPort], prober: Prober
+    request: Request, hosts: Mapping[str, HaproxyPort], prober: Prober, ledger: Ledger | None = None
 ) -> tuple[Plan, Observation, float]:
+    """The plan, from what the ledger recalls (if one is given), what the hosts and app servers say, and what would
+    stop each switch on its hosts. The three are asked at once where they can be: over a long round trip each one
+    after the other would cost its round trips again. What would stop a switch is asked of the apps whose switch
+    the history makes likely (live.json asks for another color than the one recorded), before the plan is known;
+    a switch the plan makes that was not foreseen is asked about after it."""
     start = time.perf_counter()
     names = request.only or tuple(request.desired.apps)
-    observation = await observe(hosts, request.environments, names, prober)
+    foreseen = tuple(name for name in names if _likely_switch(request, name))
+    recalling = recalled(request, ledger, hosts) if ledger is not None else _as_is(request)
+    request, observation, ready = await together(
+        recalling, observe(hosts, request.environments, names, prober), _readiness(hosts, request, foreseen)
+    )
     plan = _planned(request, observation)
     if plan.switches:  # proven before the first host changes: the switch can be made and kept on each
-        observation = await _with_readiness(hosts, request.environments, plan, observation)
+        unforeseen = tuple(app.app for app in plan.switches if _files(request, app) != ready.get(app.app, ((), {}))[0])
+        ready = {**ready, **(await _readiness(hosts, request, unforeseen, plan) if unforeseen else {})}
+        observation = _with_readiness(request.environments, plan, observation, ready)
         plan = _planned(request, observation)
     return replace(plan, refusal=request.refusal), observation, _ms(start)
+
+
+def _likely_switch(request: Request, name: str) -> bool:
+    recorded = request.status.apps.get(name)
+    return recorded is None or recorded.live is None or recorded.live.color != request.desired.apps[name].live
+
+
+async def _as_is(request: Request) -> Request:
+    return request
 
 
 def _planned(request: Request, observation: Observation) -> Plan:
@@ -77,22 +98,39 @@ def _planned(request: Request, observation: Observation) -> Plan:
     )
 
 
-async def _with_readiness(
-    hosts: Mapping[str, HaproxyPort], environments: Environments, plan: Plan, observation: Observation
-) -> Observation:
-    """The observation, with what would stop each planned switch on each host that must change: each host is
-    asked once, for the files of every app that would switch there."""
-    files = {app.app: persisted(environments.apps[app.app].switch.steps(app.to_color)) for app in plan.switches}
-    names = sorted({host for app in plan.switches for host in app.hosts})
-    asked = {
-        host: tuple(dict.fromkeys(f for app in plan.switches if host in app.hosts for f in files[app.app]))
-        for host in names
+# app -> the files asked about, and, by host, what would stop its switch there
+Ready = Mapping[str, tuple[tuple[Persisted, ...], Mapping[str, Readiness]]]
+
+
+async def _readiness(
+    hosts: Mapping[str, HaproxyPort], request: Request, apps: Sequence[str], plan: Plan | None = None
+) -> Ready:
+    """What would stop each app's switch (to the color of `plan`, else to the color live.json asks for) on every
+    host: each host is asked once, for the files of all of them."""
+    if not apps:
+        return {}
+    to = {app.app: app.to_color for app in plan.switches} if plan else {}
+    environments = request.environments
+    files = {
+        app: persisted(environments.apps[app].switch.steps(to.get(app, request.desired.apps[app].live))) for app in apps
     }
-    found = dict(zip(names, await asyncio.gather(*(hosts[host].readiness(asked[host]) for host in names)), strict=True))
+    asked = tuple(dict.fromkeys(file for app in apps for file in files[app]))
+    names = list(hosts)
+    found = await asyncio.gather(*(hosts[host].readiness(asked) for host in names))
+    return {app: (files[app], dict(zip(names, found, strict=True))) for app in apps}
+
+
+def _files(request: Request, app: AppPlan) -> tuple[Persisted, ...]:
+    return persisted(request.environments.apps[app.app].switch.steps(app.to_color))
+
+
+def _with_readiness(environments: Environments, plan: Plan, observation: Observation, ready: Ready) -> Observation:
+    """The observation, with what would stop each planned switch on each host that must change."""
     apps = dict(observation.apps)
     for app in plan.switches:
+        files, by_host = ready[app.app]
         seen = apps[app.app]
-        views = {host: replace(seen.hosts[host], unready=found[host].of(files[app.app])) for host in app.hosts}
+        views = {host: replace(seen.hosts[host], unready=by_host[host].of(files)) for host in app.hosts}
         apps[app.app] = replace(seen, hosts={**seen.hosts, **views})
     return replace(observation, apps=apps)
 
@@ -116,8 +154,7 @@ async def recalled(request: Request, ledger: Ledger, hosts: Mapping[str, Haproxy
 
 
 async def release(request: Request, effects: Effects, ledger: Ledger, at: str) -> Outcome:
-    request = await recalled(request, ledger, effects.hosts)
-    plan, observation, preflight_ms = await preflight(request, effects.hosts, effects.prober)
+    plan, observation, preflight_ms = await preflight(request, effects.hosts, effects.prober, ledger)
     plan = _with_lock(plan, effects.lock)
     if plan.refused:
         effects.progress("pre-flight refused the release: nothing was changed")

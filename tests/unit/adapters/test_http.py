@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 from collections.abc import AsyncIterator
@@ -11,7 +12,8 @@ import pytest
 
 from bluegreen.adapters import http as probe
 from bluegreen.engine import traffic
-from bluegreen.model import PublicEntry, Served, Via
+from bluegreen.model import Color, PublicEntry, Served, Via
+from tests.unit.engine.world import THEOSHIFT
 
 PUBLIC = PublicEntry("http://lb.test/version", host_header="theoshift.example.test")
 
@@ -139,3 +141,38 @@ async def test_a_visit_without_the_header_reads_a_bounded_prefix_of_the_page_for
         answer = await probe.visit_public(client, PUBLIC, None)
     assert answer == Served(200, None, "2.4.1")
     assert len(pulled) <= 2  # 64 KiB read, then the connection is closed
+
+
+async def test_health_probes_start_on_their_schedule_and_the_version_with_the_first() -> None:
+    """Over a long round trip a probe's answer takes longer than the interval: the next probe does not wait for
+    it (one after the other, three probes would take three answers' time plus the intervals)."""
+    started: list[str] = []
+    answered = asyncio.Event()
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        started.append(request.url.path)
+        if len([path for path in started if path == "/health"]) == 3:
+            answered.set()
+        await asyncio.wait_for(answered.wait(), 2)  # no answer before the third probe has started
+        if request.url.path == "/version":
+            return httpx.Response(200, json={"version": "2.4.1"})
+        return httpx.Response(200)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        found = await probe.probe_color(client, THEOSHIFT, Color.BLUE, 3, 0.01)
+    assert (found.passed, found.asked, found.version, found.error) == (3, 3, "2.4.1", None)
+    assert sorted(started[:2]) == ["/health", "/version"]  # the version did not wait for the probes
+
+
+async def test_the_first_failing_probe_in_order_ends_the_probes() -> None:
+    answers = iter([200, 503, 200, 200])
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/version":
+            return httpx.Response(200, json={"version": "2.4.1"})
+        return httpx.Response(next(answers))
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        found = await probe.probe_color(client, THEOSHIFT, Color.BLUE, 4, 0.01)
+    assert (found.passed, found.healthy) == (1, False)
+    assert "answered 503, expected 200" in (found.error or "")

@@ -7,18 +7,31 @@ users got.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
 
 from bluegreen.engine.locks import locked
+from bluegreen.engine.ports import Readiness
 from bluegreen.engine.release import Effects, Request, preflight, release
 from bluegreen.errors import RESULT_EXIT_CODES, LockBusyError, RuntimeApiError, UnreachableError
-from bluegreen.model import STEPS, AppEnvironment, AppOutcome, Color, ColorRecord, Outcome, Served, VerifySettings
+from bluegreen.model import (
+    STEPS,
+    AppEnvironment,
+    AppOutcome,
+    AppStatus,
+    Color,
+    ColorRecord,
+    Outcome,
+    Served,
+    ServerView,
+    Status,
+    VerifySettings,
+)
 from bluegreen.report import outcome_text
-from bluegreen.switching.base import Change, RestoreFile, WriteMapEntry
+from bluegreen.switching.base import Change, Persisted, RestoreFile, WriteMapEntry
 from tests.doubles.haproxy import FakeHaproxy, FakeProber
 from tests.doubles.ledger import FakeLedger
 from tests.unit.engine.world import (
@@ -435,6 +448,26 @@ async def test_the_locks_held_are_shown_among_the_pre_flight_checks_of_each_app_
         assert "release lock: held by this run on lb1, lb2" in step.detail
 
 
+async def test_every_hosts_lock_is_let_go_at_once() -> None:
+    """One round trip for N hosts at the end too: let go one after the other, the barrier would never open."""
+    letting_go = asyncio.Barrier(3)
+
+    @dataclass
+    class Slow(FakeHaproxy):
+        @asynccontextmanager
+        async def lock(self, holder: str, wait_s: float) -> AsyncIterator[None]:
+            async with super().lock(holder, wait_s):
+                try:
+                    yield
+                finally:
+                    await asyncio.wait_for(letting_go.wait(), 2)
+
+    hosts = {name: Slow(name) for name in ("lb3", "lb1", "lb2")}
+    async with locked(hosts, "run-1", wait_s=0):
+        pass
+    assert {host.holder for host in hosts.values()} == {None}
+
+
 @pytest.mark.parametrize("busy", ["lb1", "lb2"])
 async def test_when_the_wait_runs_out_the_error_names_the_holder_and_no_lock_is_kept(busy: str) -> None:
     hosts, _ = logged_hosts("lb2", "lb1")
@@ -515,11 +548,62 @@ async def test_the_plan_says_the_switch_can_be_made_and_kept_on_each_host_it_cha
     assert world.changes() == {"lb1": [], "lb2": []}
 
 
-async def test_an_app_with_nothing_to_switch_asks_no_host_for_proof() -> None:
+async def test_an_app_with_nothing_to_switch_is_not_refused_by_what_would_stop_a_switch() -> None:
     world = scene(THEOSHIFT)
     fault_on(world.hosts["lb2"], "no SFTP")  # would refuse a switch, but there is none: already LIVE
     outcome = await world.release(GREEN)
     assert outcome.result == "noop"
+
+
+def recorded_live(app: AppEnvironment, color: Color) -> Status:
+    return Status({app.name: AppStatus(live=ColorRecord(color, "2.4.0", app.addresses[color]))})
+
+
+async def test_no_proof_is_asked_when_the_record_says_the_wanted_color_is_live_already() -> None:
+    world = scene(THEOSHIFT)
+    request = Request(
+        desired(world.apps, GREEN), environments(world.apps, world.hosts), recorded_live(THEOSHIFT, GREEN)
+    )
+    plan, _, _ = await preflight(request, world.hosts, world.prober)
+    assert [app.action for app in plan.apps] == ["noop"]
+    assert [host.asked_readiness for host in world.hosts.values()] == [[], []]
+
+
+async def test_the_proof_of_a_likely_switch_is_asked_with_the_observation_not_after_it() -> None:
+    """Over a long round trip, asked after the plan the proof would cost its round trips again: here each host
+    answers `show stat` only once its proof was asked, so the pre-flight would never end if it waited."""
+    asked = {name: asyncio.Event() for name in ("lb1", "lb2")}
+
+    @dataclass
+    class Together(FakeHaproxy):
+        async def stats(self) -> tuple[ServerView, ...]:
+            await asyncio.wait_for(asked[self.name].wait(), 2)
+            return await super().stats()
+
+        async def readiness(self, files: Sequence[Persisted]) -> Readiness:
+            asked[self.name].set()
+            return await super().readiness(files)
+
+    world = scene(THEOSHIFT)
+    world.hosts = {name: Together(**vars(host)) for name, host in world.hosts.items()}
+    request = Request(desired(world.apps, BLUE), environments(world.apps, world.hosts), recorded_live(THEOSHIFT, GREEN))
+    plan, _, _ = await preflight(request, world.hosts, world.prober)
+    [app] = plan.switches
+    assert all(check.ok for check in app.checks if "kept" in check.name)
+    assert [len(host.asked_readiness) for host in world.hosts.values()] == [1, 1]
+
+
+async def test_a_switch_the_record_did_not_foresee_is_still_proven_before_it_is_made() -> None:
+    """The record says Blue is LIVE, as live.json asks, but the hosts route to Green: the plan switches, and the
+    proof is asked after it (here it refuses)."""
+    world = scene(THEOSHIFT)
+    fault_on(world.hosts["lb2"], "no SFTP")
+    request = Request(desired(world.apps, BLUE), environments(world.apps, world.hosts), recorded_live(THEOSHIFT, BLUE))
+    plan, _, _ = await preflight(request, world.hosts, world.prober)
+    [app] = plan.apps
+    assert app.action == "refuse"
+    assert any(not check.ok and "lb2: switch can be made and kept" in check.name for check in app.checks)
+    assert [len(host.asked_readiness) for host in world.hosts.values()] == [1, 1]
 
 
 async def test_each_host_is_asked_for_proof_once_for_every_app_that_would_switch_there() -> None:
