@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from release_speed import APP, INITIAL, flip_desired, make_consumer  # the same consumer repository
 
 from bluegreen import config
 from bluegreen.adapters.file_ledger import FileLedger
@@ -46,17 +47,12 @@ from bluegreen.engine import ledger as host_record
 from bluegreen.engine.jobs import release_job
 from bluegreen.engine.ports import HaproxyPort, Reached, Recalled, Saved
 from bluegreen.engine.release import Request
-from bluegreen.model import Color, HaproxyHost, Outcome
-from bluegreen_lab import AppInitial, Sandbox
+from bluegreen.model import HaproxyHost, Outcome
+from bluegreen_lab import Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
 PROXY = Path(__file__).resolve().parent / "delay_proxy.py"
 KEY_ENV = "BLUEGREEN_SSH_KEY"
-APP = "theoshift"
-INITIAL = {
-    "theoshift": AppInitial(Color.GREEN, {Color.BLUE: "2.4.1", Color.GREEN: "2.4.0"}),
-    "ldc-tools": AppInitial(Color.BLUE, {Color.BLUE: "1.7.2", Color.GREEN: "1.8.0"}),
-}
 PHASES = ("connect", "lock", "preflight", "switch", "verify", "record", "close")  # the recall is in the pre-flight
 PORT = re.compile(r"^\[127\.0\.0\.1\]:(\d+) ", re.MULTILINE)
 
@@ -137,16 +133,6 @@ class HostsLedger:
 # --- one release --------------------------------------------------------------------------------------------------
 
 
-def flip_desired(repo: Path) -> Color:
-    observed = json.loads((repo / "state" / "status.json").read_text())["apps"][APP]["live"]["color"]
-    wanted = Color(observed).other
-    path = repo / "state" / "live.json"
-    document = json.loads(path.read_text())
-    document["apps"][APP] = {"live": wanted.value}
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return wanted
-
-
 async def one_release(repo: Path, key: str) -> dict[str, float]:
     wanted = flip_desired(repo)
     tree = WorkingTree(repo)
@@ -206,12 +192,6 @@ def delayed(lab: Sandbox, repo: Path, rtt_ms: int) -> Iterator[None]:
         if proxy is not None:
             proxy.terminate()
             proxy.wait(10)
-
-
-def make_consumer(lab: Sandbox, into: Path) -> Path:
-    shutil.copytree(REPO / "state", into / "state")
-    lab.write_state(into)
-    return into
 
 
 @dataclass(frozen=True)

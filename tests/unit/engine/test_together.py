@@ -20,35 +20,28 @@ async def test_the_answers_come_in_the_order_asked() -> None:
     assert await together(answer(1), answer(2, 0.01), answer(3)) == (1, 2, 3)
 
 
+async def slow(stopped: asyncio.Event) -> int:
+    try:
+        await asyncio.sleep(10)
+    finally:
+        stopped.set()
+    return 0
+
+
 async def test_the_first_failure_is_raised_as_it_was_and_the_others_are_stopped() -> None:
     stopped = asyncio.Event()
-
-    async def slow() -> int:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            stopped.set()
-        return 0
 
     async def failing() -> int:
         raise UnreachableError("lb2: cannot connect")
 
     with pytest.raises(UnreachableError, match="lb2: cannot connect"):  # not an ExceptionGroup
-        await together(slow(), failing())
+        await together(slow(stopped), failing())
     assert stopped.is_set()
 
 
 async def test_cancelled_it_leaves_nothing_running() -> None:
     stopped = asyncio.Event()
-
-    async def slow() -> int:
-        try:
-            await asyncio.sleep(10)
-        finally:
-            stopped.set()
-        return 0
-
-    task = asyncio.ensure_future(together(slow(), answer(1)))
+    task = asyncio.ensure_future(together(slow(stopped), answer(1)))
     await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
